@@ -17,7 +17,8 @@ class DocMeta:
     language: str | None = None  # ISO 639-1, e.g. "zh"
     kind: str | None = None  # "report", "resolution", "meeting_record", "document"
     source: str | None = None  # original file name
-    sha256: str | None = None  # hash of the original file bytes
+    sha256: str | None = None  # hash of the original file bytes (and its sidecar)
+    path: str | None = None  # absolute path at ingestion, so `--rebuild` can re-read it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,6 +63,7 @@ class Chunk:
     body: str | None = None
     title: str | None = None
     ordinal: int = 0  # position of the chunk within its document
+    context: str = ""  # lead-in of the parent paragraph, embedded with the text but never cited
 
     @property
     def cite(self) -> str:
@@ -70,7 +72,7 @@ class Chunk:
 
     def embed_text(self) -> str:
         """Text sent to the embedder: verbatim paragraph prefixed with its context."""
-        ctx = [p for p in (self.title, " / ".join(self.headings[-2:]) if self.headings else None) if p]
+        ctx = [p for p in (self.title, " / ".join(self.headings[-2:]) if self.headings else None, self.context) if p]
         if self.speaker:
             who = self.speaker + (f" ({self.delegation})" if self.delegation else "")
             ctx.append(who)

@@ -1,0 +1,240 @@
+"""The persisted index: versioned directories with a JSON manifest, swapped in atomically by renaming a pointer."""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from index.dense import DenseIndex
+from index.keyword import KeywordIndex
+from rag.types import Chunk, DocMeta, RagError
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+VERSIONS = "versions"
+KEEP_OLD_VERSIONS = 1  # the previous version stays for readers that loaded it a moment ago
+
+
+class IndexLoadError(RagError):
+    """A missing, unreadable or incompatible index."""
+
+
+@dataclass
+class DocEntry:
+    meta: DocMeta
+    text: str  # cleaned text that chunk spans index into
+    chunks: list[Chunk]
+    embeddings: np.ndarray  # (len(chunks), dim) float32, row-aligned with chunks
+
+
+@dataclass
+class Index:
+    """A loaded, read-only snapshot of one index version."""
+
+    path: Path
+    version: str
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    embeddings: np.ndarray
+    dense: DenseIndex
+    keyword: KeywordIndex
+    texts: dict[str, str]  # doc_id -> cleaned text
+    docs: dict[str, DocMeta] = field(default_factory=dict)
+
+    @property
+    def model(self) -> str:
+        return self.manifest["model"]
+
+    def doc_chunks(self, doc_id: str) -> list[Chunk]:
+        return [c for c in self.chunks if c.doc_id == doc_id]
+
+    def resolve_doc(self, name: str) -> str:
+        """A document id from a symbol, doc id or source file name; RagError listing the known ones otherwise."""
+        for doc_id, meta in self.docs.items():
+            if name in (doc_id, meta.symbol, meta.source) or (meta.source and Path(meta.source).stem == name):
+                return doc_id
+        known = ", ".join(sorted(self.docs)) or "(none)"
+        raise RagError(f"unknown document {name!r}; the index holds: {known}")
+
+
+def _fsync_write(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def current_version(root: Path) -> str | None:
+    p = root / CURRENT
+    if not p.exists():
+        return None
+    return json.loads(p.read_text())["version"]
+
+
+def load_index(root: Path) -> Index:
+    """Load the current version of the index at `root`."""
+    version = current_version(root)
+    if version is None:
+        raise IndexLoadError(
+            f"no index at {root}: build one with `rag ingest PATH... --index {root}` "
+            f"(or set RAG_INDEX to an existing index directory)"
+        )
+    vdir = root / VERSIONS / version
+    try:
+        manifest = json.loads((vdir / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("format") != FORMAT_VERSION:
+            raise IndexLoadError(
+                f"index at {root} has format {manifest.get('format')}, this program reads {FORMAT_VERSION}: "
+                f"rebuild it with `rag ingest --rebuild --index {root}`"
+            )
+        with open(vdir / "chunks.jsonl", encoding="utf-8") as f:
+            chunks = [Chunk.from_dict(json.loads(line)) for line in f if line.strip()]
+        embeddings = np.load(vdir / "embeddings.npy", allow_pickle=False)
+        with open(vdir / "texts.jsonl", encoding="utf-8") as f:
+            texts = {d["doc_id"]: d["text"] for d in map(json.loads, f) if d}
+        dense = DenseIndex.load(vdir / "dense.faiss")
+        keyword = KeywordIndex.load(vdir / "bm25")
+    except IndexLoadError:
+        raise
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
+        raise IndexLoadError(f"index at {root} (version {version}) is unreadable: {e}") from None
+    docs = {d: DocMeta.from_dict(m["meta"]) for d, m in manifest["documents"].items()}
+    return Index(root, version, manifest, chunks, embeddings, dense, keyword, texts, docs)
+
+
+class IndexWriter:
+    """Stages changes to an index and commits them as a new version; readers never see a partial one."""
+
+    def __init__(self, root: Path, model: str, dim: int, chunker_version: str, rebuild: bool = False) -> None:
+        self.root = root
+        self.model = model
+        self.dim = dim
+        self.chunker_version = chunker_version
+        self.docs: dict[str, DocEntry] = {}
+        self.changed = False
+        self.previous_paths: list[str] = []  # where the documents of the replaced index came from
+        if current_version(root) is None:
+            return
+        base = load_index(root)
+        if rebuild:
+            self.previous_paths = [m.path for m in base.docs.values() if m.path]
+            self.changed = True
+            return
+        if base.model != model:
+            raise IndexLoadError(
+                f"index at {root} was built with embedding model {base.model!r}, not {model!r}: "
+                f"rebuild it with `rag ingest --rebuild --index {root}`"
+            )
+        for doc_id, meta in base.docs.items():
+            rows = [i for i, c in enumerate(base.chunks) if c.doc_id == doc_id]
+            self.docs[doc_id] = DocEntry(meta, base.texts.get(doc_id, ""), [base.chunks[i] for i in rows], base.embeddings[rows])
+
+    def find_by_source(self, source: str, sha256: str) -> str | None:
+        """Doc id of an already-indexed file with this name and content (re-adding it is a no-op)."""
+        for doc_id, entry in self.docs.items():
+            if entry.meta.source == source and entry.meta.sha256 == sha256:
+                return doc_id
+        return None
+
+    def add(self, meta: DocMeta, text: str, chunks: list[Chunk], embeddings: np.ndarray) -> None:
+        if embeddings.shape != (len(chunks), self.dim):
+            raise ValueError(f"embeddings shape {embeddings.shape} does not match {len(chunks)} chunks x {self.dim}")
+        self.docs[meta.doc_id] = DocEntry(meta, text, chunks, embeddings.astype(np.float32))
+        self.changed = True
+
+    def remove(self, doc_id: str) -> None:
+        if doc_id not in self.docs:
+            known = ", ".join(sorted(self.docs)) or "(none)"
+            raise RagError(f"unknown document {doc_id!r}; the index holds: {known}")
+        del self.docs[doc_id]
+        self.changed = True
+
+    def commit(self) -> str | None:
+        """Write a new version beside the old one, then swap the CURRENT pointer by rename. Returns the version."""
+        if not self.changed:
+            return None
+        versions = self.root / VERSIONS
+        versions.mkdir(parents=True, exist_ok=True)
+        version = time.strftime("v%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
+        tmp = versions / f".tmp-{version}"
+        tmp.mkdir()
+        chunks: list[Chunk] = []
+        embs: list[np.ndarray] = []
+        for entry in self.docs.values():
+            chunks.extend(entry.chunks)
+            embs.append(entry.embeddings)
+        matrix = np.concatenate(embs) if embs else np.zeros((0, self.dim), np.float32)
+        lines = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in chunks)
+        _fsync_write(tmp / "chunks.jsonl", lines.encode("utf-8"))
+        texts = "".join(json.dumps({"doc_id": d, "text": e.text}, ensure_ascii=False) + "\n" for d, e in self.docs.items())
+        _fsync_write(tmp / "texts.jsonl", texts.encode("utf-8"))
+        with open(tmp / "embeddings.npy", "wb") as f:
+            np.save(f, matrix, allow_pickle=False)
+            f.flush()
+            os.fsync(f.fileno())
+        dense = DenseIndex.build(matrix, self.dim)
+        dense.save(tmp / "dense.faiss")
+        KeywordIndex.build([c.text for c in chunks]).save(tmp / "bm25")
+        manifest = {
+            "format": FORMAT_VERSION,
+            "model": self.model,
+            "dim": self.dim,
+            "chunker_version": self.chunker_version,
+            "dense_kind": dense.kind,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "counts": {"documents": len(self.docs), "chunks": len(chunks)},
+            "documents": {
+                d: {"meta": e.meta.to_dict(), "sha256": e.meta.sha256, "chunks": len(e.chunks)} for d, e in self.docs.items()
+            },
+        }
+        _fsync_write(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
+        _fsync_dir(tmp)
+        final = versions / version
+        os.rename(tmp, final)
+        _fsync_dir(versions)
+        pointer = self.root / f".{CURRENT}.tmp-{uuid.uuid4().hex[:8]}"
+        _fsync_write(pointer, json.dumps({"version": version}).encode())
+        os.replace(pointer, self.root / CURRENT)  # the atomic step: readers see the old or the new version
+        _fsync_dir(self.root)
+        self._collect_garbage(version)
+        return version
+
+    def _collect_garbage(self, keep: str) -> None:
+        versions = self.root / VERSIONS
+        done = sorted((p for p in versions.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
+        old = [p for p in done if p.name != keep]
+        for p in old[: max(0, len(old) - KEEP_OLD_VERSIONS)]:
+            shutil.rmtree(p, ignore_errors=True)
+        for p in versions.glob(".tmp-*"):  # left by a killed writer; never pointed to by CURRENT
+            shutil.rmtree(p, ignore_errors=True)
+        for p in self.root.glob(f".{CURRENT}.tmp-*"):
+            p.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def write_lock(root: Path) -> Iterator[None]:
+    """One writer at a time per index directory (readers need no lock)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -1,0 +1,41 @@
+"""Keyword tokens for BM25: jieba words for Chinese, lower-cased words for other scripts."""
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
+# Function words that carry no topic: dropping them keeps BM25 from matching on "的" or "the".
+STOPWORDS = set(
+    "的 了 和 与 及 或 在 是 为 对 于 将 就 也 都 而 并 其 之 以 等 这 那 我 我们 你 你们 他 她 它 他们 有 被 由 从 把 中 上 下 "
+    "什么 哪 哪些 哪个 谁 何 如何 怎么 怎样 多少 是否 吗 呢 吧 啊 "
+    "the a an of and or to in on at for by with from as is are was were be been it its this that these those "
+    "what which who whom whose when where why how did do does about into than then there their they them "
+    "le la les des de du et en un une que qui quoi est sur pour par au aux el los las del y que en por para con".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """Tokens of `text` for keyword search (NFKC, lower-cased, stopwords dropped)."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    tokens: list[str] = []
+    pos = 0
+    for m in _CJK_RUN.finditer(text):
+        tokens.extend(_WORD.findall(text[pos : m.start()]))
+        # Search mode adds the sub-words of long compounds, so 致命性自主武器 also matches 武器.
+        tokens.extend(t for t in _jieba().lcut_for_search(m.group(0)) if t.strip())
+        pos = m.end()
+    tokens.extend(_WORD.findall(text[pos:]))
+    return [t for t in tokens if t not in STOPWORDS]

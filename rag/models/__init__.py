@@ -1,0 +1,1 @@
+"""Local model files: assembling and verifying the weights the local generator runs."""
