@@ -1,6 +1,7 @@
 """Generators behind one interface: extractive (no model) or any LangChain chat model (local, openai, yours)."""
 from __future__ import annotations
 
+import threading
 from typing import Iterator, Protocol
 
 import numpy as np
@@ -37,16 +38,20 @@ class ChatGenerator:
     def __init__(self, chat_model, name: str) -> None:
         self.chat_model = chat_model
         self.name = name
+        # llama.cpp contexts are not thread-safe: concurrent UI users take turns on one model.
+        self.lock = threading.Lock()
 
     def stream(self, question: str, hits: list[Hit], language: str, query_vector: np.ndarray | None = None) -> Iterator[str]:
         messages = build_messages(question, hits, language)
-        for chunk in self.chat_model.stream(messages):
-            text = chunk.content if isinstance(chunk.content, str) else "".join(
-                p.get("text", "") for p in chunk.content if isinstance(p, dict)
-            )
-            if text:
-                yield text
+        with self.lock:
+            for chunk in self.chat_model.stream(messages):
+                text = chunk.content if isinstance(chunk.content, str) else "".join(
+                    p.get("text", "") for p in chunk.content if isinstance(p, dict)
+                )
+                if text:
+                    yield text
 
     def complete(self, messages: list[tuple[str, str]]) -> str:
-        out = self.chat_model.invoke(messages)
+        with self.lock:
+            out = self.chat_model.invoke(messages)
         return out.content if isinstance(out.content, str) else str(out.content)

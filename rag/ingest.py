@@ -105,5 +105,8 @@ def _ingest_one(path: Path, writer: IndexWriter, embedder: Embedder, max_mb: flo
         return FileResult(str(path), "failed", reason=f"{type(e).__name__}: {e}")
     doc.meta.path = str(path.resolve())
     status = "updated" if doc.meta.doc_id in writer.docs else "added"
+    # The same file ingested before under another id (its sidecar changed the symbol) is replaced.
+    for old_id in [d for d, e in writer.docs.items() if e.meta.path == doc.meta.path and d != doc.meta.doc_id]:
+        writer.remove(old_id)
     writer.add(doc.meta, doc.text, doc.chunks, vectors)
     return FileResult(str(path), status, doc.meta.doc_id, len(doc.chunks))

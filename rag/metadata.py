@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from rag.lang import detect_language
-from rag.patterns import SYMBOL_RE, is_symbol_line
+from rag.patterns import SYMBOL_RE, is_furniture_line, is_symbol_line
 from rag.readers import IngestError
 from rag.types import DocMeta
 
@@ -66,6 +66,10 @@ def detect_symbol(text: str) -> str | None:
         sym, n = headers.most_common(1)[0]
         if n >= 2:
             return sym
+    # A single running header still counts when it sits in a page break (next to a page counter or job number).
+    for i, s in enumerate(lines):
+        if is_symbol_line(s) and any(is_furniture_line(x) for x in lines[max(0, i - 4) : i + 5] if x != s):
+            return SYMBOL_RE.search(s).group(0)  # type: ignore[union-attr]
     return None
 
 

@@ -1,0 +1,118 @@
+"""The persisted index: manifest, no pickle, atomic versions that survive a crash or kill mid-ingestion."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, SEED_FILES
+from index.dense import DenseIndex
+from index.keyword import KeywordIndex
+from index.store import IndexLoadError, IndexWriter, current_version, load_index
+from rag.ingest import ingest
+
+
+def test_manifest_and_files(fake_index_dir):
+    index = load_index(fake_index_dir)
+    vdir = fake_index_dir / "versions" / index.version
+    assert sorted(p.name for p in vdir.iterdir()) == [
+        "bm25", "chunks.jsonl", "dense.faiss", "embeddings.npy", "manifest.json", "texts.jsonl",
+    ]
+    m = json.loads((vdir / "manifest.json").read_text())
+    assert m["format"] == 1 and m["chunker_version"] == "1"
+    assert m["counts"] == {"documents": 3, "chunks": 187}
+    assert {d: e["chunks"] for d, e in m["documents"].items()} == {
+        "CCW/GGE.1/2023/2": 53, "EUR/44A25/1": 41, "CD/PV.1505": 93,
+    }
+    assert all(len(e["sha256"]) == 64 for e in m["documents"].values())
+    # No pickle anywhere: the arrays load with allow_pickle=False.
+    assert np.load(vdir / "embeddings.npy", allow_pickle=False).shape == (187, 256)
+
+
+def test_missing_index_message(tmp_path):
+    with pytest.raises(IndexLoadError, match=r"no index at .*: build one with `rag ingest PATH\.\.\. --index"):
+        load_index(tmp_path / "nowhere")
+
+
+def test_model_mismatch_says_rebuild(fake_index_dir):
+    with pytest.raises(IndexLoadError, match=r"built with embedding model 'fake-256', not 'other'.*--rebuild"):
+        IndexWriter(fake_index_dir, "other", 256, "1")
+
+
+def test_hnsw_past_threshold_and_exact_below():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2000, 32)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    flat = DenseIndex.build(x, 32)
+    hnsw = DenseIndex.build(x, 32, kind="hnsw")
+    assert (flat.kind, hnsw.kind) == ("flat", "hnsw")
+    _, ids_f = flat.search(x[:50], 10)
+    _, ids_h = hnsw.search(x[:50], 10)
+    assert (ids_f[:, 0] == np.arange(50)).all()
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids_f, ids_h)])
+    assert recall >= 0.95
+    with pytest.raises(ValueError, match="choose one of: auto, flat, hnsw"):
+        DenseIndex.build(x, 32, kind="ivf")
+
+
+def test_keyword_roundtrip(tmp_path):
+    k = KeywordIndex.build(["明斯克将举行高级别国际会议", "专家组通过了报告", "the group adopted its report"])
+    k.save(tmp_path / "bm25")
+    k2 = KeywordIndex.load(tmp_path / "bm25")
+    s = k2.scores("明斯克会议")
+    assert s.argmax() == 0 and s[1] == 0 and s[2] == 0
+    assert k2.scores("report").argmax() == 2
+    assert k2.scores("无关词语").tolist() == [0.0, 0.0, 0.0]
+
+
+def test_failure_during_commit_keeps_previous_version(tmp_path, fake_embedder, monkeypatch):
+    index_dir = tmp_path / "idx"
+    ingest([SEED_FILES["CCW/GGE.1/2023/2"]], index_dir, fake_embedder)
+    before = current_version(index_dir)
+
+    def boom(self, path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(DenseIndex, "save", boom)
+    with pytest.raises(OSError, match="disk full"):
+        ingest([SEED_FILES["CD/PV.1505"]], index_dir, fake_embedder)
+    assert current_version(index_dir) == before
+    assert list(load_index(index_dir).docs) == ["CCW/GGE.1/2023/2"]
+    monkeypatch.undo()
+    # The next successful write cleans up the half-written version.
+    ingest([SEED_FILES["CD/PV.1505"]], index_dir, fake_embedder)
+    assert not list((index_dir / "versions").glob(".tmp-*"))
+    assert list(load_index(index_dir).docs) == ["CCW/GGE.1/2023/2", "CD/PV.1505"]
+
+
+KILL_SCRIPT = """
+import sys
+from pathlib import Path
+from rag.embed import get_embedder
+from rag.ingest import ingest
+paths = [Path(p) for p in sys.argv[2:]]
+while True:  # keep rewriting the index until killed
+    ingest(paths, Path(sys.argv[1]), get_embedder("fake"), rebuild=True)
+"""
+
+
+def test_kill_at_any_moment_leaves_a_loadable_index(tmp_path, fake_embedder):
+    index_dir = tmp_path / "idx"
+    seeds = [str(p) for p in SEED_FILES.values()]
+    ingest([Path(p) for p in seeds], index_dir, fake_embedder)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for delay in (0.3, 0.6, 0.9, 1.2, 1.5, 1.8, 2.1, 2.4):
+        proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(index_dir), *seeds], env=env)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        index = load_index(index_dir)  # never half-written
+        assert index.manifest["counts"] == {"documents": 3, "chunks": 187}
+        assert len(index.chunks) == index.dense.size == index.keyword.size == len(index.embeddings) == 187
