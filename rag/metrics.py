@@ -264,9 +264,11 @@ def detect_language(text: str) -> str:
     """Language of a question: "zh", "en", "fr", "es", "ru", "ar" or "other", from its script.
 
     The script with most letters wins (Han -> zh, Cyrillic -> ru, Arabic -> ar; any kana -> other).
-    Latin script is told apart by stopwords and accents (en/fr/es, ties and no cue -> en); a question
-    with two or more Latin stopwords is taken as Latin-script even if it quotes more Chinese characters
-    ("What does 国际人道法 mean?" -> en). No letters -> other.
+    Latin script is told apart by stopwords and accents (en/fr/es, ties -> en); a question with two or
+    more Latin stopwords is taken as Latin-script even if it quotes more Chinese characters
+    ("What does 国际人道法 mean?" -> en); without any cue, Latin letters (symbols, acronyms) are weighed
+    against the other scripts with a Han character counting as 3 letters
+    ("CCW/GGE.1/2023/WP.4号文件由谁提交？" -> zh). No letters -> other.
     """
     text = unicodedata.normalize("NFKC", text)
     counts = Counter(s for s in map(_script, text) if s)
@@ -281,7 +283,9 @@ def detect_language(text: str) -> str:
             latin = None
     if latin is not None:
         return latin
-    top = counts.most_common(1)[0][0]
+    # no Latin cues: a Han character weighs about one Latin word
+    weighted = Counter({s: n * (3 if s == "han" else 1) for s, n in counts.items()})
+    top = weighted.most_common(1)[0][0]
     if top == "latin":
         return "en"
     return {"han": "zh", "cyrillic": "ru", "arabic": "ar"}.get(top, "other")

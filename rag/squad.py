@@ -13,7 +13,6 @@ from rag.types import RagError
 
 _ENDERS = "。！？!?"
 _CLOSERS = "”’」』）)】》\"'"
-_SENT = re.compile(rf"[^{_ENDERS}\n]*(?:[{_ENDERS}]+[{_CLOSERS}]*|\n|$)")
 _SAFE = re.compile(r"[^\w.\-]+")
 
 
@@ -29,15 +28,29 @@ class SquadStats:
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences of `text`: each ends after a run of 。！？!? (plus closing
-    quotes or brackets) or at a newline; the spans cover the whole text, in order."""
+    """Character spans of the sentences of `text`, covering it in order. A sentence ends after a run of
+    。！？!? (plus any closing quotes or brackets), after a "." followed by whitespace, or at a newline."""
     spans: list[tuple[int, int]] = []
-    pos = 0
-    while pos < len(text):
-        m = _SENT.match(text, pos)
-        end = m.end() if m and m.end() > pos else len(text)
-        spans.append((pos, end))
-        pos = end
+    n, start, i = len(text), 0, 0
+    while i < n:
+        ch, end = text[i], 0
+        if ch == "\n":
+            end = i + 1
+        elif ch in _ENDERS or ch == ".":
+            j = i + 1
+            while j < n and text[j] in _ENDERS:
+                j += 1
+            while j < n and text[j] in _CLOSERS:
+                j += 1
+            if ch != "." or j == n or text[j].isspace():
+                end = j
+        if end:
+            spans.append((start, end))
+            start = i = end
+        else:
+            i += 1
+    if start < n:
+        spans.append((start, n))
     return spans
 
 

@@ -209,14 +209,14 @@ def _assemble(parts: list[Path], dest: Path) -> None:
 def _user_model(path_str: str) -> Path:
     path = Path(path_str).expanduser()
     if not path.is_file():
-        raise RagError(f"RAG_LOCAL_MODEL points to {path}, which is not a file")
+        raise RagError(f"the local model path (RAG_LOCAL_MODEL / --local-model) {path} is not a file")
     try:
         with open(path, "rb") as fh:
             magic = fh.read(4)
     except OSError as e:
         raise RagError(f"cannot read the local model {path}: {e}") from e
     if magic != b"GGUF":
-        raise RagError(f"RAG_LOCAL_MODEL points to {path}, which is not a GGUF file")
+        raise RagError(f"the local model path (RAG_LOCAL_MODEL / --local-model) {path} is not a GGUF file")
     return path
 
 

@@ -1,0 +1,151 @@
+"""The app in Debian's chromium (Playwright): ask, see and follow citations, upload a document, ask about it."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+ZH_IHL_QUESTION = "专家组关于国际人道法得出了什么结论？"
+G21_QUESTION = "Who spoke on behalf of the Group of 21 at the 1505th plenary meeting of the Conference on Disarmament?"
+MINSK_QUESTION = "明斯克将举行什么会议？"
+LUNAR_QUESTION = "Who will conduct the first survey of lunar water ice?"
+MARKUP_QUESTION = "What markup must be shown as plain text?"
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-chat.png"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium "
+                       "(apt-get install -y chromium; scripts/test.sh does it)"),
+]
+
+
+def ask(page, question: str, timeout_ms: int = 180_000) -> None:
+    """Type a question, press Enter, wait until the checked answer replaced the streamed draft."""
+    before = page.locator("#chat .bot").count()
+    page.fill("#question textarea", question)
+    page.press("#question textarea", "Enter")
+    page.wait_for_function(
+        f"document.querySelectorAll('#chat .bot').length > {before} && !document.querySelector('#chat .draft')",
+        timeout=timeout_ms,
+    )
+    page.wait_for_timeout(300)
+
+
+def current_cites(page) -> list[tuple[str, str]]:
+    cites = page.locator("#citations section.current li.cite")
+    return [(c.locator(".sym").inner_text(), c.locator(".loc").inner_text()) for c in cites.all()]
+
+
+def test_chat_citations_upload_and_ask_about_it(real_index: Path, real_model: str, make_settings, app_runner,
+                                                lunar_file: Path, artifacts: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    index = tmp_path / "index"
+    shutil.copytree(real_index, index, ignore=shutil.ignore_patterns("lock"))
+    dialogs: list[str] = []
+    with app_runner(make_settings(index, real_model)) as (url, _ctx), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(url)
+            page.wait_for_selector("#question textarea")
+
+            # 1. A question answered with a citation: symbol and locator in the panel, support highlighted.
+            ask(page, ZH_IHL_QUESTION)
+            page.screenshot(path=str(artifacts / "browser-1-answer.png"))
+            cites = current_cites(page)
+            assert ("CCW/GGE.1/2023/2", "¶21") in cites or any(s == "CCW/GGE.1/2023/2" and l.startswith("¶") for s, l in cites), cites
+            assert page.locator("#citations section.current mark.support").count() >= 1
+
+            # 2. Clicking [n] in the answer brings its passage into view (and flashes it).
+            link = page.locator("#chat .bot a.cite-ref").last
+            target = link.get_attribute("href").lstrip("#")
+            link.click()
+            page.wait_for_function(f"document.getElementById('{target}').classList.contains('flash')", timeout=5000)
+            page.wait_for_timeout(800)
+            box = page.locator(f"#{target}").bounding_box()
+            assert box is not None and 0 <= box["y"] < 900
+
+            # 3. Copy as Markdown: the answer's own to_markdown().
+            page.click("#copy-md button, #copy-md .label-wrap", timeout=5000)
+            page.wait_for_selector("#answer-md .cm-content", timeout=5000)
+            assert "CCW/GGE.1/2023/2 ¶" in page.inner_text("#answer-md .cm-content")
+
+            # 4. A second question in the same conversation; the first answer's citations stay reachable.
+            ask(page, G21_QUESTION)
+            assert page.locator("#citations details.turn.earlier").count() == 1
+            cites = current_cites(page)
+            if cites:  # answered (else refused, which the panel shows as such)
+                assert all(s == "CD/PV.1505" for s, _ in cites), cites
+                assert page.locator("#citations section.current .spk").count() >= 1
+            else:
+                assert page.locator("#citations section.current .refusal").count() == 1
+            page.locator("#chat .bot a.cite-ref").first.click()  # an [n] of the first answer opens its section
+            page.wait_for_function("document.querySelector('#citations details.turn.earlier').open", timeout=5000)
+            page.screenshot(path=str(artifacts / "browser-2-follow-up.png"))
+
+            # 5. New conversation empties the chat and the panel.
+            page.click("#new-chat")
+            page.wait_for_function("document.querySelectorAll('#chat .bot').length === 0", timeout=10_000)
+            assert page.locator("#citations li.cite").count() == 0
+
+            # 6. Upload a document in the Documents tab: per-file result, listed, readable.
+            page.get_by_role("tab", name="Documents").click()
+            page.set_input_files("#upload-files input[type=file]", str(lunar_file))
+            page.wait_for_selector("#upload-files tr.file", timeout=30_000)  # uploaded to the server
+            page.click("#add-docs")
+            page.wait_for_selector("#ingest-report td.status", timeout=180_000)
+            report = page.inner_text("#ingest-report")
+            assert "lunar.txt" in report and "added" in report and "A/TEST/2026/1" in report, report
+            page.wait_for_selector("text=A/TEST/2026/1")
+            page.click("#reader-pick input")
+            page.get_by_role("option", name="A/TEST/2026/1").click()
+            page.wait_for_selector("#doc-reader .para")
+            reader = page.inner_text("#doc-reader")
+            assert "¶1" in reader and "Freedonia" in reader and '<script>alert("x")</script>' in reader
+            page.screenshot(path=str(artifacts / "browser-3-documents.png"), full_page=True)
+
+            # 7. Ask about it: the new document is cited, without a restart; its markup shows as text.
+            page.get_by_role("tab", name="Chat").click()
+            ask(page, LUNAR_QUESTION)
+            assert ("A/TEST/2026/1", "¶1") in current_cites(page)
+            assert "Freedonia" in page.locator("#chat .bot").last.inner_text()
+            ask(page, MARKUP_QUESTION)
+            panel = page.inner_text("#citations section.current")
+            assert '<script>alert("x")</script>' in panel and "<b>bold</b>" in panel, panel
+            assert page.locator("#citations script, #chat .message script, #citations b").count() == 0
+            page.screenshot(path=str(artifacts / "browser-4-uploaded-cited.png"))
+            page.click("#doc-filter input")
+            assert page.get_by_role("option", name="A/TEST/2026/1").count() == 1  # the filter lists it too
+            page.keyboard.press("Escape")
+
+            # 8. Remove it again in the Documents tab: gone from the list, and from the chat's filter.
+            page.get_by_role("tab", name="Documents").click()
+            page.click("#remove-pick input")
+            page.get_by_role("option", name="A/TEST/2026/1").click()
+            page.click("#remove-doc")
+            page.wait_for_selector("#ingest-report :text('Removed A/TEST/2026/1')", timeout=60_000)
+            page.wait_for_timeout(500)
+            assert "lunar.txt" not in page.inner_text("#component-0, body")
+            page.get_by_role("tab", name="Chat").click()
+            page.click("#doc-filter input")
+            assert page.get_by_role("option", name="A/TEST/2026/1").count() == 0
+            page.keyboard.press("Escape")
+            assert dialogs == []
+
+            if os.environ.get("UI_DOCS_SCREENSHOT"):  # regenerate the README's screenshot
+                page.click("#new-chat")
+                page.wait_for_function("document.querySelectorAll('#chat .bot').length === 0", timeout=10_000)
+                ask(page, MINSK_QUESTION)
+                ask(page, G21_QUESTION)
+                page.locator("#chat .bot a.cite-ref").last.click()
+                page.wait_for_timeout(1500)
+                page.screenshot(path=str(DOCS_SCREENSHOT))
+        finally:
+            browser.close()

@@ -1,0 +1,248 @@
+"""The Documents tab: list, upload (per-file progress and errors), remove, rebuild and read indexed documents."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from rag.types import RagError
+from ui.render import document_html, esc, ingest_report_html
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from index.store import Index
+    from ui.app import AppContext
+
+log = logging.getLogger(__name__)
+UPLOADS = "uploads"  # under the index directory, so `rebuild` can re-read uploaded files
+SIDECAR = ".meta.json"
+Progress = Callable[[int, int, str], None]
+Row = tuple[str, str, str, int, str]  # file name, status, doc id, chunks, reason
+
+
+def current_index(ctx: "AppContext") -> "Index | None":
+    """The index new questions see, or None when none has been built yet."""
+    from index.store import current_version, load_index
+
+    if current_version(ctx.pipeline.index_dir) is None:
+        return None
+    try:
+        return ctx.pipeline.index
+    except RagError:  # e.g. built with another embedding model: still list it, so it can be rebuilt
+        return load_index(ctx.pipeline.index_dir)
+
+
+def doc_rows(index: "Index | None") -> list[list[Any]]:
+    if index is None:
+        return []
+    counts = {d: m.get("chunks", 0) for d, m in index.manifest["documents"].items()}
+    return [
+        [m.symbol or d, m.title or "", m.date or "", m.language or "", m.kind or "", counts.get(d, 0), m.source or ""]
+        for d, m in index.docs.items()
+    ]
+
+
+DOC_HEADERS = ["Symbol", "Title", "Date", "Language", "Kind", "Chunks", "File"]
+
+
+def doc_choices(index: "Index | None") -> list[tuple[str, str]]:
+    """(label, doc id) pairs for dropdowns."""
+    if index is None:
+        return []
+    out = []
+    for d, m in index.docs.items():
+        title = (m.title or "")[:60]
+        out.append((f"{m.symbol or d} — {title}" if title else (m.symbol or d), d))
+    return out
+
+
+def _sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def stage_uploads(paths: list[Path], uploads_dir: Path, max_mb: float) -> tuple[list[Path], list[Row]]:
+    """Check type and size, then copy each file (with its `.meta.json` sidecar, if uploaded) to a kept folder."""
+    from rag.readers import SUPPORTED
+
+    sidecars = {p.name[: -len(SIDECAR)]: p for p in paths if p.name.endswith(SIDECAR)}
+    staged: list[Path] = []
+    problems: list[Row] = []
+    for p in paths:
+        if p.name.endswith(SIDECAR):
+            if p.name[: -len(SIDECAR)] not in {q.name for q in paths}:
+                problems.append((p.name, "failed", "", 0, f"a metadata sidecar needs its document ({p.name[:-len(SIDECAR)]}) in the same upload"))
+            continue
+        if p.suffix.lower() not in SUPPORTED:
+            problems.append((p.name, "failed", "", 0, f"unsupported type {p.suffix or '(none)'!r}; supported: {', '.join(SUPPORTED)}"))
+            continue
+        size = p.stat().st_size
+        if size > max_mb * 1024 * 1024:
+            problems.append((p.name, "failed", "", 0, f"file is {size / 1048576:.1f} MB, over the {max_mb:g} MB limit"))
+            continue
+        if size == 0:
+            problems.append((p.name, "failed", "", 0, "empty file"))
+            continue
+        dest_dir = uploads_dir / _sha(p)[:16]
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        dest = dest_dir / p.name
+        shutil.copyfile(p, dest)
+        if p.name in sidecars:
+            shutil.copyfile(sidecars[p.name], dest_dir / sidecars[p.name].name)
+        staged.append(dest)
+    return staged, problems
+
+
+def add_files(ctx: "AppContext", paths: list[Path], progress: Progress | None = None) -> list[Row]:
+    """Ingest uploaded files into the index; one row per file (failures never stop the others)."""
+    from rag.ingest import ingest
+
+    if not paths:
+        raise RagError("choose one or more files to add first")
+    s = ctx.settings
+    staged, rows = stage_uploads(paths, Path(s.index_dir) / UPLOADS, s.max_file_mb)
+    if staged:
+        report = ingest(staged, Path(s.index_dir), ctx.pipeline.embedder, max_mb=s.max_file_mb, progress=progress)
+        rows += [(Path(f.path).name, f.status, f.doc_id or "", f.chunks, f.reason) for f in report.files]
+    return rows
+
+
+def rebuild(ctx: "AppContext", progress: Progress | None = None) -> list[Row]:
+    """Re-read every indexed document from where it came and rebuild the index."""
+    from rag.ingest import ingest
+
+    s = ctx.settings
+    report = ingest([], Path(s.index_dir), ctx.pipeline.embedder, rebuild=True, max_mb=s.max_file_mb, progress=progress)
+    return [(Path(f.path).name, f.status, f.doc_id or "", f.chunks, f.reason) for f in report.files]
+
+
+def remove_doc(ctx: "AppContext", doc: str) -> str:
+    """Remove a document (as `rag remove`), and its uploaded copy; returns the removed doc id."""
+    from index.store import IndexWriter, load_index, write_lock
+    from rag.chunk import CHUNKER_VERSION
+
+    if not doc:
+        raise RagError("choose a document to remove")
+    root = Path(ctx.settings.index_dir)
+    with write_lock(root):
+        index = load_index(root)
+        doc_id = index.resolve_doc(doc)
+        kept = index.docs[doc_id].path
+        writer = IndexWriter(root, index.model, int(index.manifest["dim"]), CHUNKER_VERSION)
+        writer.remove(doc_id)
+        writer.commit()
+    uploads = (root / UPLOADS).resolve()
+    if kept and Path(kept).resolve().is_relative_to(uploads):
+        shutil.rmtree(Path(kept).resolve().parent, ignore_errors=True)
+    return doc_id
+
+
+def read_doc(ctx: "AppContext", doc: str | None) -> str:
+    index = current_index(ctx)
+    if index is None or not doc:
+        return '<div class="empty">Choose a document to read its paragraphs with their locators.</div>'
+    doc_id = index.resolve_doc(doc)
+    return document_html(index.docs[doc_id], index.texts.get(doc_id, ""), index.doc_chunks(doc_id))
+
+
+# --- the tab ----------------------------------------------------------------------------------
+
+
+def build(ctx: "AppContext", doc_filter: "gr.Dropdown") -> tuple[list[Any], Callable[..., tuple]]:
+    """Lay out the tab; `doc_filter` (the chat's multiselect of documents) follows index changes.
+
+    Returns the components listing documents and a function giving their refreshed values (for the load event).
+    """
+    import gradio as gr
+
+    from rag.readers import SUPPORTED
+
+    mb = ctx.settings.max_file_mb
+    summary = gr.Markdown()
+    table = gr.Dataframe(headers=DOC_HEADERS, interactive=False, wrap=True, label="Indexed documents",
+                         column_widths=["16%", "36%", "10%", "8%", "11%", "7%", "12%"])
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            files = gr.File(
+                file_count="multiple", type="filepath", file_types=[*SUPPORTED, ".json"],
+                label=f"Add documents ({' '.join(SUPPORTED)}; at most {mb:g} MB each; a NAME.meta.json sidecar may come with a file)",
+                elem_id="upload-files",
+            )
+            add_btn = gr.Button("Add to index", variant="primary", elem_id="add-docs")
+        with gr.Column(scale=2):
+            remove_pick = gr.Dropdown(label="Document to remove", choices=[], elem_id="remove-pick")
+            remove_btn = gr.Button("Remove from index", variant="stop", elem_id="remove-doc")
+            rebuild_btn = gr.Button("Rebuild index (re-read every document)", elem_id="rebuild")
+    report = gr.HTML(elem_id="ingest-report")
+    gr.Markdown("### Read a document")
+    reader_pick = gr.Dropdown(label="Document", choices=[], elem_id="reader-pick")
+    reader = gr.HTML(read_doc(ctx, None), elem_id="doc-reader")
+
+    def refreshed(message: str = "", reader_value: str | None = None, filter_value: list[str] | None = None) -> tuple:
+        """New values for `lists`; selections of documents no longer indexed are dropped."""
+        index = current_index(ctx)
+        choices = doc_choices(index)
+        known = {v for _, v in choices}
+        n_chunks = sum(r[5] for r in doc_rows(index))
+        text = (f"**{len(choices)} documents, {n_chunks} passages** in `{ctx.settings.index_dir}`" if index is not None
+                else "**No documents yet.** Add some below.")
+        if message:
+            text += f" — {message}"
+        return (
+            text, doc_rows(index), gr.Dropdown(choices=choices, value=None),
+            gr.Dropdown(choices=choices, value=reader_value if reader_value in known else None),
+            gr.Dropdown(choices=choices, value=[d for d in filter_value or [] if d in known]),
+        )
+
+    lists = [summary, table, remove_pick, reader_pick, doc_filter]
+    current = [reader_pick, doc_filter]
+
+    def progress_cb(progress: "gr.Progress") -> Progress:
+        def update(done: int, total: int, label: str) -> None:
+            desc = f"Reading {Path(label).name}" if label else "Saving the index"
+            progress((done, total), desc=desc, unit="files")
+
+        return update
+
+    def on_add(paths: list[str] | None, rv: str | None, fv: list[str] | None,
+               progress: gr.Progress = gr.Progress()) -> tuple:
+        try:
+            rows = add_files(ctx, [Path(p) for p in paths or []], progress_cb(progress))
+        except RagError as e:
+            return (f'<div class="error">⚠ {esc(e)}</div>', None, *refreshed("", rv, fv))
+        failed = sum(1 for r in rows if r[1] == "failed")
+        msg = f"{len(rows) - failed} file(s) processed" + (f", {failed} failed" if failed else "")
+        return (ingest_report_html(rows), None, *refreshed(msg, rv, fv))
+
+    def on_rebuild(rv: str | None, fv: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple:
+        try:
+            rows = rebuild(ctx, progress_cb(progress))
+        except RagError as e:
+            return (f'<div class="error">⚠ {esc(e)}</div>', *refreshed("", rv, fv))
+        return (ingest_report_html(rows), *refreshed("rebuilt", rv, fv))
+
+    def on_remove(doc: str | None, rv: str | None, fv: list[str] | None) -> tuple:
+        try:
+            doc_id = remove_doc(ctx, doc or "")
+        except RagError as e:
+            return (f'<div class="error">⚠ {esc(e)}</div>', *refreshed("", rv, fv))
+        return (f'<div class="ok">Removed {esc(doc_id)}.</div>', *refreshed(f"removed {doc_id}", rv, fv))
+
+    def on_read(doc: str | None) -> str:
+        try:
+            return read_doc(ctx, doc)
+        except RagError as e:
+            return f'<div class="error">⚠ {esc(e)}</div>'
+
+    private: dict[str, Any] = {"api_visibility": "private", "concurrency_id": "index-write", "concurrency_limit": 1}
+    add_btn.click(on_add, [files, *current], [report, files, *lists], **private)
+    rebuild_btn.click(on_rebuild, current, [report, *lists], **private)
+    remove_btn.click(on_remove, [remove_pick, *current], [report, *lists], **private)
+    reader_pick.change(on_read, [reader_pick], [reader], api_visibility="private")
+    return lists, refreshed
