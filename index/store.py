@@ -142,6 +142,12 @@ class IndexWriter:
                 f"index at {root} was built with embedding model {base.model!r}, not {model!r}: "
                 f"rebuild it with `rag ingest --rebuild --index {root}`"
             )
+        built_by = str(base.manifest.get("chunker_version"))
+        if built_by != chunker_version:  # mixing chunkers would leave old and new chunks side by side
+            raise IndexLoadError(
+                f"index at {root} was built by chunker version {built_by}, this is version {chunker_version}: "
+                f"rebuild it with `rag ingest --rebuild --index {root}`"
+            )
         for doc_id, meta in base.docs.items():
             rows = [i for i, c in enumerate(base.chunks) if c.doc_id == doc_id]
             self.docs[doc_id] = DocEntry(meta, base.texts.get(doc_id, ""), [base.chunks[i] for i in rows], base.embeddings[rows])

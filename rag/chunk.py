@@ -8,7 +8,7 @@ from rag.patterns import NUMBERED_RE, is_cjk
 from rag.structure import PARA_SEP
 from rag.types import Chunk, DocMeta, Paragraph
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"  # 2: embedded text is the speaker + paragraph (no title prefix)
 MAX_TOKENS = 300  # e5's limit is 512 tokens; stay well below so the context prefix fits too
 MIN_CHARS = 12  # a continuation shorter than this is merged into its neighbour
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=[.])(?=\s+[A-Z\"“(])")

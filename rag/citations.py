@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
 from rag.chunk import split_sentences
 from rag.patterns import is_cjk
@@ -12,12 +11,8 @@ from rag.types import Citation, Hit
 MARKER_RE = re.compile(r"\[(\d{1,2})\]")
 # Lexical support: share of the sentence's character bigrams (CJK) / words found in the passage.
 SUPPORT_MIN = 0.35
-
-
-@dataclass
-class CitedSentence:
-    text: str  # the sentence without its markers
-    numbers: list[int]
+# Embedding support (cross-lingual answers): cosine between the sentence and the passage.
+SEMANTIC_MIN = 0.85
 
 
 def _units(text: str) -> set[str]:
@@ -46,19 +41,20 @@ def best_support_span(sentence: str, passage: str) -> tuple[str, float]:
     return best, score
 
 
-def cited_sentences(answer: str) -> list[CitedSentence]:
-    out: list[CitedSentence] = []
-    for a, b in split_sentences(answer):
-        s = answer[a:b]
-        nums = [int(m) for m in MARKER_RE.findall(s)]
-        if not nums and out and not MARKER_RE.sub("", s).strip():
-            continue
-        out.append(CitedSentence(MARKER_RE.sub("", s).strip(), nums))
-    # A marker that opens the next sentence ("...。 [2]") belongs to the sentence before it.
-    for i in range(1, len(out)):
-        if out[i].numbers and not out[i].text and out[i - 1]:
-            out[i - 1].numbers += out[i].numbers
-    return [c for c in out if c.text]
+def _marker_sentences(answer: str) -> list[str]:
+    """For each [n] marker in `answer`, in order, the text (markers removed) of the sentence it closes.
+
+    A marker that opens a sentence ("...。 [2] Next") belongs to the sentence before it.
+    """
+    spans = split_sentences(answer)
+    out = []
+    for m in MARKER_RE.finditer(answer):
+        i = next((j for j, (a, b) in enumerate(spans) if a <= m.start() < b), len(spans) - 1)
+        while i > 0 and not MARKER_RE.sub("", answer[spans[i][0] : m.start()]).strip():
+            i -= 1
+        a, b = spans[i]
+        out.append(MARKER_RE.sub("", answer[a:b]).strip())
+    return out
 
 
 def check_citations(answer: str, hits: list[Hit], semantic=None) -> tuple[str, list[Citation], list[str]]:
@@ -69,33 +65,35 @@ def check_citations(answer: str, hits: list[Hit], semantic=None) -> tuple[str, l
     the lexical check for cross-lingual answers (an English sentence citing a Chinese passage).
     """
     notes: list[str] = []
-    repaired = answer
     first_use: list[int] = []
     support: dict[int, tuple[str, float, bool]] = {}
-    for cs in cited_sentences(answer):
-        for n in cs.numbers:
-            if not 1 <= n <= len(hits):
-                repaired = repaired.replace(f"[{n}]", "", 1)
-                notes.append(f"dropped [{n}]: no such passage")
-                continue
-            span, score = best_support_span(cs.text, hits[n - 1].chunk.text)
-            ok = score >= SUPPORT_MIN
-            if not ok and semantic is not None:
-                sem = semantic(cs.text, hits[n - 1].chunk.text)
-                ok, score = sem >= 0.85, max(score, sem)
-            if not ok:
-                # The model may have cited the wrong number: take the passage that does support it.
-                alt = max(range(1, len(hits) + 1), key=lambda m: overlap(cs.text, hits[m - 1].chunk.text))
-                alt_span, alt_score = best_support_span(cs.text, hits[alt - 1].chunk.text)
-                if alt != n and alt_score >= SUPPORT_MIN:
-                    repaired = repaired.replace(f"[{n}]", f"[{alt}]", 1)
-                    notes.append(f"re-pointed [{n}] to [{alt}]: passage {alt} supports the sentence")
-                    n, span, score, ok = alt, alt_span, alt_score, True
-            if n not in first_use:
-                first_use.append(n)
-            prev = support.get(n)
-            if prev is None or score > prev[1]:
-                support[n] = (span, score, ok or (prev[2] if prev else False))
+    new_numbers: list[int | None] = []  # per marker occurrence: its (possibly repaired) number, None = dropped
+    for m, sentence in zip(MARKER_RE.finditer(answer), _marker_sentences(answer)):
+        n = int(m.group(1))
+        if not 1 <= n <= len(hits):
+            new_numbers.append(None)
+            notes.append(f"dropped [{n}]: no such passage")
+            continue
+        span, score = best_support_span(sentence, hits[n - 1].chunk.text)
+        ok = score >= SUPPORT_MIN
+        if not ok and semantic is not None:
+            sem = semantic(sentence, hits[n - 1].chunk.text)
+            ok, score = sem >= SEMANTIC_MIN, max(score, sem)
+        if not ok:
+            # The model may have cited the wrong number: take the passage that does support it.
+            alt = max(range(1, len(hits) + 1), key=lambda j: overlap(sentence, hits[j - 1].chunk.text))
+            alt_span, alt_score = best_support_span(sentence, hits[alt - 1].chunk.text)
+            if alt != n and alt_score >= SUPPORT_MIN:
+                notes.append(f"re-pointed [{n}] to [{alt}]: passage {alt} supports the sentence")
+                n, span, score, ok = alt, alt_span, alt_score, True
+        new_numbers.append(n)
+        if n not in first_use:
+            first_use.append(n)
+        prev = support.get(n)
+        if prev is None or score > prev[1]:
+            support[n] = (span, score, ok or (prev[2] if prev else False))
+    numbers = iter(new_numbers)
+    repaired = MARKER_RE.sub(lambda m: "" if (k := next(numbers)) is None else f"[{k}]", answer)
     citations = [
         Citation(n=n, chunk=hits[n - 1].chunk, score=hits[n - 1].score, support=support[n][0],
                  supported=support[n][2], support_score=support[n][1])

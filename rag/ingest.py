@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
-from index.store import IndexWriter, write_lock
+from index.store import IndexWriter, load_index, write_lock
 from rag.chunk import CHUNKER_VERSION
 from rag.embed import Embedder
 from rag.metadata import SIDECAR_SUFFIX
 from rag.parse import file_sha256, parse_document
 from rag.readers import DEFAULT_MAX_MB, SUPPORTED, IngestError
-from rag.types import RagError
+from rag.types import DocMeta, RagError
 
 
 @dataclass
@@ -62,8 +62,8 @@ def collect_files(paths: list[Path]) -> tuple[list[Path], list[FileResult]]:
 
 
 def ingest(
-    paths: list[Path],
-    index_dir: Path,
+    paths: Sequence[str | Path],
+    index_dir: str | Path,
     embedder: Embedder,
     rebuild: bool = False,
     max_mb: float = DEFAULT_MAX_MB,
@@ -71,6 +71,7 @@ def ingest(
 ) -> IngestReport:
     """Add files (or folders) to the index at `index_dir`. Failed files leave the index as it was for them."""
     report = IngestReport()
+    index_dir, paths = Path(index_dir), [Path(p) for p in paths]
     with write_lock(index_dir):
         writer = IndexWriter(index_dir, embedder.name, embedder.dim, CHUNKER_VERSION, rebuild=rebuild)
         if rebuild and not paths:
@@ -110,3 +111,17 @@ def _ingest_one(path: Path, writer: IndexWriter, embedder: Embedder, max_mb: flo
         writer.remove(old_id)
     writer.add(doc.meta, doc.text, doc.chunks, vectors)
     return FileResult(str(path), status, doc.meta.doc_id, len(doc.chunks))
+
+
+def remove_document(index_dir: str | Path, doc: str) -> tuple[str, DocMeta]:
+    """Remove one document (by symbol, id or file name) as a new index version; returns its id and metadata."""
+    index_dir = Path(index_dir)
+    with write_lock(index_dir):
+        index = load_index(index_dir)
+        doc_id = index.resolve_doc(doc)
+        meta = index.docs[doc_id]
+        # The index's own chunker version: removing needs no re-chunking, so an older index stays usable.
+        writer = IndexWriter(index_dir, index.model, int(index.manifest["dim"]), str(index.manifest["chunker_version"]))
+        writer.remove(doc_id)
+        writer.commit()
+    return doc_id, meta

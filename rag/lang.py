@@ -1,36 +1,83 @@
-"""Script-based language detection for questions and documents (the six UN languages, else 'other')."""
+"""Script-based language detection for questions and documents: the six UN languages, else "other"."""
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
+
+
+def is_cjk(ch: str) -> bool:
+    """Han (with extensions and compatibility ideographs), kana and 〇; not the katakana middle dot."""
+    o = ord(ch)
+    return (0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF
+            or 0x20000 <= o <= 0x323AF or (0x3040 <= o <= 0x30FF and o != 0x30FB) or o == 0x3007)
+
 
 _STOP = {
-    "en": {"the", "of", "and", "to", "in", "what", "is", "did", "which", "who", "on", "for", "does", "how", "a"},
-    "fr": {"le", "la", "les", "des", "et", "du", "de", "quel", "quelle", "qui", "est", "que", "une", "sur", "a"},
-    "es": {"el", "la", "los", "las", "y", "del", "de", "qué", "que", "quién", "es", "una", "sobre", "en", "se"},
+    "en": set("the a an of in on to and for by with from about at is are was were be been did does do what "
+              "which who whom whose when where why how this that these those it its has have had according "
+              "under into should must can".split()),
+    "fr": set("le la les des du de un une est sont quel quelle quels quelles qui que quoi où quand comment "
+              "pourquoi dans sur pour par avec au aux et ce cette ces selon été l d qu il elle ont".split()),
+    "es": set("el la los las del de un una es son qué quién quiénes cuál cuáles cuándo dónde cómo por para "
+              "con en y se su sus según fue fueron al lo".split()),
 }
+_CUES = {"fr": set("çèêëàâùûœîï"), "es": set("ñ¿¡áíóú")}
+_WORD = re.compile(r"[a-z\u00c0-\u024f]+")  # Latin-script words (after lowercasing)
+
+
+def _script(ch: str) -> str | None:
+    o = ord(ch)
+    if is_cjk(ch):
+        return "kana" if 0x3040 <= o <= 0x30FF else "han"
+    if not ch.isalpha():
+        return None
+    if 0x0400 <= o <= 0x052F:
+        return "cyrillic"
+    if 0x0600 <= o <= 0x06FF or 0x0750 <= o <= 0x077F or 0xFB50 <= o <= 0xFDFF or 0xFE70 <= o <= 0xFEFF:
+        return "arabic"
+    if o < 0x0250 or 0x1E00 <= o <= 0x1EFF:
+        return "latin"
+    return "other"
+
+
+def _latin_language(text: str) -> str | None:
+    words = _WORD.findall(text.lower())
+    scores = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOP.items()}
+    for lang, cues in _CUES.items():
+        scores[lang] += sum(1 for ch in text.lower() if ch in cues)
+    best = max(scores.values())
+    if best == 0:
+        return None
+    return next(lang for lang in ("en", "fr", "es") if scores[lang] == best)
 
 
 def detect_language(text: str) -> str:
-    """'zh', 'ru', 'ar', 'en', 'fr', 'es' or 'other', by script and, for Latin script, stopwords."""
-    counts = {"zh": 0, "ru": 0, "ar": 0, "latin": 0}
-    for c in text:
-        o = ord(c)
-        if 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF:
-            counts["zh"] += 1
-        elif 0x0400 <= o <= 0x04FF:
-            counts["ru"] += 1
-        elif 0x0600 <= o <= 0x06FF:
-            counts["ar"] += 1
-        elif c.isascii() and c.isalpha() or 0xC0 <= o <= 0x24F:
-            counts["latin"] += 1
-    # Chinese characters carry a word's worth each: weight them against Latin letters.
-    scores = {"zh": counts["zh"] * 3, "ru": counts["ru"], "ar": counts["ar"], "latin": counts["latin"]}
-    best = max(scores, key=lambda k: scores[k])
-    if scores[best] == 0:
+    """Language of a question: "zh", "en", "fr", "es", "ru", "ar" or "other", from its script.
+
+    The script with most letters wins (Han -> zh, Cyrillic -> ru, Arabic -> ar; any kana -> other).
+    Latin script is told apart by stopwords and accents (en/fr/es, ties -> en); a question with two or
+    more Latin stopwords is taken as Latin-script even if it quotes more Chinese characters
+    ("What does 国际人道法 mean?" -> en); without any cue, Latin letters (symbols, acronyms) are weighed
+    against the other scripts with a Han character counting as 3 letters
+    ("CCW/GGE.1/2023/WP.4号文件由谁提交？" -> zh). No letters -> other.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    counts = Counter(s for s in map(_script, text) if s)
+    if not counts:
         return "other"
-    if best != "latin":
-        return best
-    words = re.findall(r"[a-zà-ÿ]+", text.lower())
-    votes = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOP.items()}
-    top = max(votes, key=lambda k: votes[k])
-    return top if votes[top] > 0 else "en"
+    if counts["kana"]:
+        return "other"
+    latin = _latin_language(text) if counts["latin"] else None
+    if latin is not None and counts["latin"] < max(counts.values()):
+        words = _WORD.findall(text.lower())
+        if sum(1 for w in words if any(w in stop for stop in _STOP.values())) < 2:
+            latin = None
+    if latin is not None:
+        return latin
+    # no Latin cues: a Han character weighs about one Latin word
+    weighted = Counter({s: n * (3 if s == "han" else 1) for s, n in counts.items()})
+    top = weighted.most_common(1)[0][0]
+    if top == "latin":
+        return "en"
+    return {"han": "zh", "cyrillic": "ru", "arabic": "ar"}.get(top, "other")

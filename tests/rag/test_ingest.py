@@ -9,7 +9,7 @@ from fixtures import DOCX_PARAGRAPHS, HTML_DOC, PDF_PAGES, make_docx, make_pdf
 
 from conftest import SEED_FILES, SEEDS
 from index.store import current_version, load_index
-from rag.ingest import ingest
+from rag.ingest import ingest, remove_document
 from rag.parse import parse_document
 from rag.readers import IngestError, decode_text
 
@@ -129,7 +129,6 @@ def test_good_files_still_ingested_beside_bad_ones(tmp_path, fake_embedder):
 
 
 def test_incremental_add_remove_noop_and_rebuild(tmp_path, fake_embedder):
-    from index.store import IndexWriter
 
     index_dir = tmp_path / "idx"
     r1 = ingest([SEEDS / "001_ced3f55f669d5ebf.txt"], index_dir, fake_embedder)
@@ -143,9 +142,7 @@ def test_incremental_add_remove_noop_and_rebuild(tmp_path, fake_embedder):
     r3 = ingest(list(SEED_FILES.values()), index_dir, fake_embedder)
     assert r3.version is None and r3.counts() == {"unchanged": 3}
 
-    writer = IndexWriter(index_dir, "fake-256", 256, "1")
-    writer.remove("EUR/44A25/1")
-    writer.commit()
+    remove_document(index_dir, "EUR/44A25/1")
     assert list(load_index(index_dir).docs) == ["CCW/GGE.1/2023/2", "CD/PV.1505"]
 
     r4 = ingest([], index_dir, fake_embedder, rebuild=True)

@@ -1,0 +1,128 @@
+"""`rag calibrate`: choose the refusal thresholds from a gold set's answerable and unanswerable questions."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from rag.gold import GoldSet, load_gold
+from rag.lang import detect_language
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
+
+GROUPS = ("same", "cross")  # question in the language of its best passage, or not
+
+
+@dataclass(frozen=True)
+class Point:
+    """One gold question's retrieval confidence and whether the corpus answers it."""
+
+    id: str
+    confidence: float
+    group: str  # "same" or "cross"
+    answerable: bool
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A refusal threshold and how it does on the points it was chosen from."""
+
+    group: str
+    threshold: float
+    refusal_accuracy: float  # unanswerable questions refused
+    false_refusal: float  # answerable questions refused
+    answerable: int
+    unanswerable: int
+
+
+def language_group(question_lang: str, passage_lang: str | None) -> str:
+    """Cross-lingual similarities run lower than monolingual ones, so each gets its own threshold."""
+    return "same" if passage_lang and question_lang == passage_lang else "cross"
+
+
+def best_threshold(points: Sequence[Point], group: str = "all") -> Threshold:
+    """The threshold maximising balanced accuracy (refusal accuracy + 1 - false refusal rate) / 2.
+
+    Candidates are midpoints between neighbouring confidences (plus 0, "never refuse"). On ties the lowest
+    threshold wins: wrongly refusing an answerable question costs the user more than a weak answer that
+    still shows its sources.
+    """
+    pos = sorted(p.confidence for p in points if p.answerable)
+    neg = sorted(p.confidence for p in points if not p.answerable)
+    values = sorted({p.confidence for p in points})
+    candidates = [0.0] + [round((a + b) / 2, 4) for a, b in zip(values, values[1:])]
+    best: tuple[float, float, float, float] | None = None  # (score, -threshold, refusal acc, false refusal)
+    for t in candidates:
+        refusal = sum(c < t for c in neg) / len(neg) if neg else 0.0
+        false = sum(c < t for c in pos) / len(pos) if pos else 0.0
+        score = (refusal + 1 - false) / 2
+        if best is None or (score, -t) > best[:2]:
+            best = (score, -t, refusal, false)
+    assert best is not None
+    return Threshold(group, -best[1], round(best[2], 4), round(best[3], 4), len(pos), len(neg))
+
+
+def collect(pipeline: "Pipeline", gold: GoldSet, progress: Callable[[int, int], None] | None = None) -> list[Point]:
+    """Retrieve for every gold question exactly as `rag ask` does and record its confidence."""
+    points = []
+    for i, q in enumerate(gold, 1):
+        r = pipeline.retriever.search(q.question)
+        passage_lang = r.hits[0].chunk.language if r.hits else None
+        group = language_group(detect_language(q.question), passage_lang)
+        points.append(Point(q.id, round(r.confidence, 4), group, q.answerable))
+        if progress:
+            progress(i, len(gold))
+    return points
+
+
+def calibrate(points: Sequence[Point]) -> dict[str, Threshold]:
+    """One threshold per language group; a group with no unanswerable question borrows the pooled one."""
+    pooled = best_threshold(points, "all")
+    out = {"all": pooled}
+    for g in GROUPS:
+        sub = [p for p in points if p.group == g]
+        if any(not p.answerable for p in sub) and any(p.answerable for p in sub):
+            out[g] = best_threshold(sub, g)
+        else:
+            out[g] = Threshold(g, pooled.threshold, 0.0, 0.0, sum(p.answerable for p in sub),
+                               sum(not p.answerable for p in sub))
+    return out
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from rag.cli import settings_from
+    from rag.pipeline import Pipeline
+
+    gold = load_gold(args.gold)
+    pipe = Pipeline(settings_from(args))
+    points = collect(pipe, gold)
+    result = calibrate(points)
+    current = pipe.settings.retrieval
+    print(f"{len(points)} questions; current thresholds: same-language {current.refuse_below}, "
+          f"cross-language {current.refuse_below_cross}\n")
+    print("| group | threshold | refusal accuracy | false refusals | answerable | unanswerable |")
+    print("|---|---|---|---|---|---|")
+    for t in result.values():
+        print(f"| {t.group} | {t.threshold:.4f} | {t.refusal_accuracy:.3f} | {t.false_refusal:.3f} | "
+              f"{t.answerable} | {t.unanswerable} |")
+    if args.out:
+        data: dict[str, Any] = {"thresholds": {g: asdict(t) for g, t in result.items()},
+                                "points": [asdict(p) for p in points]}
+        Path(args.out).write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"\nwrote {args.out}", file=sys.stderr)
+    print(f"\nset RAG_REFUSE_BELOW={result['same'].threshold} RAG_REFUSE_BELOW_CROSS={result['cross'].threshold} "
+          "to use them (or change RetrievalSettings' defaults)")
+    return 0
+
+
+def add_cli(sub: Any, common: argparse.ArgumentParser, gen: argparse.ArgumentParser,
+            commands: dict[str, Callable[[argparse.Namespace], int]]) -> None:
+    """Register `rag calibrate` (called by rag.cli.build_parser)."""
+    sp = sub.add_parser("calibrate", parents=[common], help="choose refusal thresholds from a gold set")
+    sp.add_argument("gold", metavar="GOLD.jsonl", help="gold questions, with unanswerable ones (empty answers)")
+    sp.add_argument("--out", metavar="FILE.json", help="write thresholds and per-question confidences")
+    commands["calibrate"] = cmd_calibrate
