@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
 GROUPS = ("same", "cross")  # question in the language of its best passage, or not
+MAX_FALSE_REFUSAL = 0.05  # share of answerable gold questions a threshold may refuse
 
 
 @dataclass(frozen=True)
@@ -44,26 +45,24 @@ def language_group(question_lang: str, passage_lang: str | None) -> str:
     return "same" if passage_lang and question_lang == passage_lang else "cross"
 
 
-def best_threshold(points: Sequence[Point], group: str = "all") -> Threshold:
-    """The threshold maximising balanced accuracy (refusal accuracy + 1 - false refusal rate) / 2.
+def best_threshold(points: Sequence[Point], group: str = "all", max_false_refusal: float = MAX_FALSE_REFUSAL) -> Threshold:
+    """The highest threshold that wrongly refuses at most `max_false_refusal` of the answerable questions.
 
-    Candidates are midpoints between neighbouring confidences (plus 0, "never refuse"). On ties the lowest
-    threshold wins: wrongly refusing an answerable question costs the user more than a weak answer that
-    still shows its sources.
+    Why not balanced accuracy: on our gold set the unanswerable questions that sit close to the corpus
+    ("what did France say at the 1505th meeting") score as high as answerable ones, and balancing would
+    refuse most answerable questions to catch them. Capping false refusals keeps the threshold to what
+    confidence can tell apart (off-topic questions), and lets the user choose the trade-off.
+    Candidates are midpoints between neighbouring confidences, plus 0 (never refuse).
     """
     pos = sorted(p.confidence for p in points if p.answerable)
     neg = sorted(p.confidence for p in points if not p.answerable)
     values = sorted({p.confidence for p in points})
-    candidates = [0.0] + [round((a + b) / 2, 4) for a, b in zip(values, values[1:])]
-    best: tuple[float, float, float, float] | None = None  # (score, -threshold, refusal acc, false refusal)
-    for t in candidates:
-        refusal = sum(c < t for c in neg) / len(neg) if neg else 0.0
+    best = (0.0, 0.0, 0.0)  # threshold, refusal accuracy, false refusal
+    for t in [0.0] + [round((a + b) / 2, 4) for a, b in zip(values, values[1:])]:
         false = sum(c < t for c in pos) / len(pos) if pos else 0.0
-        score = (refusal + 1 - false) / 2
-        if best is None or (score, -t) > best[:2]:
-            best = (score, -t, refusal, false)
-    assert best is not None
-    return Threshold(group, -best[1], round(best[2], 4), round(best[3], 4), len(pos), len(neg))
+        if false <= max_false_refusal + 1e-9 and t > best[0]:
+            best = (t, sum(c < t for c in neg) / len(neg) if neg else 0.0, false)
+    return Threshold(group, best[0], round(best[1], 4), round(best[2], 4), len(pos), len(neg))
 
 
 def collect(pipeline: "Pipeline", gold: GoldSet, progress: Callable[[int, int], None] | None = None) -> list[Point]:
@@ -79,14 +78,14 @@ def collect(pipeline: "Pipeline", gold: GoldSet, progress: Callable[[int, int], 
     return points
 
 
-def calibrate(points: Sequence[Point]) -> dict[str, Threshold]:
+def calibrate(points: Sequence[Point], max_false_refusal: float = MAX_FALSE_REFUSAL) -> dict[str, Threshold]:
     """One threshold per language group; a group with no unanswerable question borrows the pooled one."""
-    pooled = best_threshold(points, "all")
+    pooled = best_threshold(points, "all", max_false_refusal)
     out = {"all": pooled}
     for g in GROUPS:
         sub = [p for p in points if p.group == g]
         if any(not p.answerable for p in sub) and any(p.answerable for p in sub):
-            out[g] = best_threshold(sub, g)
+            out[g] = best_threshold(sub, g, max_false_refusal)
         else:
             out[g] = Threshold(g, pooled.threshold, 0.0, 0.0, sum(p.answerable for p in sub),
                                sum(not p.answerable for p in sub))
@@ -100,7 +99,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     gold = load_gold(args.gold)
     pipe = Pipeline(settings_from(args))
     points = collect(pipe, gold)
-    result = calibrate(points)
+    result = calibrate(points, args.max_false_refusal)
     current = pipe.settings.retrieval
     print(f"{len(points)} questions; current thresholds: same-language {current.refuse_below}, "
           f"cross-language {current.refuse_below_cross}\n")
@@ -124,5 +123,7 @@ def add_cli(sub: Any, common: argparse.ArgumentParser, gen: argparse.ArgumentPar
     """Register `rag calibrate` (called by rag.cli.build_parser)."""
     sp = sub.add_parser("calibrate", parents=[common], help="choose refusal thresholds from a gold set")
     sp.add_argument("gold", metavar="GOLD.jsonl", help="gold questions, with unanswerable ones (empty answers)")
+    sp.add_argument("--max-false-refusal", type=float, default=MAX_FALSE_REFUSAL, metavar="RATE",
+                    help=f"share of answerable questions a threshold may refuse (default {MAX_FALSE_REFUSAL})")
     sp.add_argument("--out", metavar="FILE.json", help="write thresholds and per-question confidences")
     commands["calibrate"] = cmd_calibrate

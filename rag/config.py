@@ -54,8 +54,8 @@ class RetrievalSettings:
     bm25_weight: float = 0.75
     # Below the top dense cosine the question is refused; cross-lingual cosines run lower, hence two
     # thresholds. Calibrated on seeds/gold with `rag calibrate` (README, "Refusals").
-    refuse_below: float = field(default_factory=lambda: _env_float("RAG_REFUSE_BELOW", 0.80))
-    refuse_below_cross: float = field(default_factory=lambda: _env_float("RAG_REFUSE_BELOW_CROSS", 0.80))
+    refuse_below: float = field(default_factory=lambda: _env_float("RAG_REFUSE_BELOW", 0.882))
+    refuse_below_cross: float = field(default_factory=lambda: _env_float("RAG_REFUSE_BELOW_CROSS", 0.7733))
     dedupe_threshold: float = 0.95  # near-duplicate chunks (by character overlap) are collapsed
 
 

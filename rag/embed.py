@@ -54,8 +54,10 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, path: str, name: str | None = None, threads: int | None = None) -> None:
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
 
+        transformers.utils.logging.disable_progress_bar()  # a "Loading weights" bar on every CLI call is noise
         if threads:
             torch.set_num_threads(threads)
         try:

@@ -10,7 +10,7 @@ from rag.types import Hit
 
 TOP_PASSAGES = 3
 MAX_SENTENCES = 2
-SECOND_SENTENCE_MARGIN = 0.03  # a second sentence is quoted only when nearly as relevant as the first
+SECOND_SENTENCE_MARGIN = 0.015  # on seeds/gold: citation P .582 vs .529 at 0.03, .576 with one sentence only
 
 
 def candidate_sentences(hits: list[Hit]) -> list[tuple[int, str]]:
