@@ -10,6 +10,7 @@ from rag.types import Hit
 
 TOP_PASSAGES = 3
 MAX_SENTENCES = 2
+LEAD_IN_PENALTY = 0.02  # seeds/gold: citation P .594 vs .582 without it, F1 .240 vs .235
 SECOND_SENTENCE_MARGIN = 0.015  # on seeds/gold: citation P .582 vs .529 at 0.03, .576 with one sentence only
 
 
@@ -38,7 +39,9 @@ def extractive_answer(question: str, hits: list[Hit], embedder: Embedder, query_
     for (n, s), sim in zip(cands, sims):
         lexical = len(q_tokens & set(tokenize(s))) / len(q_tokens) if q_tokens else 0.0
         # Dense similarity leads (it works across languages); shared keywords and passage rank break ties.
-        scores.append(float(sim) + 0.05 * lexical + 0.01 * (TOP_PASSAGES - n))
+        # A lead-in ("专家组得出结论认为：") announces the answer without giving it: quote what follows instead.
+        lead_in = LEAD_IN_PENALTY if s.rstrip().endswith((":", "：")) else 0.0
+        scores.append(float(sim) + 0.05 * lexical + 0.01 * (TOP_PASSAGES - n) - lead_in)
     order = np.argsort(-np.asarray(scores))
     chosen = [int(order[0])]
     for i in order[1:MAX_SENTENCES * 3]:
