@@ -284,10 +284,10 @@ def build_brief(pipeline, topic: str, docs: tuple[str, ...] | list[str] = (), ll
     doc_ids = tuple(dict.fromkeys(index.resolve_doc(d) for d in docs))  # RagError listing the known ones
     gen = generator or pipeline.generator(llm or pipeline.settings.llm)  # fail early on an unknown generator
     language = detect_language(topic)
-    refuse_below = pipeline.settings.retrieval.refuse_below
     retrieval = pipeline.retriever.search(topic, k=o.candidates, filters=Filters(docs=doc_ids))
     brief = Brief(topic, language, generator=gen.name, confidence=retrieval.confidence)
-    if not retrieval.hits or retrieval.confidence < refuse_below:
+    top_lang = retrieval.hits[0].chunk.language if retrieval.hits else None
+    if not retrieval.hits or retrieval.confidence < pipeline.refusal_threshold(language, top_lang):
         brief.refused = True  # the corpus does not cover the topic: say so rather than pad
         return brief
     q = retrieval.query_vector
@@ -404,8 +404,8 @@ def cmd_brief(args) -> int:
     else:
         print(brief.to_markdown(), end="")
     if brief.refused:
-        print(f"note: the indexed documents do not cover {topic!r} (best match {brief.confidence:.2f}, "
-              f"below {s.retrieval.refuse_below:.2f})", file=sys.stderr)
+        print(f"note: the indexed documents do not cover {topic!r} (best match {brief.confidence:.3f}, "
+              "below the refusal threshold)", file=sys.stderr)
     for note in brief.notes:
         print(f"note: {note}", file=sys.stderr)
     return 0
