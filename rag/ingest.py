@@ -50,6 +50,9 @@ def collect_files(paths: list[Path]) -> tuple[list[Path], list[FileResult]]:
                     continue
                 if f.name.endswith(SIDECAR_SUFFIX):
                     continue
+                if f.stem.upper() == "README":  # describes the folder (e.g. seeds/gold/README.md), not a document
+                    problems.append(FileResult(str(f), "skipped", reason="a folder's README (name the file to index it)"))
+                    continue
                 if f.suffix.lower() in SUPPORTED:
                     files.append(f)
                 else:

@@ -169,3 +169,20 @@ def test_bad_sidecar_is_reported(tmp_path):
     (tmp_path / "doc.txt.meta.json").write_text('{"symbl": "X"}', encoding="utf-8")
     with pytest.raises(IngestError, match=r"unknown field\(s\) symbl; allowed: symbol, title, date, body, language, kind"):
         parse_document(src)
+
+
+def test_folder_readme_and_unsupported_files_are_skipped_with_reasons(tmp_path):
+    from rag.ingest import collect_files
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.txt").write_text("x", encoding="utf-8")
+    (tmp_path / "sub" / "README.md").write_text("about", encoding="utf-8")
+    (tmp_path / "sub" / "q.jsonl").write_text("{}", encoding="utf-8")
+    (tmp_path / "a.txt.meta.json").write_text("{}", encoding="utf-8")
+    files, problems = collect_files([tmp_path])
+    assert files == [tmp_path / "a.txt"]
+    assert [(p.path, p.status, p.reason) for p in problems] == [
+        (str(tmp_path / "sub" / "README.md"), "skipped", "a folder's README (name the file to index it)"),
+        (str(tmp_path / "sub" / "q.jsonl"), "skipped", "unsupported type '.jsonl'"),
+    ]
+    assert collect_files([tmp_path / "sub" / "README.md"])[0] == [tmp_path / "sub" / "README.md"]
