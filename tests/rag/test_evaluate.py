@@ -341,13 +341,13 @@ EXPECTED_KEYS = {
 
 def check_outputs(out: Path, n_configs: int = 1) -> dict:
     lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 102 * n_configs
+    assert len(lines) == 110 * n_configs
     recs = [json.loads(x) for x in lines]
     for r in recs:
         assert EXPECTED_KEYS <= set(r), EXPECTED_KEYS - set(r)
     assert [r["id"] for r in recs[:3]] == ["q001", "q002", "q003"]
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert (summary["questions"], summary["answerable"], summary["unanswerable"]) == (102, 89, 13)
+    assert (summary["questions"], summary["answerable"], summary["unanswerable"]) == (110, 89, 21)
     assert summary["skipped"] == [] and summary["k"] == 5 and summary["ranking_depth"] == 10
     for key in ("hit@1", "hit@3", "hit@5", "hit@10", "recall@k", "mrr", "ndcg@10", "answer_f1", "rouge_l",
                 "citation_precision", "citation_recall", "refusal_accuracy", "false_refusal_rate",
@@ -356,7 +356,7 @@ def check_outputs(out: Path, n_configs: int = 1) -> dict:
     cfg = summary["configs"][0]
     assert set(cfg["by_language"]) == {"zh", "en", "fr", "es", "ru"}
     assert {"CCW/GGE.1/2023/2", "EUR/44A25/1", "CD/PV.1505", "(unanswerable)"} == set(cfg["by_doc"])
-    assert cfg["by_language"]["zh"]["questions"] == 53 and cfg["by_doc"]["CD/PV.1505"]["questions"] == 35
+    assert cfg["by_language"]["zh"]["questions"] == 56 and cfg["by_doc"]["CD/PV.1505"]["questions"] == 35
     report = (out / "report.md").read_text(encoding="utf-8")
     for heading in ("## Summary", "## By question language", "## By document", "## Failures", "| hit@1 |"):
         assert heading in report
