@@ -10,6 +10,7 @@ errors raised while a model runs.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import threading
@@ -103,6 +104,10 @@ def load_llama(model_path: str | Path, threads: int, n_ctx: int = LOCAL_N_CTX) -
         except Exception as e:  # llama.cpp reports a bad file as ValueError/RuntimeError
             raise RagError(f"could not load the local model {key[0]}: {e}") from e
         loaded = _Loaded(llama)
+        if not _LOADED:
+            # Close models before interpreter teardown: llama.cpp's __del__ at exit finds its C bindings gone
+            # and prints a TypeError traceback.
+            atexit.register(unload_all)
         _LOADED[key] = loaded
         return loaded
 
