@@ -286,8 +286,7 @@ def build_brief(pipeline, topic: str, docs: tuple[str, ...] | list[str] = (), ll
     language = detect_language(topic)
     retrieval = pipeline.retriever.search(topic, k=o.candidates, filters=Filters(docs=doc_ids))
     brief = Brief(topic, language, generator=gen.name, confidence=retrieval.confidence)
-    top_lang = retrieval.hits[0].chunk.language if retrieval.hits else None
-    if not retrieval.hits or retrieval.confidence < pipeline.refusal_threshold(language, top_lang):
+    if pipeline.should_refuse(language, retrieval):
         brief.refused = True  # the corpus does not cover the topic: say so rather than pad
         return brief
     q = retrieval.query_vector

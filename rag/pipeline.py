@@ -16,7 +16,7 @@ from rag.generate import NOT_IN_DOCUMENTS, ChatGenerator, ExtractiveGenerator, G
 from rag.lang import detect_language
 from rag.llm import llm_errors, make_chat_model
 from rag.prompt import build_rewrite_messages
-from rag.retrieve import Filters, Retriever
+from rag.retrieve import Filters, Retrieval, Retriever
 from rag.types import Answer, RagError
 
 REFUSALS = {
@@ -145,7 +145,7 @@ class Pipeline:
             question=q, text="", refused=False, retrieved=retrieval.hits, timings=timings, generator=gen.name,
             standalone_question=standalone if standalone != q else None, confidence=retrieval.confidence,
         )
-        if not retrieval.hits or retrieval.confidence < self.refusal_threshold(lang, retrieval.hits[0].chunk.language):
+        if self.should_refuse(lang, retrieval):
             # Refusals follow retrieval confidence, never the model: a small model answers anyway.
             answer.refused = True
             answer.text = refusal_text(lang)
@@ -175,6 +175,12 @@ class Pipeline:
         answer.citations = citations
         answer.timings["generate_ms"] = (time.perf_counter() - t1) * 1e3
         yield answer
+
+    def should_refuse(self, question_lang: str, retrieval: Retrieval) -> bool:
+        """Nothing found, or the best match below the threshold for the question's language group."""
+        if not retrieval.hits:
+            return True
+        return retrieval.confidence < self.refusal_threshold(question_lang, retrieval.hits[0].chunk.language)
 
     def refusal_threshold(self, question_lang: str, passage_lang: str | None) -> float:
         r = self.settings.retrieval
