@@ -163,7 +163,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         elif sys.stdout.isatty():
             print(item, end="", flush=True)
     if sys.stdout.isatty():
-        print("\n")  # the streamed draft; the checked answer follows
+        print("\n")  # the streamed sentences (each already checked); the citations follow
     assert final is not None
     _print_answer(final, False)
     return 0

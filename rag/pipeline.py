@@ -8,10 +8,11 @@ from typing import Iterator
 
 from index.store import Index, current_version, load_index
 from rag.calibrate import language_group
-from rag.citations import check_citations
+from rag.checked import AnswerChecker
 from rag.config import LLM_MODES, Settings
 from rag.conversation import heuristic_rewrite, is_follow_up
 from rag.embed import Embedder, get_embedder
+from rag.extractive import Selection, select_evidence, usable
 from rag.generate import NOT_IN_DOCUMENTS, ChatGenerator, ExtractiveGenerator, Generator
 from rag.lang import detect_language
 from rag.llm import llm_errors, make_chat_model
@@ -153,28 +154,71 @@ class Pipeline:
             yield answer
             return
         hits = retrieval.hits
+        keep = usable(hits)
+        if len(keep) < len(hits):
+            aside = [n for n in range(1, len(hits) + 1) if n not in keep]
+            answer.notes.append(
+                f"set aside passage{'s' if len(aside) > 1 else ''} {', '.join(f'[{n}]' for n in aside)}: "
+                "it addresses the reader or the model instead of stating facts")
+            # Decide again on what is left: an injected passage must not lend its similarity to the answer.
+            rest = [hits[n - 1] for n in keep]
+            confidence = max((h.dense_score for h in rest if h.dense_score is not None), default=0.0)
+            if not rest or self.should_refuse(lang, Retrieval(rest, confidence)):
+                answer.refused = True
+                answer.text = refusal_text(lang)
+                yield answer.text
+                yield answer
+                return
+        question_for_model = standalone if standalone != q else q
+        selection = select_evidence(standalone, hits, self.embedder, retrieval.query_vector)
+        shown: list[str] = []
+        checker = AnswerChecker(hits, selection if self._rewrites(gen) else None, self.embedder.embed_passages)
         raw = ""
         try:
             with llm_errors(gen.name, self.settings):
-                for piece in gen.stream(standalone if standalone != q else q, hits, lang, retrieval.query_vector):
+                for piece in gen.stream(question_for_model, hits, lang, retrieval.query_vector,
+                                        evidence=selection.evidence):
                     raw += piece
-                    yield piece
+                    if NOT_IN_DOCUMENTS in raw:
+                        break
+                    for sentence in checker.feed(piece):  # only checked sentences reach the user
+                        shown.append(sentence)
+                        yield sentence
+            if NOT_IN_DOCUMENTS not in raw:
+                for sentence in checker.finish():
+                    shown.append(sentence)
+                    yield sentence
         except RagError as e:  # a failing model must not cost the user the answer
             answer.notes.append(f"{e}; extractive answer shown")
             raw = ""
-        text, citations, notes = check_citations(raw, hits, semantic=self._semantic) if raw else ("", [], [])
-        answer.notes.extend(notes)
-        if gen.name != "extractive" and (NOT_IN_DOCUMENTS in raw or not any(c.supported for c in citations)):
-            if raw and not answer.notes:
-                answer.notes.append(f"the {gen.name} answer cited no supporting passage; extractive answer shown")
-            fallback = ExtractiveGenerator(self.embedder)
-            raw = "".join(fallback.stream(q, hits, lang, retrieval.query_vector))
-            text, citations, notes = check_citations(raw, hits, semantic=self._semantic)
+            checker.accepted.clear()
+        text, citations = checker.result()
+        answer.notes.extend(checker.notes)
+        if gen.name != "extractive" and not citations:
+            if raw and not any(n.endswith("extractive answer shown") for n in answer.notes):
+                why = "answered NOT IN DOCUMENTS" if NOT_IN_DOCUMENTS in raw else "cited no supporting passage"
+                answer.notes.append(f"the {gen.name} answer {why}; extractive answer shown")
+            if shown:  # a model that failed half-way: what follows replaces what was shown
+                yield "\n\n"
+            fallback = AnswerChecker(hits, selection, self.embedder.embed_passages)
+            quoted = "".join(ExtractiveGenerator(self.embedder).stream(q, hits, lang, evidence=selection.evidence))
+            for sentence in fallback.feed(quoted) + fallback.finish():
+                yield sentence
+            text, citations = fallback.result()
             answer.generator = f"{gen.name}→extractive"
         answer.text = text
         answer.citations = citations
+        if "→" not in answer.generator and gen.name != "extractive" and citations:
+            source_langs = {c.chunk.language for c in citations if c.chunk.language}
+            if source_langs and lang not in source_langs:
+                answer.translated_from = sorted(source_langs)[0]
         answer.timings["generate_ms"] = (time.perf_counter() - t1) * 1e3
         yield answer
+
+    @staticmethod
+    def _rewrites(gen: Generator) -> bool:
+        """Whether `gen` writes from the selected sentences (so they are each sentence's provenance)."""
+        return isinstance(gen, ExtractiveGenerator) or getattr(gen, "prompt", None) == "rewrite"
 
     def should_refuse(self, question_lang: str, retrieval: Retrieval) -> bool:
         """Nothing found, or the best match below the threshold for the question's language group."""
@@ -195,7 +239,3 @@ class Pipeline:
                 final = item
         assert final is not None
         return final
-
-    def _semantic(self, sentence: str, passage: str) -> float:
-        v = self.embedder.embed_passages([sentence, passage])
-        return float(v[0] @ v[1])

@@ -143,6 +143,9 @@ class Answer:
     confidence: float = 0.0
     notes: list[str] = field(default_factory=list)  # e.g. "local model failed; extractive answer shown"
     id: Any = None
+    # Language of the cited passages when the model's answer is a translation of them (the UI and CLI label it
+    # "translated from ..."); None for quotations and same-language answers.
+    translated_from: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -168,6 +171,7 @@ class Answer:
             "standalone_question": self.standalone_question,
             "confidence": round(float(self.confidence), 4),
             "notes": self.notes,
+            "translated_from": self.translated_from,
         }
 
     def to_markdown(self) -> str:

@@ -11,7 +11,8 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from rag.config import RetrievalSettings, Settings
 from rag.generate import ChatGenerator
 from rag.pipeline import Pipeline, refusal_text
-from rag.prompt import SYSTEM, build_messages
+from rag.extractive import select_evidence
+from rag.prompt import REWRITE_SYSTEM, SYSTEM, build_messages, source_label
 from rag.types import Answer, Chunk, Hit, RagError
 
 MINSK = "明斯克将举行什么会议？"
@@ -72,20 +73,17 @@ def test_citations_map_to_the_numbered_passages(fake_index_dir, fake_embedder) -
     chat = RecordingChat(reply=f"{second}[2] 另见[9]。")
     answer = _pipeline(fake_index_dir, fake_embedder, chat).ask(MINSK, llm="openai")
 
-    assert len(chat.prompts) == 1  # one generation call; its user message numbers exactly these passages
-    user = chat.prompts[0][1].content
+    assert len(chat.prompts) == 1  # one generation call: the rewrite prompt with the selected sentences
+    system, user = chat.prompts[0][0].content, chat.prompts[0][1].content
+    assert system == REWRITE_SYSTEM
+    selection = select_evidence(MINSK, hits, fake_embedder)
     assert [line for line in user.splitlines() if line.startswith("[")] == [
-        "[1] CD/PV.1505 turn 4 ¶6, 维尼亚尔女士 (联合国裁军研究所(裁研所))",
-        "[2] CD/PV.1505 turn 4 ¶7, 维尼亚尔女士 (联合国裁军研究所(裁研所))",
-        "[3] CD/PV.1505 turn 7 ¶22, 巴格赫里·哈马内先生 (伊朗伊斯兰共和国)",
-        "[4] CD/PV.1505 turn 1 ¶2, 主席",
-        "[5] CD/PV.1505 turn 2 ¶21, 安布拉舍维奇先生 (白俄罗斯)",
+        f"[{e.n}] ({source_label(hits[e.n - 1])}) {e.text}" for e in selection.evidence
     ]
-    assert [f"[{n}] {h.chunk.cite}" for n, h in enumerate(hits, 1)] == [line.split(",")[0] for line in user.splitlines() if line.startswith("[")]
-    assert answer.text == f"{second}[2] 另见。"  # [9] points nowhere: dropped
+    assert answer.text == f"{second}[2]"  # "另见[9]。" cites nothing that exists: dropped, not shown
     assert [(c.n, c.chunk.chunk_id, c.supported) for c in answer.citations] == [(2, hits[1].chunk.chunk_id, True)]
     assert answer.citations[0].support == second
-    assert answer.notes == ["dropped [9]: no such passage"]
+    assert answer.notes == ["dropped [9]: no such passage; dropped a sentence no cited passage supports: '另见。'"]
     assert [h.chunk.chunk_id for h in answer.retrieved] == [h.chunk.chunk_id for h in hits]
     assert answer.generator == "openai" and not answer.refused
 
@@ -108,7 +106,8 @@ def test_an_obeyed_injection_cannot_reach_the_user(fake_index_dir, fake_embedder
     assert "HACKED" not in answer.text
     assert answer.generator == "openai→extractive"
     assert answer.citations and all(c.supported for c in answer.citations)
-    assert answer.notes == ["the openai answer cited no supporting passage; extractive answer shown"]
+    assert answer.notes == ["dropped a sentence without a citation: 'HACKED'",
+                            "the openai answer cited no supporting passage; extractive answer shown"]
 
 
 def test_not_in_documents_from_the_model_falls_back_to_extractive(fake_index_dir, fake_embedder) -> None:
