@@ -17,10 +17,14 @@ import numpy as np
 from rag.chunk import split_sentences
 from rag.citations import MARKER_RE, SUPPORT_MIN, overlap
 from rag.extractive import Selection, usable
+from rag.lang import is_cjk
 from rag.faithful import judge, negation_level, numbers_match
 from rag.prompt import source_label
 from rag.types import Citation, Hit
 
+# A sentence of an English (French, ...) answer with two or more Chinese characters is half-translated
+# ("preventing large-scale毁灭 weapons", seen with the 1.5B model): unreadable for its reader, so not shown.
+MAX_CJK_IN_OTHER_LANGUAGE = 2
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)]|\([a-z]\))\s+")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _PARTIAL_MARKER = re.compile(r"\[\d{0,2}$")
@@ -58,8 +62,10 @@ class AnswerChecker:
         embed: texts -> L2-normalised passage vectors (the embedder the index was built with).
     """
 
-    def __init__(self, hits: list[Hit], selection: Selection | None, embed: Callable[[list[str]], np.ndarray]) -> None:
+    def __init__(self, hits: list[Hit], selection: Selection | None, embed: Callable[[list[str]], np.ndarray],
+                 language: str | None = None) -> None:
         self.hits = hits
+        self.language = language  # the answer's language: a sentence in another script is not shown
         self.embed = embed
         self.usable = set(usable(hits))  # a passage that addresses the reader backs nothing
         self.evidence = selection.evidence if selection else []
@@ -127,6 +133,8 @@ class AnswerChecker:
             return Checked(sentence, False, note="")  # punctuation or a stray marker: nothing to show
         if not markers:
             return Checked(sentence, False, note=f"dropped a sentence without a citation: {bare[:60]!r}")
+        if self.language not in (None, "zh", "other") and sum(map(is_cjk, bare)) >= MAX_CJK_IN_OTHER_LANGUAGE:
+            return Checked(sentence, False, note=f"dropped a sentence not in the question's language: {bare[:60]!r}")
         kept: dict[int, tuple[str, float]] = {}
         notes = []
         for n in markers:
@@ -215,11 +223,22 @@ def _insert_markers(sentence: str, numbers: list[int], kept: dict[int, tuple[str
     return body[:pos] + kept_markers + body[pos:]
 
 
+# Sentence ends in a model's answer: the document splitter's, plus a full stop or marker before "[n]" or a
+# capital ("... hands. [1] The ...", "... Minsk [1] The ...").
+_ANSWER_END = re.compile(r"(?<=[。！？；!?;])|(?<=[.])(?=\s+[A-Z\"“(\[])|(?<=\])(?=\s+[A-Z\"“(])")
+
+
+def _answer_sentences(line: str) -> list[tuple[int, int]]:
+    cuts = [m.start() for m in _ANSWER_END.finditer(line) if 0 < m.start() < len(line)]
+    bounds = [0] + sorted(set(cuts)) + [len(line)]
+    return [(a, b) for a, b in zip(bounds, bounds[1:]) if line[a:b].strip()]
+
+
 def _segments(text: str) -> list[str]:
     """Sentences of `text`, each with its trailing markers and whitespace; a line break ends a sentence."""
     out: list[str] = []
     for line in text.splitlines(keepends=True):
-        for a, b in split_sentences(line):
+        for a, b in _answer_sentences(line):
             seg = line[a:b]
             lead = _LEADING_MARKERS.match(seg)
             if out and lead and not out[-1].endswith("\n"):

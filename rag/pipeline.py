@@ -172,7 +172,8 @@ class Pipeline:
         question_for_model = standalone if standalone != q else q
         selection = select_evidence(standalone, hits, self.embedder, retrieval.query_vector)
         shown: list[str] = []
-        checker = AnswerChecker(hits, selection if self._rewrites(gen) else None, self.embedder.embed_passages)
+        checker = AnswerChecker(hits, selection if self._rewrites(gen) else None, self.embedder.embed_passages,
+                                None if gen.name == "extractive" else lang)
         raw = ""
         try:
             with llm_errors(gen.name, self.settings):
