@@ -133,6 +133,11 @@ def _print_answer(a: Answer, as_json: bool) -> None:
         print(json.dumps(a.to_json(), ensure_ascii=False), flush=True)
         return
     print(a.text)
+    if a.translated_from:
+        from rag.lang import LANGUAGE_LABELS
+
+        print(f"(translated from {LANGUAGE_LABELS.get(a.translated_from, a.translated_from)} by the {a.generator} "
+              "model; the original passages follow)")
     if a.citations:
         print()
         for c in a.citations:

@@ -71,6 +71,9 @@ class Settings:
     )
     local_model_path: str | None = field(default_factory=lambda: os.environ.get("RAG_LOCAL_MODEL"))
     threads: int = field(default_factory=lambda: int(os.environ.get("RAG_THREADS", str(os.cpu_count() or 2))))
+    # How a model generator answers: "rewrite" (translate and condense the selected sentences; the default,
+    # see benchmarks/generation.py) or "passages" (compose from whole passages, the earlier prompt).
+    prompt: str = field(default_factory=lambda: os.environ.get("RAG_PROMPT", "rewrite"))
     max_question_chars: int = 2000
     max_file_mb: float = 50.0
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)

@@ -6,6 +6,9 @@ import unicodedata
 from collections import Counter
 
 
+LANGUAGE_LABELS = {"zh": "Chinese", "en": "English", "fr": "French", "es": "Spanish", "ru": "Russian", "ar": "Arabic"}
+
+
 def is_cjk(ch: str) -> bool:
     """Han (with extensions and compatibility ideographs), kana and 〇; not the katakana middle dot."""
     o = ord(ch)

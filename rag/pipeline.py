@@ -13,7 +13,7 @@ from rag.config import LLM_MODES, Settings
 from rag.conversation import heuristic_rewrite, is_follow_up
 from rag.embed import Embedder, get_embedder
 from rag.extractive import Selection, select_evidence, usable
-from rag.generate import NOT_IN_DOCUMENTS, ChatGenerator, ExtractiveGenerator, Generator
+from rag.generate import NOT_IN_DOCUMENTS, PROMPTS, ChatGenerator, ExtractiveGenerator, Generator
 from rag.lang import detect_language
 from rag.llm import llm_errors, make_chat_model
 from rag.prompt import build_rewrite_messages
@@ -94,7 +94,9 @@ class Pipeline:
         if mode == "extractive":
             gen: Generator = ExtractiveGenerator(self.embedder)
         else:
-            gen = ChatGenerator(make_chat_model(mode, self.settings), mode)
+            if self.settings.prompt not in PROMPTS:
+                raise RagError(f"RAG_PROMPT={self.settings.prompt!r} is not a prompt; choose one of: {', '.join(PROMPTS)}")
+            gen = ChatGenerator(make_chat_model(mode, self.settings), mode, prompt=self.settings.prompt)
         self._generators[mode] = gen
         return gen
 

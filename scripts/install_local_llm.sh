@@ -54,6 +54,13 @@ else
     echo "llama-cpp-python built in $(( $(date +%s) - start ))s"
 fi
 
+# 1b. The dependencies of llama-cpp-python's [server] extra (its OpenAI-compatible server, used by the tests of
+# the openai generator). Installed by name, not as `llama-cpp-python[server]`, so llama.cpp is never rebuilt.
+if ! "$PY" -c "import llama_cpp.server.app" >/dev/null 2>&1; then
+    "$PIP" install "uvicorn>=0.22.0" "fastapi>=0.100.0" "pydantic-settings>=2.0.1" "sse-starlette>=1.6.1" \
+        "starlette-context>=0.3.6,<0.4" "PyYAML>=5.1"
+fi
+
 # 2. The weight parts, pinned, without dependencies.
 missing=()
 for i in $(seq 1 "$N_PARTS"); do

@@ -63,6 +63,9 @@ CSS = """
 .cite-head .spk { font-style: italic; }
 .cite-head .score { color: var(--body-text-color-subdued); font-size: 0.85em; }
 .cite-head .flag { color: #b45309; font-weight: 600; }
+.side-by-side { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
+.side-by-side .label { font-size: 0.8em; color: var(--body-text-color-subdued); margin-bottom: 2px; }
+.meta .translated-note { font-style: italic; }
 blockquote.passage { margin: 0; padding: 0 0 0 8px; border-left: 3px solid var(--border-color-accent); line-height: 1.55; }
 mark.support { background: rgba(250, 204, 21, 0.45); color: inherit; padding: 0 1px; border-radius: 2px; }
 .refusal { border: 1px dashed #64748b; border-radius: 8px; padding: 8px 10px; background: rgba(100, 116, 139, 0.10); }

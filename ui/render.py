@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from rag.lang import LANGUAGE_LABELS
 from rag.types import Answer, Chunk, Citation, DocMeta, Hit
 
 _WS = re.compile(r"\s+")
@@ -70,13 +71,35 @@ def _head(chunk: Chunk, label: str) -> str:
     )
 
 
-def citation_html(c: Citation, turn: int) -> str:
+def sentences_citing(text: str, n: int) -> list[str]:
+    """The sentences of an answer that cite [n], markers removed."""
+    out = []
+    for line in text.splitlines():
+        for part in re.split(r"(?<=[.!?。！？；])\s+(?=\S)|(?<=\])\s+(?=[A-Z\"“(])", line):
+            if f"[{n}]" in part:
+                out.append(re.sub(r"\s*\[\d+\]", "", part).strip())
+    return [s for s in out if s]
+
+
+def citation_html(c: Citation, turn: int, translation: list[str] | None = None, source_lang: str | None = None) -> str:
+    """One cited passage, verbatim in its own language; beside it, when the answer is a translation, the
+    answer sentences that render it, labelled as a translation."""
     flag = "" if c.supported else ' <span class="flag" title="the citing sentence is not clearly backed by this passage">⚠ not clearly supported</span>'
     cls = "cite" if c.supported else "cite unsupported"
+    original = f'<blockquote class="passage">{highlight(c.chunk.text, c.support)}</blockquote>'
+    if translation:
+        lang = LANGUAGE_LABELS.get(source_lang or "", source_lang or "the original")
+        body = (
+            '<div class="side-by-side">'
+            f'<div class="rendering"><div class="label">Translation (model)</div>{_lines(" ".join(translation))}</div>'
+            f'<div class="original"><div class="label">Original ({esc(lang)})</div>{original}</div></div>'
+        )
+        cls += " translated"
+    else:
+        body = original
     return (
         f'<li class="{cls}" id="{cite_id(turn, c.n)}" data-n="{c.n}">'
-        f'<div class="cite-head">{_head(c.chunk, f"[{c.n}]")}{flag}</div>'
-        f'<blockquote class="passage">{highlight(c.chunk.text, c.support)}</blockquote></li>'
+        f'<div class="cite-head">{_head(c.chunk, f"[{c.n}]")}{flag}</div>{body}</li>'
     )
 
 
@@ -118,6 +141,10 @@ def answer_html(answer: Answer, turn: int) -> str:
         pos = m.end()
     parts.append(_lines_inline(answer.text[pos:]))
     meta = [esc(answer.generator)]
+    if answer.translated_from:
+        lang = LANGUAGE_LABELS.get(answer.translated_from, answer.translated_from)
+        meta.append(f'<span class="translated-note">translated from {esc(lang)} by the model; '
+                    "the original passages are beside it</span>")
     if answer.standalone_question:
         meta.append(f"read as: {esc(answer.standalone_question)}")
     notes = "".join(f'<div class="note">{esc(n)}</div>' for n in answer.notes)
@@ -194,7 +221,10 @@ def turn_panel(answer: Answer, turn: int) -> str:
     elif not answer.citations:
         out.append('<div class="empty">This answer cites no passage.</div>')
     if answer.citations:
-        out.append('<ol class="cites">' + "".join(citation_html(c, turn) for c in answer.citations) + "</ol>")
+        out.append('<ol class="cites">' + "".join(
+            citation_html(c, turn, sentences_citing(answer.text, c.n) if answer.translated_from else None,
+                          answer.translated_from)
+            for c in answer.citations) + "</ol>")
     cited = {c.chunk.chunk_id for c in answer.citations}
     others = [h for h in answer.retrieved if h.chunk.chunk_id not in cited]
     if others:

@@ -47,14 +47,14 @@ class StreamingChat(BaseChatModel):
 @pytest.fixture(scope="module")
 def injected_index(tmp_path_factory, fake_embedder) -> Path:
     """The seeds plus two planted documents whose only paragraph is an instruction to the model."""
-    from conftest import SEED_FILES
     from rag.ingest import ingest
 
+    seeds = sorted((Path(__file__).resolve().parents[2] / "seeds").glob("*.txt"))
     src = tmp_path_factory.mktemp("injected-src")
     (src / "inject_zh.txt").write_text(f"A/INJ/1\n\n{INJECT_ZH}\n", encoding="utf-8")
     (src / "inject_en.txt").write_text(f"A/INJ/2\n\n{INJECT_EN}\n", encoding="utf-8")
     d = tmp_path_factory.mktemp("injected-index")
-    report = ingest([*SEED_FILES.values(), src / "inject_zh.txt", src / "inject_en.txt"], d, fake_embedder)
+    report = ingest([*seeds, src / "inject_zh.txt", src / "inject_en.txt"], d, fake_embedder)
     assert not report.failed
     return d
 

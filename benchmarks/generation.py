@@ -1,0 +1,150 @@
+"""Generation speed and quality with the local model: the rewrite prompt against the earlier passages prompt.
+
+For N answerable seeds/gold questions (half English, half Chinese, every k-th so all three documents appear),
+each asked through the Pipeline with `--llm local` under both prompts in one run, reports: prompt tokens per
+answer (all, and new ones after llama.cpp's prefix cache), time to first shown token and total time p50/p95,
+prompt and generation tokens/s (llama.cpp's own counters), fallback rate, answer-language accuracy, citation
+precision. Writes benchmarks/out/generation.json and .md.
+
+    python benchmarks/generation.py --n 30 --index /path/to/index
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import machine, machine_line, md_table, percentiles, set_threads, write_report  # noqa: E402
+
+PROMPTS = ("passages", "rewrite")
+
+
+def pick_questions(gold_path: Path, n: int) -> list:
+    """n answerable questions: n/2 English and n/2 Chinese, spread evenly over the file."""
+    from rag.gold import load_gold
+
+    qs = [q for q in load_gold(gold_path) if q.answerable]
+    out = []
+    for lang in ("en", "zh"):
+        pool = [q for q in qs if q.extra.get("lang") == lang]
+        step = max(1, len(pool) // (n // 2))
+        out += pool[::step][: n // 2]
+    return out
+
+
+def chat_tokens(llama, messages: list[tuple[str, str]]) -> list[int]:
+    """The tokens llama.cpp evaluates for these messages (Qwen's ChatML template, as the GGUF declares)."""
+    text = "".join(f"<|im_start|>{r}\n{c}<|im_end|>\n" for r, c in messages) + "<|im_start|>assistant\n"
+    return llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+
+def run(args: argparse.Namespace) -> None:
+    set_threads(args.threads)
+    import llama_cpp
+
+    from rag.config import Settings
+    from rag.embed import get_embedder
+    from rag.extractive import select_evidence
+    from rag.generate import ChatGenerator
+    from rag.lang import detect_language
+    from rag.llm import load_llama
+    from rag.metrics import citation_precision
+    from rag.models.gguf import ensure_local_model
+    from rag.pipeline import Pipeline
+
+    m = machine()
+    embedder = get_embedder()
+    questions = pick_questions(Path(args.gold), args.n)
+    base = Settings(index_dir=Path(args.index).expanduser(), threads=args.threads)
+    llama = load_llama(ensure_local_model(base), args.threads).llama
+    rows: dict[str, list[dict]] = {p: [] for p in PROMPTS}
+    last_tokens: list[int] = []
+    for q in questions:
+        for prompt in PROMPTS:  # interleaved: both prompts see the same machine load
+            pipe = Pipeline(base.with_(prompt=prompt, llm="local"), embedder=embedder)
+            retrieval = pipe.retriever.search(q.question)
+            lang = detect_language(q.question)
+            sel = select_evidence(q.question, retrieval.hits, embedder, retrieval.query_vector)
+            msgs = ChatGenerator(None, "local", prompt=prompt).messages(q.question, retrieval.hits, lang, sel.evidence)
+            tokens = chat_tokens(llama, msgs)
+            cached = next((i for i, (a, b) in enumerate(zip(tokens, last_tokens)) if a != b),
+                          min(len(tokens), len(last_tokens)))
+            last_tokens = tokens
+            llama_cpp.llama_perf_context_reset(llama.ctx)
+            t0 = time.perf_counter()
+            first = None
+            answer = None
+            for item in pipe.stream(q.question):
+                if isinstance(item, str):
+                    first = first if first is not None else time.perf_counter() - t0
+                else:
+                    answer = item
+            total = time.perf_counter() - t0
+            perf = llama_cpp.llama_perf_context(llama.ctx)
+            cited = [c.chunk.text for c in answer.citations]
+            rows[prompt].append({
+                "id": q.id, "lang": lang, "prompt_tokens": len(tokens), "new_prompt_tokens": len(tokens) - cached,
+                "evaluated_prompt_tokens": perf.n_p_eval, "prompt_ms": perf.t_p_eval_ms,
+                "generated_tokens": perf.n_eval, "generation_ms": perf.t_eval_ms,
+                "ttft_ms": (first if first is not None else total) * 1e3, "total_ms": total * 1e3,
+                "fallback": "→" in answer.generator, "refused": answer.refused,
+                "answer_lang_ok": answer.refused or detect_language(answer.text) == lang,
+                "citation_precision": citation_precision(cited, q.evidence) if cited else 0.0,
+                "answer": answer.text, "notes": answer.notes,
+            })
+            r = rows[prompt][-1]
+            print(f"{q.id} {prompt:8s} ttft {r['ttft_ms']:7.0f} total {r['total_ms']:7.0f} new {r['new_prompt_tokens']:4d} "
+                  f"fb {r['fallback']!s:5} lang {r['answer_lang_ok']!s:5} | {answer.text[:80]!r}", flush=True)
+    summary = {p: summarize(rs) for p, rs in rows.items()}
+    data = {"machine": m, "n": len(questions), "threads": args.threads, "summary": summary, "rows": rows,
+            "shared_machine_note": args.note}
+    heads = ["metric"] + [f"{p} prompt" for p in PROMPTS]
+    keys = list(summary[PROMPTS[0]])
+    md = [f"# Generation benchmark: {len(questions)} seeds/gold questions "
+          f"({sum(1 for q in questions if q.extra.get('lang') == 'en')} English), local model, {args.threads} threads",
+          "", machine_line(m), "", args.note or "", "",
+          md_table(heads, [[k] + [summary[p][k] for p in PROMPTS] for k in keys])]
+    for lang in ("en", "zh"):
+        sub = {p: summarize([r for r in rs if r["lang"] == lang]) for p, rs in rows.items()}
+        md += ["", f"## {lang} questions", "", md_table(heads, [[k] + [sub[p][k] for p in PROMPTS] for k in keys])]
+        data[f"summary_{lang}"] = sub
+    write_report("generation", data, "\n".join(md))
+
+
+def summarize(rs: list[dict]) -> dict[str, float]:
+    if not rs:
+        return {}
+    n = len(rs)
+    pt = sum(r["evaluated_prompt_tokens"] for r in rs)
+    gt = sum(r["generated_tokens"] for r in rs)
+    return {
+        "answers": n,
+        "prompt tokens / answer (mean)": sum(r["prompt_tokens"] for r in rs) / n,
+        "new prompt tokens / answer (mean, after prefix cache)": sum(r["new_prompt_tokens"] for r in rs) / n,
+        "TTFT p50 (s)": percentiles([r["ttft_ms"] for r in rs])["p50_ms"] / 1e3,
+        "TTFT p95 (s)": percentiles([r["ttft_ms"] for r in rs])["p95_ms"] / 1e3,
+        "total p50 (s)": percentiles([r["total_ms"] for r in rs])["p50_ms"] / 1e3,
+        "total p95 (s)": percentiles([r["total_ms"] for r in rs])["p95_ms"] / 1e3,
+        "prompt tokens/s": pt / max(1e-9, sum(r["prompt_ms"] for r in rs) / 1e3),
+        "generation tokens/s": gt / max(1e-9, sum(r["generation_ms"] for r in rs) / 1e3),
+        "fallback rate": sum(r["fallback"] for r in rs) / n,
+        "answer language accuracy": sum(r["answer_lang_ok"] for r in rs) / n,
+        "citation precision": sum(r["citation_precision"] for r in rs) / n,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--gold", default=str(Path(__file__).resolve().parents[1] / "seeds" / "gold" / "gold.jsonl"))
+    ap.add_argument("--index", required=True, help="an index of the seeds built with the default embedder")
+    ap.add_argument("--n", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--note", default="", help="e.g. that the machine was shared while this ran")
+    run(ap.parse_args())
+
+
+if __name__ == "__main__":
+    main()
