@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import machine, machine_line, md_table, percentiles, set_threads, write_report  # noqa: E402
 
-PROMPTS = ("passages", "rewrite")
+PROMPTS = ("rewrite", "passages")
 
 
 def pick_questions(gold_path: Path, n: int) -> list:
@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> None:
     from rag.generate import ChatGenerator
     from rag.lang import detect_language
     from rag.llm import load_llama
-    from rag.metrics import citation_precision
+    from rag.citations import MARKER_RE
+    from rag.metrics import answer_f1, citation_precision
     from rag.models.gguf import ensure_local_model
     from rag.pipeline import Pipeline
 
@@ -62,8 +63,10 @@ def run(args: argparse.Namespace) -> None:
     llama = load_llama(ensure_local_model(base), args.threads).llama
     rows: dict[str, list[dict]] = {p: [] for p in PROMPTS}
     last_tokens: list[int] = []
-    for q in questions:
-        for prompt in PROMPTS:  # interleaved: both prompts see the same machine load
+    # One prompt after the other, not interleaved: alternating would evict each prompt's cached prefix, which a
+    # deployment (one prompt) keeps.
+    for prompt in PROMPTS:
+        for q in questions:
             pipe = Pipeline(base.with_(prompt=prompt, llm="local"), embedder=embedder)
             retrieval = pipe.retriever.search(q.question)
             lang = detect_language(q.question)
@@ -93,25 +96,62 @@ def run(args: argparse.Namespace) -> None:
                 "fallback": "→" in answer.generator, "refused": answer.refused,
                 "answer_lang_ok": answer.refused or detect_language(answer.text) == lang,
                 "citation_precision": citation_precision(cited, q.evidence) if cited else 0.0,
+                "answer_f1": 0.0 if answer.refused else answer_f1(MARKER_RE.sub(" ", answer.text), q.answers),
                 "answer": answer.text, "notes": answer.notes,
             })
             r = rows[prompt][-1]
             print(f"{q.id} {prompt:8s} ttft {r['ttft_ms']:7.0f} total {r['total_ms']:7.0f} new {r['new_prompt_tokens']:4d} "
                   f"fb {r['fallback']!s:5} lang {r['answer_lang_ok']!s:5} | {answer.text[:80]!r}", flush=True)
+            report(rows, questions, m, args)  # after every question: a stopped run still leaves its figures
+
+
+def report(rows: dict[str, list[dict]], questions: list, m: dict, args: argparse.Namespace) -> None:
+    """Write benchmarks/out/generation.json and .md from the rows so far."""
     summary = {p: summarize(rs) for p, rs in rows.items()}
-    data = {"machine": m, "n": len(questions), "threads": args.threads, "summary": summary, "rows": rows,
+    done = min(len(rs) for rs in rows.values())
+    data = {"machine": m, "n": len(questions), "done": done, "threads": args.threads, "summary": summary, "rows": rows,
             "shared_machine_note": args.note}
     heads = ["metric"] + [f"{p} prompt" for p in PROMPTS]
-    keys = list(summary[PROMPTS[0]])
-    md = [f"# Generation benchmark: {len(questions)} seeds/gold questions "
+    keys = list(summarize([_EMPTY_ROW]))
+    md = [f"# Generation benchmark: {done} of {len(questions)} seeds/gold questions "
           f"({sum(1 for q in questions if q.extra.get('lang') == 'en')} English), local model, {args.threads} threads",
           "", machine_line(m), "", args.note or "", "",
-          md_table(heads, [[k] + [summary[p][k] for p in PROMPTS] for k in keys])]
+          md_table(heads, [[k] + [summary[p].get(k, "") for p in PROMPTS] for k in keys])]
     for lang in ("en", "zh"):
         sub = {p: summarize([r for r in rs if r["lang"] == lang]) for p, rs in rows.items()}
-        md += ["", f"## {lang} questions", "", md_table(heads, [[k] + [sub[p][k] for p in PROMPTS] for k in keys])]
+        md += ["", f"## {lang} questions", "", md_table(heads, [[k] + [sub[p].get(k, "") for p in PROMPTS] for k in keys])]
         data[f"summary_{lang}"] = sub
+    quiet = {p: estimate_quiet(rs) for p, rs in rows.items()}
+    data["estimated_quiet"] = quiet
+    md += ["", "## Estimated on a quiet machine", "",
+           f"Measured token counts timed at the issue's quiet-machine rates ({QUIET_PROMPT_TPS} prompt tokens/s, "
+           f"{QUIET_GEN_TPS} generated tokens/s with 2 threads): an estimate, not a measurement.", "",
+           md_table(heads, [[k] + [quiet[p].get(k, "") for p in PROMPTS] for k in estimate_quiet([_EMPTY_ROW])])]
     write_report("generation", data, "\n".join(md))
+
+
+# Issue 11's measurements on a quiet 2-core machine: ~47 prompt tokens/s and ~11 generated tokens/s.
+QUIET_PROMPT_TPS = 47.0
+QUIET_GEN_TPS = 11.0
+
+
+def estimate_quiet(rs: list[dict]) -> dict[str, float]:
+    """TTFT and total time from this run's token counts at quiet-machine rates (the first shown sentence needs
+    the prompt plus the tokens up to its end; taken as the generated tokens' share of the first sentence)."""
+    import numpy as np
+
+    if not rs:
+        return {}
+    first = [r["new_prompt_tokens"] / QUIET_PROMPT_TPS + r["generated_tokens"] * r["ttft_ms"] / max(1.0, r["total_ms"])
+             / QUIET_GEN_TPS for r in rs]
+    total = [r["new_prompt_tokens"] / QUIET_PROMPT_TPS + r["generated_tokens"] / QUIET_GEN_TPS for r in rs]
+    return {"est. TTFT p50 (s)": float(np.percentile(first, 50)), "est. total p50 (s)": float(np.percentile(total, 50)),
+            "est. total p95 (s)": float(np.percentile(total, 95))}
+
+
+_EMPTY_ROW = {"prompt_tokens": 0, "new_prompt_tokens": 0, "evaluated_prompt_tokens": 0, "prompt_ms": 0.0,
+              "generated_tokens": 0, "generation_ms": 0.0, "ttft_ms": 0.0, "total_ms": 0.0, "fallback": False,
+              "answer_lang_ok": True, "citation_precision": 0.0, "answer_f1": 0.0}
 
 
 def summarize(rs: list[dict]) -> dict[str, float]:
@@ -133,6 +173,7 @@ def summarize(rs: list[dict]) -> dict[str, float]:
         "fallback rate": sum(r["fallback"] for r in rs) / n,
         "answer language accuracy": sum(r["answer_lang_ok"] for r in rs) / n,
         "citation precision": sum(r["citation_precision"] for r in rs) / n,
+        "answer F1": sum(r.get("answer_f1", 0.0) for r in rs) / n,
     }
 
 

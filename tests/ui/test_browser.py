@@ -149,3 +149,47 @@ def test_chat_citations_upload_and_ask_about_it(real_index: Path, real_model: st
                 page.screenshot(path=str(DOCS_SCREENSHOT))
         finally:
             browser.close()
+
+
+IHL_EN_QUESTION = ("What did the Group of Governmental Experts conclude about the application of international "
+                   "humanitarian law to lethal autonomous weapons systems?")
+IHL_21A_PASSAGE = "(a) 国际人道法继续充分适用于致命性自主武器系统的潜在开发和使用；"
+
+
+def test_english_question_over_chinese_text_shows_translation_beside_the_original(
+        real_index: Path, real_model: str, app_runner, artifacts: Path, tmp_path: Path) -> None:
+    """With the local model: an English answer, labelled as translated, each cited passage verbatim in Chinese
+    beside the sentence that renders it."""
+    from playwright.sync_api import sync_playwright
+
+    from rag.config import Settings
+    from rag.lang import detect_language
+    from rag.llm import llama_cpp_available
+    from rag.models.gguf import local_model_available
+
+    settings = Settings(index_dir=tmp_path / "index", embed_model=real_model, llm="local", threads=2)
+    if not (llama_cpp_available() and local_model_available(settings)):
+        pytest.skip("the local model is not installed (bash scripts/install_local_llm.sh)")
+    shutil.copytree(real_index, settings.index_dir, ignore=shutil.ignore_patterns("lock"))
+    with app_runner(settings) as (url, _ctx), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(url)
+            page.wait_for_selector("#question textarea")
+            ask(page, IHL_EN_QUESTION, timeout_ms=400_000)
+            page.screenshot(path=str(artifacts / "browser-5-translated.png"))
+            bot = page.locator("#chat .bot").last
+            answer = bot.locator(".answer").inner_text()
+            assert detect_language(answer) == "en" and "international humanitarian law" in answer.lower(), answer
+            assert bot.locator(".meta").inner_text() == (
+                "local · translated from Chinese by the model; the original passages are beside it")
+            cite = page.locator("#citations section.current li.cite.translated").filter(has_text="¶21(a)")
+            assert cite.count() == 1
+            assert cite.locator(".original .label").inner_text() == "Original (Chinese)"
+            assert cite.locator(".original blockquote.passage").inner_text() == IHL_21A_PASSAGE
+            assert cite.locator(".rendering .label").inner_text() == "Translation (model)"
+            rendering = cite.locator(".rendering").inner_text()
+            assert "[" not in rendering and rendering.replace("Translation (model)", "").strip() in answer
+        finally:
+            browser.close()
