@@ -16,7 +16,8 @@ import numpy as np
 
 from index.dense import DenseIndex
 from index.keyword import KeywordIndex
-from rag.types import Chunk, DocMeta, RagError
+from rag.errors import RagError
+from rag.types import Chunk, DocMeta
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"

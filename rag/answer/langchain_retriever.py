@@ -8,9 +8,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from rag.pipeline import Pipeline
-from rag.retrieve import MODES, Filters
-from rag.types import Hit, RagError
+from rag.answer.pipeline import Pipeline
+from rag.answer.retrieve import MODES, Filters
+from rag.errors import RagError
+from rag.types import Hit
 
 
 def hit_to_document(hit: Hit) -> Document:

@@ -1,36 +1,30 @@
 """The one pipeline behind the CLI, the UI and the Python API: retrieve, decide, generate, check citations."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
 from typing import Iterator
 
 from index.store import Index, current_version, load_index
-from rag.calibrate import language_group
-from rag.citations import check_citations
-from rag.config import LLM_MODES, Settings
-from rag.conversation import heuristic_rewrite, is_follow_up
-from rag.embed import Embedder, get_embedder
-from rag.generate import NOT_IN_DOCUMENTS, ChatGenerator, ExtractiveGenerator, Generator
+from rag.answer import refusal
+from rag.answer.citations import check_citations, semantic_scorer
+from rag.answer.conversation import heuristic_rewrite, is_follow_up
+from rag.answer.refusal import refusal_text
+from rag.answer.retrieve import Filters, Retrieval, Retriever
+from rag.config import Settings
+from rag.errors import RagError
+from rag.generation.base import NOT_IN_DOCUMENTS, Generator
+from rag.generation.extractive import ExtractiveGenerator
+from rag.generation.llm import llm_errors
+from rag.generation.prompt import build_rewrite_messages
+from rag.generation.registry import make_generator, registration
 from rag.lang import detect_language
-from rag.llm import llm_errors, make_chat_model
-from rag.prompt import build_rewrite_messages
-from rag.retrieve import Filters, Retrieval, Retriever
-from rag.types import Answer, RagError
+from rag.models.embed import Embedder, get_embedder
+from rag.types import Answer
 
-REFUSALS = {
-    "zh": "文件中没有回答这个问题的内容。",
-    "en": "The documents do not say.",
-    "fr": "Les documents ne le disent pas.",
-    "es": "Los documentos no lo dicen.",
-    "ru": "В документах об этом не говорится.",
-    "ar": "لا تذكر الوثائق ذلك.",
-}
-
-
-def refusal_text(language: str) -> str:
-    return REFUSALS.get(language, REFUSALS["en"])
+log = logging.getLogger(__name__)
 
 
 class Pipeline:
@@ -43,6 +37,7 @@ class Pipeline:
         self._retriever: Retriever | None = None
         self._generators: dict[str, Generator] = {}
         self._lock = threading.RLock()
+        self._semantic_scorer = None
 
     # --- loading -------------------------------------------------------------------------------
     @property
@@ -53,7 +48,7 @@ class Pipeline:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = get_embedder(self.settings.embed_model)
+                self._embedder = get_embedder(self.settings.embed_model, threads=self.settings.threads)
             return self._embedder
 
     @property
@@ -83,19 +78,17 @@ class Pipeline:
             assert self._retriever is not None
             return self._retriever
 
-    def generator(self, mode: str) -> Generator:
-        if mode not in LLM_MODES:
-            raise RagError(f"unknown generator {mode!r}; choose one of: {', '.join(LLM_MODES)}")
-        with self._lock:  # one model per mode, however many users ask at once
-            return self._generators.get(mode) or self._make_generator(mode)
+    def generator(self, name: str) -> Generator:
+        """The generator registered as `name` (see rag.generation.registry), built once per pipeline.
 
-    def _make_generator(self, mode: str) -> Generator:
-        if mode == "extractive":
-            gen: Generator = ExtractiveGenerator(self.embedder)
-        else:
-            gen = ChatGenerator(make_chat_model(mode, self.settings), mode)
-        self._generators[mode] = gen
-        return gen
+        Raises:
+            RagError: naming the registered generators when `name` is not one, or saying what to install.
+        """
+        key = registration(name).name  # RagError listing the choices
+        with self._lock:  # one model per generator, however many users ask at once
+            if key not in self._generators:
+                self._generators[key] = make_generator(key, self.settings, self.embedder)
+            return self._generators[key]
 
     # --- asking ----------------------------------------------------------------------------------
     def validate_question(self, question: str) -> str:
@@ -114,12 +107,13 @@ class Pipeline:
         if llm != "extractive":
             try:
                 gen = self.generator(llm)
-                if isinstance(gen, ChatGenerator):
+                if gen.uses_model:
                     rewritten = gen.complete(build_rewrite_messages(history, question)).strip().splitlines()
                     if rewritten and 2 <= len(rewritten[0]) <= 300:
                         return rewritten[0].strip()
-            except Exception:  # noqa: BLE001 - the heuristic is always there to fall back on
-                pass
+            except Exception:  # noqa: BLE001 - any model failure: the heuristic is always there to fall back on
+                log.warning("the %s model could not rewrite the follow-up %r; using the heuristic", llm, question,
+                            exc_info=True)
         return heuristic_rewrite(history, question)
 
     def stream(
@@ -162,14 +156,14 @@ class Pipeline:
         except RagError as e:  # a failing model must not cost the user the answer
             answer.notes.append(f"{e}; extractive answer shown")
             raw = ""
-        text, citations, notes = check_citations(raw, hits, semantic=self._semantic) if raw else ("", [], [])
+        text, citations, notes = check_citations(raw, hits, semantic=self._semantic()) if raw else ("", [], [])
         answer.notes.extend(notes)
         if gen.name != "extractive" and (NOT_IN_DOCUMENTS in raw or not any(c.supported for c in citations)):
             if raw and not answer.notes:
                 answer.notes.append(f"the {gen.name} answer cited no supporting passage; extractive answer shown")
             fallback = ExtractiveGenerator(self.embedder)
             raw = "".join(fallback.stream(q, hits, lang, retrieval.query_vector))
-            text, citations, notes = check_citations(raw, hits, semantic=self._semantic)
+            text, citations, notes = check_citations(raw, hits, semantic=self._semantic())
             answer.generator = f"{gen.name}→extractive"
         answer.text = text
         answer.citations = citations
@@ -178,14 +172,7 @@ class Pipeline:
 
     def should_refuse(self, question_lang: str, retrieval: Retrieval) -> bool:
         """Nothing found, or the best match below the threshold for the question's language group."""
-        if not retrieval.hits:
-            return True
-        return retrieval.confidence < self.refusal_threshold(question_lang, retrieval.hits[0].chunk.language)
-
-    def refusal_threshold(self, question_lang: str, passage_lang: str | None) -> float:
-        r = self.settings.retrieval
-        same = language_group(question_lang, passage_lang) == "same"
-        return r.refuse_below if same else r.refuse_below_cross
+        return refusal.should_refuse(self.settings.retrieval, question_lang, retrieval)
 
     def ask(self, question: str, **kw) -> Answer:
         """Answer `question` (see `stream` for the options)."""
@@ -196,6 +183,8 @@ class Pipeline:
         assert final is not None
         return final
 
-    def _semantic(self, sentence: str, passage: str) -> float:
-        v = self.embedder.embed_passages([sentence, passage])
-        return float(v[0] @ v[1])
+    def _semantic(self):
+        """The cross-lingual support scorer over this pipeline's embedder (built once)."""
+        if self._semantic_scorer is None:
+            self._semantic_scorer = semantic_scorer(self.embedder)
+        return self._semantic_scorer

@@ -9,10 +9,11 @@ import numpy as np
 
 from index.store import Index
 from rag.config import RetrievalSettings
-from rag.embed import Embedder
-from rag.types import Chunk, Hit, RagError
+from rag.errors import RagError
+from rag.models.embed import Embedder
+from rag.types import Chunk, Hit
 
-MODES = ("hybrid", "dense", "bm25")
+MODES = ("dense", "bm25", "hybrid")  # report order: the single retrievers, then their fusion (the default)
 
 
 @dataclass(frozen=True)

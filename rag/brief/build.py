@@ -4,23 +4,24 @@
 them across documents by maximal marginal relevance on the stored embeddings, and assembles a `Brief`:
 a 3-5 point summary, agreed text quoted from reports and resolutions, positions by speaker from meeting
 records, dates and next steps, and the sources. Everything but a model's summary is quoted verbatim; every
-point carries its passages, rendered as `[SYMBOL LOCATOR]`. Rendering lives in `rag.brief_render`.
+point carries its passages, rendered as `[SYMBOL LOCATOR]`. Records live in `rag.brief.model`, rendering in `rag.brief.render`.
 """
 from __future__ import annotations
 
-import os
 import re
-import sys
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from index.tokenize import tokenize
+from rag.answer.citations import semantic_scorer
+from rag.answer.retrieve import Filters
+from rag.brief.model import Brief, Point, Positions, Source, clean_space, speaker_prefix
+from rag.brief.summary import extractive_summary, llm_summary
+from rag.errors import RagError
 from rag.lang import detect_language
-from rag.retrieve import Filters
-from rag.types import Chunk, Hit, RagError
+from rag.types import Chunk, Hit
 
 FORMATS = ("md", "docx")
 ADOPTED_KINDS = {"report", "resolution", "decision"}
@@ -44,7 +45,6 @@ NEXT_RE = re.compile(r"将|拟|下一次|明天|下周|即将|今后|截止|期�
                      r"sera|prochain|futur|próxim|будет|следующ|будущ", re.I)
 # Sentence ends for quoting: full stops only, so that a quoted clause keeps its list (；) together.
 SENTENCE_END_RE = re.compile(r"(?<=[。！？!?])|(?<=[.])(?=\s+[A-Z\"“(])")
-DRAFT_RE = re.compile(r"草案|draft|projet|proyecto|проект|مشروع", re.I)
 
 
 @dataclass(frozen=True)
@@ -62,103 +62,6 @@ class BriefOptions:
     per_speaker: int = 3
     dates: int = 6
     llm_passages: int = 8  # a local model on a few CPU cores reads ~8 passages in 2-3 minutes
-
-
-@dataclass
-class Point:
-    """One statement of the note: a verbatim quote (or a model's sentence) and the passages that back it."""
-
-    text: str
-    chunks: list[Chunk]
-    quote: bool = True  # False for a language model's sentence
-
-    @property
-    def citations(self) -> list[str]:
-        return [c.cite for c in self.chunks]
-
-    def cite_text(self) -> str:
-        return "".join(f"[{c}]" for c in dict.fromkeys(self.citations))
-
-
-@dataclass
-class Positions:
-    """What one speaker or delegation said in one meeting record."""
-
-    speaker: str
-    delegation: str | None
-    symbol: str
-    points: list[Point]
-
-    @property
-    def label(self) -> str:
-        return self.speaker + (f" ({self.delegation})" if self.delegation else "")
-
-
-@dataclass
-class Source:
-    doc_id: str
-    symbol: str
-    title: str | None
-    date: str | None
-    kind: str | None
-    body: str | None = None
-
-    @property
-    def draft(self) -> bool:
-        return bool(self.title and DRAFT_RE.search(self.title))
-
-
-@dataclass
-class Brief:
-    topic: str
-    language: str
-    summary: list[Point] = field(default_factory=list)
-    agreed: list[Point] = field(default_factory=list)  # in document order; grouped by document when rendered
-    positions: list[Positions] = field(default_factory=list)
-    dates: list[Point] = field(default_factory=list)
-    sources: list[Source] = field(default_factory=list)
-    refused: bool = False
-    generator: str = "extractive"
-    confidence: float = 0.0
-    passages: int = 0  # passages the note was drawn from
-    notes: list[str] = field(default_factory=list)
-
-    def points(self) -> list[Point]:
-        return self.summary + self.agreed + [p for g in self.positions for p in g.points] + self.dates
-
-    def cited(self) -> list[str]:
-        """Every citation of the note, in order of first use."""
-        return list(dict.fromkeys(c for p in self.points() for c in p.citations))
-
-    def source(self, doc_id: str) -> Source | None:
-        return next((s for s in self.sources if s.doc_id == doc_id), None)
-
-    def to_markdown(self) -> str:
-        from rag.brief_render import to_markdown
-
-        return to_markdown(self)
-
-    def to_docx(self, path: str | Path) -> Path:
-        from rag.brief_render import to_docx
-
-        return to_docx(self, Path(path))
-
-    def save(self, path: str | Path, fmt: str) -> Path:
-        """Write the note atomically: a failure leaves no file (and never a half-written one) at `path`."""
-        path = Path(path)
-        if not path.parent.is_dir():
-            raise RagError(f"cannot write {path}: no such directory {path.parent}")
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")  # same directory: the rename is atomic
-        try:
-            if fmt == "docx":
-                self.to_docx(tmp)
-            else:
-                Path(tmp).write_text(self.to_markdown(), encoding="utf-8")
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return path
 
 
 # --- input ------------------------------------------------------------------------------------------
@@ -185,14 +88,6 @@ def output_format(fmt: str | None, out: str | Path | None) -> str:
 
 
 # --- selection --------------------------------------------------------------------------------------
-def _clean(s: str) -> str:
-    return re.sub(r"\s+", " ", s).strip()
-
-
-def _norm(s: str) -> str:
-    return re.sub(r"\W+", "", s).lower()
-
-
 class _Sentences:
     """Sentences of passages scored against the topic (dense similarity leads; shared keywords break ties)."""
 
@@ -210,7 +105,7 @@ class _Sentences:
         return [self.cache[t] for t in texts]
 
     def of(self, chunks: list[Chunk], min_chars: int = 6, keep=None) -> list[tuple[Chunk, str, float]]:
-        pairs = [(c, _clean(s)) for c in chunks for s in SENTENCE_END_RE.split(c.text) if s.strip()]
+        pairs = [(c, clean_space(s)) for c in chunks for s in SENTENCE_END_RE.split(c.text) if s.strip()]
         pairs = [(c, s) for c, s in pairs if len(re.sub(r"\W", "", s)) >= min_chars and (keep is None or keep(s))]
         return [(c, s, sc) for (c, s), sc in zip(pairs, self.score([s for _, s in pairs]))]
 
@@ -262,16 +157,12 @@ def agreed_text(doc_chunks: list[tuple[int, Chunk]], sims: np.ndarray, n: int) -
         family = [c]
         if c.context:  # a sub-paragraph: its lead-in and its siblings make the whole agreed paragraph
             family = [d for _, d in doc_chunks if _base(d.locator) == _base(c.locator)
-                      and (d.context == c.context or (not d.context and c.context.startswith(_clean(d.text)[:15])))]
+                      and (d.context == c.context or (not d.context and c.context.startswith(clean_space(d.text)[:15])))]
         elif c.text.rstrip().endswith((":", "：")):  # a lead-in: what follows it is the conclusion
             family += [d for d in (by_ord.get(c.ordinal + 1),) if d is not None and not d.context]
         for d in family[:8]:
             chosen[d.chunk_id] = d
     return sorted(chosen.values(), key=lambda c: c.ordinal)
-
-
-def _speaker_prefix(c: Chunk) -> str:
-    return (c.speaker + (f" ({c.delegation})" if c.delegation else "") + ": ") if c.speaker else ""
 
 
 # --- the brief --------------------------------------------------------------------------------------
@@ -310,7 +201,7 @@ def build_brief(pipeline, topic: str, docs: tuple[str, ...] | list[str] = (), ll
     for d in doc_rank:
         if (index.docs[d].kind or "") in ADOPTED_KINDS:
             agreed_chunks += agreed_text(by_doc[d], sims, o.agreed_per_doc)
-    brief.agreed = [Point(_clean(c.text), [c]) for c in agreed_chunks]
+    brief.agreed = [Point(clean_space(c.text), [c]) for c in agreed_chunks]
 
     # Positions: who said what, from the on-topic passages of meeting records, in the order they spoke.
     groups: dict[tuple, list[Hit]] = {}
@@ -351,17 +242,15 @@ def build_brief(pipeline, topic: str, docs: tuple[str, ...] | list[str] = (), ll
                                                               and NEXT_RE.search(s)))
     dated = sorted(dated, key=lambda x: -x[2])[: o.dates]
     dated.sort(key=lambda x: (doc_rank.index(x[0].doc_id) if x[0].doc_id in doc_rank else 99, x[0].ordinal))
-    brief.dates = [Point(_speaker_prefix(c) + s, [c]) for c, s, _ in dated]
+    brief.dates = [Point(speaker_prefix(c) + s, [c]) for c, s, _ in dated]
 
     # Summary: extractive key sentences, or a model's points checked against their passages.
     summary_chunks = list({h.chunk.chunk_id: h.chunk for h in selected}.values())
     summary_chunks += [c for c in agreed_chunks if c.chunk_id not in {x.chunk_id for x in summary_chunks}]
-    from rag.brief_summary import extractive_summary, llm_summary, semantic
-
-    if hasattr(gen, "complete"):
+    if gen.uses_model:
         hits = [Hit(c, score=0.0, rank=n) for n, c in enumerate(summary_chunks[: o.llm_passages], 1)]
         try:
-            brief.summary, notes = llm_summary(gen, topic, language, hits, semantic(pipeline.embedder),
+            brief.summary, notes = llm_summary(gen, topic, language, hits, semantic_scorer(pipeline.embedder),
                                                o.summary_points)
             brief.notes += notes
         except Exception as e:  # noqa: BLE001 - a failing model must not cost the user the note
@@ -382,39 +271,3 @@ def build_brief(pipeline, topic: str, docs: tuple[str, ...] | list[str] = (), ll
                             index.docs[d].kind, index.docs[d].body) for d in cited_docs]
     brief.passages = len({c.chunk_id for p in brief.points() for c in p.chunks})
     return brief
-
-
-# --- command line -----------------------------------------------------------------------------------
-def cmd_brief(args) -> int:
-    from rag.cli import settings_from
-    from rag.pipeline import Pipeline
-
-    if args.topic is None and args.docs:
-        raise RagError('give the topic before --docs, e.g. rag brief "人工智能" --docs CD/PV.1505 EUR/44A25/1')
-    fmt = output_format(args.format, args.out)  # checked before any model loads
-    s = settings_from(args)
-    topic = validate_topic(args.topic, s.max_question_chars)
-    if args.out and not Path(args.out).parent.is_dir():
-        raise RagError(f"cannot write {args.out}: no such directory {Path(args.out).parent}")
-    brief = build_brief(Pipeline(s), topic, docs=args.docs or (), llm=args.llm)
-    if args.out:
-        brief.save(args.out, fmt)
-        print(f"wrote {args.out} ({len(brief.cited())} citations from {len(brief.sources)} documents)", file=sys.stderr)
-    else:
-        print(brief.to_markdown(), end="")
-    if brief.refused:
-        print(f"note: the indexed documents do not cover {topic!r} (best match {brief.confidence:.3f}, "
-              "below the refusal threshold)", file=sys.stderr)
-    for note in brief.notes:
-        print(f"note: {note}", file=sys.stderr)
-    return 0
-
-
-def add_cli(sub, common, gen, commands) -> None:
-    sp = sub.add_parser("brief", parents=[common, gen], help="a briefing note on a topic, every point cited",
-                        description='A briefing note on a topic, e.g. rag brief "人工智能武器化" --out note.docx')
-    sp.add_argument("topic", nargs="?", help="the topic (a phrase, not necessarily a question)")
-    sp.add_argument("--docs", nargs="+", metavar="SYMBOL", help="only these documents (symbols or ids)")
-    sp.add_argument("--format", choices=FORMATS, help="md (default) or docx (needs --out); else from --out's suffix")
-    sp.add_argument("--out", metavar="FILE", help="write the note here (nothing is written on an error)")
-    commands["brief"] = cmd_brief

@@ -1,11 +1,12 @@
 """Rendering of a `Brief` as Markdown and DOCX, with headings in the topic's language and citations as text."""
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from rag.brief import Brief, Point
+from rag.brief.model import Brief, Point
+from rag.errors import RagError
 
 _KEYS = ("title", "summary", "agreed", "positions", "dates", "sources", "none", "not_covered", "draft", "basis",
          "model")
@@ -55,7 +56,7 @@ def _source_line(s, L) -> str:
     return " — ".join(p for p in parts if p) + (f" ({kind})" if kind else "")
 
 
-def sections(brief: "Brief") -> list[tuple[str, list[tuple[str | None, list["Point"]]]]]:
+def sections(brief: Brief) -> list[tuple[str, list[tuple[str | None, list[Point]]]]]:
     """(section heading, [(group heading or None, points)]) in the order of the note."""
     L = labels(brief.language)
     agreed: dict[str, list] = {}
@@ -74,7 +75,7 @@ def sections(brief: "Brief") -> list[tuple[str, list[tuple[str | None, list["Poi
     ]
 
 
-def to_markdown(brief: "Brief") -> str:
+def to_markdown(brief: Brief) -> str:
     L = labels(brief.language)
     out = [f"# {L['title']}: {_md(brief.topic)}", ""]
     if brief.refused:
@@ -95,7 +96,7 @@ def to_markdown(brief: "Brief") -> str:
     return "\n".join(out)
 
 
-def to_docx(brief: "Brief", path: Path) -> Path:
+def to_docx(brief: Brief, path: Path) -> Path:
     from docx import Document
     from docx.oxml.ns import qn
     from docx.shared import Pt, RGBColor
@@ -114,7 +115,7 @@ def to_docx(brief: "Brief", path: Path) -> Path:
         return path
     doc.add_paragraph().add_run(L["basis"].format(n=brief.passages, d=len(brief.sources))).italic = True
 
-    def bullet(p: "Point") -> None:
+    def bullet(p: Point) -> None:
         para = doc.add_paragraph(style="List Bullet")
         para.add_run(" ".join(p.text.split()) + " ")
         run = para.add_run(p.cite_text())
@@ -136,4 +137,30 @@ def to_docx(brief: "Brief", path: Path) -> Path:
     for s in brief.sources:
         doc.add_paragraph(_source_line(s, L), style="List Bullet")
     doc.save(str(path))
+    return path
+
+
+def save(brief: Brief, path: str | Path, fmt: str) -> Path:
+    """Write the note atomically as `fmt` ("md" or "docx"): a failure leaves no file (and never a half-written one).
+
+    Args:
+        brief: the note.
+        path: where to write it; its directory must exist.
+        fmt: "md" or "docx".
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise RagError(f"cannot write {path}: no such directory {path.parent}")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")  # same directory: the rename is atomic
+    try:
+        if fmt == "docx":
+            to_docx(brief, tmp)
+        else:
+            tmp.write_text(to_markdown(brief), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return path

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from rag.brief import Point, _clean, _norm, _speaker_prefix
-from rag.citations import MARKER_RE, SUPPORT_MIN, check_citations, overlap
-from rag.generate import NOT_IN_DOCUMENTS
-from rag.prompt import LANGUAGE_NAMES, format_passages
+from rag.answer.citations import MARKER_RE, SUPPORT_MIN, check_citations, overlap
+from rag.brief.model import Point, clean_space, norm_key, speaker_prefix
+from rag.generation.base import NOT_IN_DOCUMENTS
+from rag.generation.prompt import LANGUAGE_NAMES, format_passages
 from rag.types import Chunk, Hit
 
 
@@ -32,7 +32,7 @@ def extractive_summary(sents: list[tuple[Chunk, str, float]], n: int, doc_rank: 
                 continue
             if (group(x[0]) not in used) if fresh else used.count(group(x[0])) < 2:
                 picked.append(x)
-    return [Point(_speaker_prefix(c) + s, [c]) for c, s, _ in picked]
+    return [Point(speaker_prefix(c) + s, [c]) for c, s, _ in picked]
 
 
 SUMMARY_SYSTEM = (
@@ -64,8 +64,8 @@ def llm_summary(gen, topic: str, language: str, hits: list[Hit], semantic, n: in
                 line, attributed = f"{line}[{best + 1}]", attributed + 1
         text, cits, _ = check_citations(line, hits, semantic=semantic)
         ok = [c.chunk for c in cits if c.supported]
-        body = _clean(MARKER_RE.sub("", text))
-        if ok and len(body) >= 4 and _norm(body) not in {_norm(p.text) for p in points}:
+        body = clean_space(MARKER_RE.sub("", text))
+        if ok and len(body) >= 4 and norm_key(body) not in {norm_key(p.text) for p in points}:
             points.append(Point(body, ok, quote=False))
         else:
             dropped += 1
@@ -73,12 +73,3 @@ def llm_summary(gen, topic: str, language: str, hits: list[Hit], semantic, n: in
     if attributed:
         notes.append(f"cited the supporting passage for {attributed} point(s) the {gen.name} model left uncited")
     return points[:n], notes
-
-
-def semantic(embedder):
-    """`check_citations`' cross-lingual backup: cosine of the sentence and the passage."""
-    def score(sentence: str, passage: str) -> float:
-        v = embedder.embed_passages([sentence, passage])
-        return float(v[0] @ v[1])
-
-    return score

@@ -1,25 +1,21 @@
-"""`rag calibrate`: choose the refusal thresholds from a gold set's answerable and unanswerable questions."""
+"""Choose the refusal thresholds from a gold set's answerable and unanswerable questions."""
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Sequence
 
-from rag.gold import GoldSet, load_gold
+from rag.answer.refusal import GROUPS, language_group
+from rag.eval.gold import GoldSet
 from rag.lang import detect_language
 
 if TYPE_CHECKING:
-    from rag.pipeline import Pipeline
+    from rag.answer.pipeline import Pipeline
 
-GROUPS = ("same", "cross")  # question in the language of its best passage, or not
 MAX_FALSE_REFUSAL = 0.05  # share of answerable gold questions a threshold may refuse
 
 
 @dataclass(frozen=True)
-class Point:
+class ConfidencePoint:
     """One gold question's retrieval confidence and whether the corpus answers it."""
 
     id: str
@@ -40,12 +36,7 @@ class Threshold:
     unanswerable: int
 
 
-def language_group(question_lang: str, passage_lang: str | None) -> str:
-    """Cross-lingual similarities run lower than monolingual ones, so each gets its own threshold."""
-    return "same" if passage_lang and question_lang == passage_lang else "cross"
-
-
-def best_threshold(points: Sequence[Point], group: str = "all", max_false_refusal: float = MAX_FALSE_REFUSAL) -> Threshold:
+def best_threshold(points: Sequence[ConfidencePoint], group: str = "all", max_false_refusal: float = MAX_FALSE_REFUSAL) -> Threshold:
     """The highest threshold that wrongly refuses at most `max_false_refusal` of the answerable questions.
 
     Why not balanced accuracy: on our gold set the unanswerable questions that sit close to the corpus
@@ -65,20 +56,20 @@ def best_threshold(points: Sequence[Point], group: str = "all", max_false_refusa
     return Threshold(group, best[0], round(best[1], 4), round(best[2], 4), len(pos), len(neg))
 
 
-def collect(pipeline: "Pipeline", gold: GoldSet, progress: Callable[[int, int], None] | None = None) -> list[Point]:
+def collect(pipeline: "Pipeline", gold: GoldSet, progress: Callable[[int, int], None] | None = None) -> list[ConfidencePoint]:
     """Retrieve for every gold question exactly as `rag ask` does and record its confidence."""
     points = []
     for i, q in enumerate(gold, 1):
         r = pipeline.retriever.search(q.question)
         passage_lang = r.hits[0].chunk.language if r.hits else None
         group = language_group(detect_language(q.question), passage_lang)
-        points.append(Point(q.id, round(r.confidence, 4), group, q.answerable))
+        points.append(ConfidencePoint(q.id, round(r.confidence, 4), group, q.answerable))
         if progress:
             progress(i, len(gold))
     return points
 
 
-def calibrate(points: Sequence[Point], max_false_refusal: float = MAX_FALSE_REFUSAL) -> dict[str, Threshold]:
+def calibrate(points: Sequence[ConfidencePoint], max_false_refusal: float = MAX_FALSE_REFUSAL) -> dict[str, Threshold]:
     """One threshold per language group; a group with no unanswerable question borrows the pooled one."""
     pooled = best_threshold(points, "all", max_false_refusal)
     out = {"all": pooled}
@@ -90,40 +81,3 @@ def calibrate(points: Sequence[Point], max_false_refusal: float = MAX_FALSE_REFU
             out[g] = Threshold(g, pooled.threshold, 0.0, 0.0, sum(p.answerable for p in sub),
                                sum(not p.answerable for p in sub))
     return out
-
-
-def cmd_calibrate(args: argparse.Namespace) -> int:
-    from rag.cli import settings_from
-    from rag.pipeline import Pipeline
-
-    gold = load_gold(args.gold)
-    pipe = Pipeline(settings_from(args))
-    points = collect(pipe, gold)
-    result = calibrate(points, args.max_false_refusal)
-    current = pipe.settings.retrieval
-    print(f"{len(points)} questions; current thresholds: same-language {current.refuse_below}, "
-          f"cross-language {current.refuse_below_cross}\n")
-    print("| group | threshold | refusal accuracy | false refusals | answerable | unanswerable |")
-    print("|---|---|---|---|---|---|")
-    for t in result.values():
-        print(f"| {t.group} | {t.threshold:.4f} | {t.refusal_accuracy:.3f} | {t.false_refusal:.3f} | "
-              f"{t.answerable} | {t.unanswerable} |")
-    if args.out:
-        data: dict[str, Any] = {"thresholds": {g: asdict(t) for g, t in result.items()},
-                                "points": [asdict(p) for p in points]}
-        Path(args.out).write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        print(f"\nwrote {args.out}", file=sys.stderr)
-    print(f"\nset RAG_REFUSE_BELOW={result['same'].threshold} RAG_REFUSE_BELOW_CROSS={result['cross'].threshold} "
-          "to use them (or change RetrievalSettings' defaults)")
-    return 0
-
-
-def add_cli(sub: Any, common: argparse.ArgumentParser, gen: argparse.ArgumentParser,
-            commands: dict[str, Callable[[argparse.Namespace], int]]) -> None:
-    """Register `rag calibrate` (called by rag.cli.build_parser)."""
-    sp = sub.add_parser("calibrate", parents=[common], help="choose refusal thresholds from a gold set")
-    sp.add_argument("gold", metavar="GOLD.jsonl", help="gold questions, with unanswerable ones (empty answers)")
-    sp.add_argument("--max-false-refusal", type=float, default=MAX_FALSE_REFUSAL, metavar="RATE",
-                    help=f"share of answerable questions a threshold may refuse (default {MAX_FALSE_REFUSAL})")
-    sp.add_argument("--out", metavar="FILE.json", help="write thresholds and per-question confidences")
-    commands["calibrate"] = cmd_calibrate

@@ -1,8 +1,6 @@
 """`rag eval`: run gold questions through the user's pipeline and score retrieval, answers, citations, refusals."""
 from __future__ import annotations
 
-import argparse
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -10,20 +8,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from rag import metrics as M
-from rag.gold import GoldQuestion, GoldSet, load_gold, normalize_for_match
-from rag.report import comparison_table, config_summary, primary_config, write_outputs
-from rag.types import Answer, Hit, RagError
+from rag.answer.citations import MARKER_RE
+from rag.answer.retrieve import MODES
+from rag.errors import RagError
+from rag.eval import metrics as M
+from rag.eval.gold import GoldQuestion, GoldSet, normalize_for_match
+from rag.eval.report import comparison_table, config_summary, primary_config, write_outputs
+from rag.generation.registry import available_generators
+from rag.types import Answer, Hit
 
 if TYPE_CHECKING:
+    from rag.answer.pipeline import Pipeline
     from rag.config import Settings
-    from rag.pipeline import Pipeline
 
 RANK_DEPTH = 10  # ranking metrics always look at the top max(k, RANK_DEPTH) passages
 HIT_KS = (1, 3, 5, 10)
-RETRIEVAL_MODES = ("dense", "bm25", "hybrid")
-MARKER_RE = re.compile(r"\[\d{1,3}\]")
-SHIPPED_GOLD = Path(__file__).resolve().parents[1] / "seeds" / "gold" / "gold.jsonl"
+SHIPPED_GOLD = Path(__file__).resolve().parents[2] / "seeds" / "gold" / "gold.jsonl"
 DEFAULT_OUT_ROOT = Path("eval-out")
 Progress = Callable[[int, int, str], None]
 Record = dict[str, Any]
@@ -55,13 +55,12 @@ class EvalRun:
 
 def compare_configs(settings: "Settings", llm: str | None = None) -> list[EvalConfig]:
     """dense, bm25 and hybrid retrieval with the generator `llm` (default: the configured one); when `llm` is
-    not given, also hybrid retrieval with every other generator `available_modes` reports usable."""
-    from rag.llm import available_modes
+    not given, also hybrid retrieval with every other generator the registry reports usable."""
 
     primary = llm or settings.llm
-    configs = [EvalConfig(m, primary) for m in RETRIEVAL_MODES]
+    configs = [EvalConfig(m, primary) for m in MODES]
     if llm is None:
-        configs += [EvalConfig("hybrid", g) for g in available_modes(settings) if g != primary]
+        configs += [EvalConfig("hybrid", g) for g in available_generators(settings) if g != primary]
     return configs
 
 
@@ -202,8 +201,8 @@ def evaluate(pipeline: "Pipeline", gold: GoldSet | Sequence[GoldQuestion], confi
         raise RagError(f"k must be at least 1, got {k}")
     questions = list(gold)
     for cfg in configs:  # fail before the first question on a bad mode or an unavailable generator
-        if cfg.mode not in RETRIEVAL_MODES:
-            raise RagError(f"unknown retrieval mode {cfg.mode!r}; choose one of: {', '.join(RETRIEVAL_MODES)}")
+        if cfg.mode not in MODES:
+            raise RagError(f"unknown retrieval mode {cfg.mode!r}; choose one of: {', '.join(MODES)}")
         pipeline.generator(cfg.llm)
     corpus = _Corpus([c.text for c in pipeline.index.chunks])
     total, done = len(configs) * len(questions), 0
@@ -262,47 +261,3 @@ def tqdm_progress(desc: str = "eval", unit: str = "q") -> Progress:
             bar.close()
 
     return update
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    from rag.cli import settings_from
-    from rag.pipeline import Pipeline
-
-    settings = settings_from(args)
-    gold = load_gold(args.gold, skip_invalid=args.skip_invalid)  # bad input fails before any model loads
-    for line, problem in gold.skipped:
-        print(f"warning: {args.gold} line {line}: {problem} (skipped)", file=sys.stderr)
-    if args.compare:
-        configs = compare_configs(settings, args.llm)
-    else:
-        configs = [EvalConfig(args.mode, args.llm or settings.llm)]
-    out = Path(args.out) if args.out else default_out_dir()
-    run = run_eval(Pipeline(settings), gold, configs, k=args.k, out_dir=out, gold_path=args.gold,
-                   progress=None if args.quiet else tqdm_progress())
-    s = run.summary
-    skipped = f", {len(s['skipped'])} invalid lines skipped" if s["skipped"] else ""
-    print(f"{s['questions']} questions ({s['answerable']} answerable, {s['unanswerable']} unanswerable){skipped}; "
-          f"k={s['k']}, ranking depth {s['ranking_depth']}\n")
-    print(run.table())
-    print(f"\nwrote {', '.join(str(p) for p in run.files.values())}")
-    return 0
-
-
-def add_cli(sub: Any, common: argparse.ArgumentParser, gen: argparse.ArgumentParser,
-            commands: dict[str, Callable[[argparse.Namespace], int]]) -> None:
-    """Register `rag eval` (called by rag.cli.build_parser)."""
-    sp = sub.add_parser(
-        "eval", parents=[common, gen], help="score a gold question set: retrieval, answers, citations, refusals",
-        description="Run every question of a gold JSONL file through the pipeline `rag ask` uses and write "
-                    "results.jsonl, summary.json, report.md and chart.png into --out.")
-    sp.add_argument("gold", metavar="GOLD.jsonl", help="gold questions (format: one JSON object a line)")
-    sp.add_argument("--k", type=int, default=5,
-                    help="passages the answer uses (default 5); ranking metrics look at the top max(k, 10)")
-    sp.add_argument("--mode", choices=RETRIEVAL_MODES, default="hybrid", help="retrieval (default hybrid)")
-    sp.add_argument("--out", metavar="DIR", help=f"output folder (default {DEFAULT_OUT_ROOT}/YYYYmmdd-HHMMSS)")
-    sp.add_argument("--skip-invalid", action="store_true", help="skip bad gold lines (counted in the report)")
-    sp.add_argument("--compare", action="store_true",
-                    help="dense, bm25 and hybrid retrieval side by side, plus hybrid with every other usable "
-                         "generator unless --llm picks one")
-    sp.add_argument("--quiet", action="store_true", help="no progress bar")
-    commands["eval"] = cmd_eval

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from rag.types import RagError
+from rag.errors import RagError
 
 KNOWN_FIELDS = ("id", "question", "answers", "evidence", "doc")
 

@@ -6,8 +6,9 @@ import unicodedata
 from collections import Counter
 from typing import Sequence
 
-from rag.gold import matched_evidence
-from rag.lang import detect_language, is_cjk as _is_cjk  # noqa: F401 - detect_language re-exported
+from rag.eval.gold import matched_evidence
+from rag.lang import detect_language  # noqa: F401 - re-exported for callers of metrics
+from rag.text import is_ideograph
 
 # Ranks are 1-based everywhere; `None` means "not retrieved".
 
@@ -96,7 +97,7 @@ def tokenize_for_f1(text: str) -> list[str]:
     out: list[str] = []
     buf: list[str] = []
     for ch in unicodedata.normalize("NFKC", text).lower():
-        if _is_cjk(ch):
+        if is_ideograph(ch):
             if buf:
                 out.append("".join(buf))
                 buf = []

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from rag.metrics import percentile
+from rag.eval.metrics import percentile
 
 Record = dict[str, Any]
 

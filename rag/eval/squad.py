@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from rag.types import RagError
+from rag.errors import RagError
 
 _ENDERS = "。！？!?"
 _CLOSERS = "”’」』）)】》\"'"

@@ -1,47 +1,32 @@
-"""Generators behind one interface: extractive (no model) or any LangChain chat model (local, openai, yours)."""
+"""The generator over any LangChain chat model: the local llama.cpp model, an OpenAI-compatible server, or yours."""
 from __future__ import annotations
 
 import threading
-from typing import Iterator, Protocol
+from typing import Any, Iterator
 
 import numpy as np
 
-from rag.embed import Embedder
-from rag.extractive import extractive_answer
-from rag.prompt import build_messages
+from rag.generation.prompt import build_messages
 from rag.types import Hit
-
-NOT_IN_DOCUMENTS = "NOT IN DOCUMENTS"
-
-
-class Generator(Protocol):
-    name: str
-
-    def stream(self, question: str, hits: list[Hit], language: str, query_vector: np.ndarray | None) -> Iterator[str]:
-        """Yield the answer text (with [n] markers) piece by piece."""
-        ...
-
-
-class ExtractiveGenerator:
-    name = "extractive"
-
-    def __init__(self, embedder: Embedder) -> None:
-        self.embedder = embedder
-
-    def stream(self, question: str, hits: list[Hit], language: str, query_vector: np.ndarray | None = None) -> Iterator[str]:
-        yield extractive_answer(question, hits, self.embedder, query_vector)
 
 
 class ChatGenerator:
     """Wraps a LangChain `BaseChatModel`; the seam for local llama.cpp, OpenAI-compatible servers or a user's model."""
 
-    def __init__(self, chat_model, name: str) -> None:
+    uses_model = True
+
+    def __init__(self, chat_model: Any, name: str) -> None:
+        """Args:
+            chat_model: a LangChain `BaseChatModel` (anything with `.stream(messages)` and `.invoke(messages)`).
+            name: the name answers report as their generator.
+        """
         self.chat_model = chat_model
         self.name = name
         # llama.cpp contexts are not thread-safe: concurrent UI users take turns on one model.
         self.lock = threading.Lock()
 
     def stream(self, question: str, hits: list[Hit], language: str, query_vector: np.ndarray | None = None) -> Iterator[str]:
+        """See `Generator.stream`: the grounded prompt (rag.generation.prompt) streamed through the chat model."""
         messages = build_messages(question, hits, language)
         with self.lock:
             for chunk in self.chat_model.stream(messages):
@@ -52,6 +37,7 @@ class ChatGenerator:
                     yield text
 
     def complete(self, messages: list[tuple[str, str]]) -> str:
+        """See `Generator.complete`."""
         with self.lock:
             out = self.chat_model.invoke(messages)
         return out.content if isinstance(out.content, str) else str(out.content)

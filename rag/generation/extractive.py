@@ -1,11 +1,14 @@
 """The extractive generator: the most relevant sentences of the top passages, quoted verbatim, each cited."""
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 
 from index.tokenize import tokenize
-from rag.chunk import split_sentences
-from rag.embed import Embedder
+from rag.errors import RagError
+from rag.models.embed import Embedder
+from rag.text import split_sentences
 from rag.types import Hit
 
 TOP_PASSAGES = 3
@@ -55,3 +58,21 @@ def extractive_answer(question: str, hits: list[Hit], embedder: Embedder, query_
         chosen.append(int(i))
     chosen.sort(key=lambda i: (cands[i][0], i))  # keep document order within and across passages
     return " ".join(f"{cands[i][1]}[{cands[i][0]}]" for i in chosen)
+
+
+class ExtractiveGenerator:
+    """No language model: the most relevant sentences of the top passages, quoted verbatim with their [n]."""
+
+    name = "extractive"
+    uses_model = False
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def stream(self, question: str, hits: list[Hit], language: str, query_vector: np.ndarray | None = None) -> Iterator[str]:
+        """See `Generator.stream`; yields the whole answer at once (it takes ~0.1 s)."""
+        yield extractive_answer(question, hits, self.embedder, query_vector)
+
+    def complete(self, messages: list[tuple[str, str]]) -> str:
+        """The extractive generator has no model to run free-form prompts."""
+        raise RagError("the extractive generator cannot run free-form prompts: choose a language model (--llm local)")

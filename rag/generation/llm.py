@@ -1,11 +1,12 @@
 """The seam to language models: every generator is a LangChain chat model (or none, for extractive).
 
-    make_chat_model("local", settings)      -> LlamaCppChat over llama-cpp-python and a local GGUF
-    make_chat_model("openai", settings)     -> langchain_openai.ChatOpenAI at an OpenAI-compatible URL
-    make_chat_model("extractive", settings) -> None: answers are built from the passages, no model
+    make_local_chat_model(settings)   -> LlamaCppChat over llama-cpp-python and a local GGUF
+    make_openai_chat_model(settings)  -> langchain_openai.ChatOpenAI at an OpenAI-compatible URL
+
+(rag.generation.registry registers both as the "local" and "openai" generators.)
 
 Every failure a user can cause (not installed, not configured, unreachable, prompt too long)
-surfaces as `rag.types.RagError` with a message fit to show as is; `llm_errors()` converts the
+surfaces as `rag.errors.RagError` with a message fit to show as is; `llm_errors()` converts the
 errors raised while a model runs.
 """
 from __future__ import annotations
@@ -33,8 +34,9 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
-from rag.config import LLM_MODES, Settings
-from rag.types import RagError
+from rag.config import Settings
+from rag.errors import RagError
+from rag.models.gguf import ensure_local_model
 
 LOCAL_N_CTX = 4096
 LOCAL_MAX_TOKENS = 400
@@ -266,8 +268,6 @@ class LlamaCppChat(BaseChatModel):
 def make_local_chat_model(settings: Settings) -> LlamaCppChat:
     """Load (once per process) the local GGUF and wrap it as a chat model."""
     _import_llama_cpp()  # the cheap failure first
-    from rag.models.gguf import ensure_local_model  # noqa: PLC0415
-
     path = ensure_local_model(settings)
     threads = max(1, int(settings.threads))
     load_llama(path, threads, LOCAL_N_CTX)  # load now so errors show before the first question
@@ -372,36 +372,3 @@ def llm_errors(mode: str, settings: Settings) -> Iterator[None]:
                 f"for model {settings.openai_model!r}: {e.message}"
             ) from e
         raise RagError(f"the {mode} generator failed: {type(e).__name__}: {e}") from e
-
-
-# --------------------------------------------------------------------------------------------
-# the factory
-# --------------------------------------------------------------------------------------------
-
-
-def make_chat_model(mode: str, settings: Settings) -> BaseChatModel | None:
-    """The chat model for generator `mode` ("local", "openai" or "extractive" -> None)."""
-    key = (mode or "").strip().lower()
-    if key not in LLM_MODES:
-        raise RagError(f"unknown generator {mode!r}; choose one of: {', '.join(LLM_MODES)}")
-    if key == "extractive":
-        return None
-    if key == "local":
-        return make_local_chat_model(settings)
-    return make_openai_chat_model(settings)
-
-
-def available_modes(settings: Settings) -> list[str]:
-    """Generators usable now, in LLM_MODES order (no model is loaded, nothing is hashed)."""
-    from rag.models.gguf import local_model_available  # noqa: PLC0415
-
-    usable = {"extractive"}
-    if llama_cpp_available():
-        try:
-            if local_model_available(settings):
-                usable.add("local")
-        except RagError:
-            pass
-    if (settings.openai_base_url or "").strip() and (settings.openai_model or "").strip():
-        usable.add("openai")
-    return [m for m in LLM_MODES if m in usable]

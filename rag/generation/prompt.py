@@ -23,7 +23,7 @@ SYSTEM = (
 
 def passage_label(n: int, hit: Hit) -> str:
     c = hit.chunk
-    who = f", {c.speaker}" + (f" ({c.delegation})" if c.delegation else "") if c.speaker else ""
+    who = f", {c.speaker_label()}" if c.speaker else ""
     return f"[{n}] {c.symbol or c.doc_id} {c.locator}{who}"
 
 

@@ -2,30 +2,15 @@
 from __future__ import annotations
 
 import hashlib
-import re
 
-from rag.patterns import NUMBERED_RE, is_cjk
-from rag.structure import PARA_SEP
+from rag.ingest.patterns import NUMBERED_RE
+from rag.ingest.structure import PARA_SEP
+from rag.text import estimate_tokens, split_sentences
 from rag.types import Chunk, DocMeta, Paragraph
 
 CHUNKER_VERSION = "2"  # 2: embedded text is the speaker + paragraph (no title prefix)
 MAX_TOKENS = 300  # e5's limit is 512 tokens; stay well below so the context prefix fits too
 MIN_CHARS = 12  # a continuation shorter than this is merged into its neighbour
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=[.])(?=\s+[A-Z\"“(])")
-
-
-def estimate_tokens(text: str) -> int:
-    """Cheap upper estimate of XLM-R tokens: one per CJK character, ~1.4 per Latin word."""
-    cjk = sum(1 for c in text if is_cjk(c))
-    words = len(re.findall(r"[^\W\d_]+|\d+", "".join(" " if is_cjk(c) else c for c in text)))
-    return cjk + int(words * 1.4) + 2
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Spans of sentences in `text` (each span keeps its trailing whitespace)."""
-    cuts = [m.start() for m in _SENTENCE_END.finditer(text) if 0 < m.start() < len(text)]
-    bounds = [0] + sorted(set(cuts)) + [len(text)]
-    return [(a, b) for a, b in zip(bounds, bounds[1:]) if text[a:b].strip()]
 
 
 def _pieces(text: str, max_tokens: int) -> list[tuple[int, int]]:

@@ -5,16 +5,16 @@ import re
 import unicodedata
 from collections import Counter
 
-from rag.patterns import (
+from rag.ingest.patterns import (
     CLAUSE_END,
+    PAGE_NUMBER_RE,
     TERMINAL,
     display_width,
-    is_cjk,
     is_furniture_line,
     is_symbol_line,
-    PAGE_NUMBER_RE,
     starts_block,
 )
+from rag.text import is_cjk_wide
 
 _KEEP_HYPHEN_PREFIXES = {
     "non", "self", "anti", "co", "ex", "multi", "cross", "well", "long", "short", "high", "low", "full",
@@ -91,7 +91,7 @@ def join_lines(prev: str, nxt: str) -> str:
         if m.group(1).lower() in _KEEP_HYPHEN_PREFIXES:
             return a + b
         return a[:-1] + b
-    if is_cjk(a[-1]) or is_cjk(b[0]) or a.endswith("/"):
+    if is_cjk_wide(a[-1]) or is_cjk_wide(b[0]) or a.endswith("/"):
         return a + b
     return a + " " + b
 

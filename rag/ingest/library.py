@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from index.store import IndexWriter, load_index, write_lock
-from rag.chunk import CHUNKER_VERSION
-from rag.embed import Embedder
-from rag.metadata import SIDECAR_SUFFIX
-from rag.parse import file_sha256, parse_document
-from rag.readers import DEFAULT_MAX_MB, SUPPORTED, IngestError
-from rag.types import DocMeta, RagError
+from rag.errors import IngestError, RagError
+from rag.ingest.chunk import CHUNKER_VERSION
+from rag.ingest.metadata import SIDECAR_SUFFIX
+from rag.ingest.parse import file_sha256, parse_document
+from rag.ingest.readers import DEFAULT_MAX_MB, SUPPORTED
+from rag.models.embed import Embedder
+from rag.types import DocMeta
 
 
 @dataclass

@@ -6,9 +6,9 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from rag.errors import IngestError
+from rag.ingest.patterns import SYMBOL_RE, is_furniture_line, is_symbol_line
 from rag.lang import detect_language
-from rag.patterns import SYMBOL_RE, is_furniture_line, is_symbol_line
-from rag.readers import IngestError
 from rag.types import DocMeta
 
 SIDECAR_SUFFIX = ".meta.json"

@@ -5,11 +5,12 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.chunk import chunk_paragraphs
-from rag.clean import clean_blocks
-from rag.metadata import build_meta, detect_symbol, read_sidecar
-from rag.readers import DEFAULT_MAX_MB, IngestError, read_file
-from rag.structure import parse_paragraphs
+from rag.errors import IngestError
+from rag.ingest.chunk import chunk_paragraphs
+from rag.ingest.clean import clean_blocks
+from rag.ingest.metadata import build_meta, detect_symbol, read_sidecar
+from rag.ingest.readers import DEFAULT_MAX_MB, read_file
+from rag.ingest.structure import parse_paragraphs
 from rag.types import Chunk, DocMeta, Paragraph
 
 

@@ -158,7 +158,3 @@ def heading_level(block: str) -> int | None:
 def display_width(s: str) -> int:
     """Width of a line as laid out on the page: CJK characters count double."""
     return sum(2 if "\u2e80" <= c <= "\uffef" else 1 for c in s)
-
-
-def is_cjk(c: str) -> bool:
-    return "\u2e80" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or "\uff00" <= c <= "\uffef" or "\u3000" <= c <= "\u303f"

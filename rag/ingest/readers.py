@@ -5,19 +5,10 @@ import codecs
 import re
 from pathlib import Path
 
-from rag.types import RagError
+from rag.errors import IngestError
 
 SUPPORTED = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
 DEFAULT_MAX_MB = 50.0
-
-
-class IngestError(RagError):
-    """A file that cannot be ingested; the message names the file and the reason."""
-
-    def __init__(self, path: Path | str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = str(path)
-        self.reason = reason
 
 
 def decode_text(data: bytes, path: Path | str = "<bytes>") -> str:

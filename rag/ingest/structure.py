@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rag.patterns import (
+from rag.ingest.patterns import (
     ANNEX_RE,
     BULLET_RE,
     CLOSING_RE,

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.types import RagError
+from rag.config import cache_dir
+from rag.errors import RagError
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -301,8 +302,6 @@ def _fsync_tree(root: Path, recursive: bool = True) -> None:
 
 def ensure_converted() -> Path:
     """The cached converted model directory, (re)built atomically when missing or stale."""
-    from rag.config import cache_dir
-
     source = default_source()
     models = cache_dir() / "models"
     target = models / MODEL_NAME

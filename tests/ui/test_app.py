@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.types import Answer, Chunk, Citation, DocMeta, Hit, RagError
+from rag.errors import RagError
+from rag.types import Answer, Chunk, Citation, DocMeta, Hit
 from ui import render
 from ui.render import ChatSession, Turn
 
@@ -185,7 +186,7 @@ def run_chat(ctx, session, question, **kw) -> list[tuple]:
 
 def test_chat_streams_passes_history_filters_and_shows_errors(fake_index: Path) -> None:
     from rag.config import Settings
-    from ui.app import AppContext
+    from ui.context import AppContext
 
     stub = StubPipeline(fake_index)
     ctx = AppContext(Settings(index_dir=fake_index), stub)  # type: ignore[arg-type]
@@ -214,7 +215,7 @@ def test_chat_streams_passes_history_filters_and_shows_errors(fake_index: Path) 
 
 def test_chat_without_an_index_says_where_to_add_documents(tmp_path: Path) -> None:
     from rag.config import Settings
-    from ui.app import AppContext
+    from ui.context import AppContext
 
     ctx = AppContext(Settings(index_dir=tmp_path / "none"), StubPipeline(tmp_path / "none"))  # type: ignore[arg-type]
     out = run_chat(ctx, None, "anything?")
@@ -246,7 +247,7 @@ def test_upload_checks_types_sizes_and_sidecars(tmp_path: Path) -> None:
 
 def test_add_read_remove_and_rebuild_documents(fake_index_copy: Path, lunar_file: Path, make_settings) -> None:
     from ui import documents
-    from ui.app import make_context
+    from ui.context import make_context
 
     ctx = make_context(make_settings(fake_index_copy))
     before = {r[0] for r in documents.doc_rows(documents.current_index(ctx))}
@@ -283,36 +284,15 @@ def test_add_read_remove_and_rebuild_documents(fake_index_copy: Path, lunar_file
 # --- the app, its API and the CLI --------------------------------------------------------------
 
 
-def test_cli_registers_rag_ui() -> None:
-    from rag.cli import COMMANDS, build_parser
-
-    args = build_parser().parse_args(["ui", "--index", "/tmp/x", "--port", "8123", "--llm", "extractive"])
-    assert args.command == "ui" and args.port == 8123 and args.host == "127.0.0.1" and args.index == "/tmp/x"
-    assert build_parser().parse_args(["ui"]).port == 7860
-    assert COMMANDS["ui"].__module__ == "ui.app"
-    # `rag ask` builds the same parser: importing ui.app for it must not import gradio.
-    out = subprocess.run([sys.executable, "-c", "import rag.cli, sys; rag.cli.build_parser(); print('gradio' in sys.modules)"],
-                         capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-
-
-def test_extra_tabs_are_added_when_their_modules_exist(monkeypatch: pytest.MonkeyPatch, fake_index: Path, make_settings) -> None:
-    import types
-
+def test_app_has_chat_documents_evaluate_and_briefing_tabs(fake_index: Path, make_settings) -> None:
     import gradio as gr
 
-    from ui.app import build_app, make_context
+    from ui.app import build_app
+    from ui.context import make_context
 
-    got = []
-    mod = types.ModuleType("ui.eval_tab")
-    mod.build = lambda ctx: (got.append(ctx), gr.Markdown("evaluation here"))
-    monkeypatch.setitem(sys.modules, "ui.eval_tab", mod)
-    monkeypatch.setitem(sys.modules, "ui.brief_tab", None)  # import raises ImportError: no tab
-    ctx = make_context(make_settings(fake_index))
-    demo = build_app(ctx)
+    demo = build_app(make_context(make_settings(fake_index)))
     labels = [b.label for b in demo.blocks.values() if isinstance(b, gr.Tab)]
-    assert labels[:2] == ["Chat", "Documents"] and "Evaluate" in labels and "Briefing" not in labels
-    assert got == [ctx]
+    assert labels == ["Chat", "Documents", "Evaluate", "Briefing"]
 
 
 def test_ask_api_through_gradio_client_fake_embedder(fake_index: Path, make_settings, app_runner) -> None:

@@ -60,7 +60,7 @@ def test_chat_citations_upload_and_ask_about_it(real_index: Path, real_model: st
             ask(page, ZH_IHL_QUESTION)
             page.screenshot(path=str(artifacts / "browser-1-answer.png"))
             cites = current_cites(page)
-            assert ("CCW/GGE.1/2023/2", "¶21") in cites or any(s == "CCW/GGE.1/2023/2" and l.startswith("¶") for s, l in cites), cites
+            assert ("CCW/GGE.1/2023/2", "¶21") in cites or any(s == "CCW/GGE.1/2023/2" and loc.startswith("¶") for s, loc in cites), cites
             assert page.locator("#citations section.current mark.support").count() >= 1
 
             # 2. Clicking [n] in the answer brings its passage into view (and flashes it).

@@ -1,7 +1,7 @@
 """Citation checking: markers parsed, dropped, re-pointed in the right sentence, support spans, flags."""
 from __future__ import annotations
 
-from rag.citations import check_citations, overlap
+from rag.answer.citations import check_citations, overlap
 from rag.types import Chunk, Hit
 
 P1 = "专家组于 2023 年 5 月 19 日星期五经口头修改后通过了最后报告。报告载于本文件。"

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from index.store import load_index
+from rag.answer.retrieve import Filters, Retriever, _near_duplicate
 from rag.config import RetrievalSettings
-from rag.retrieve import Filters, Retriever, _near_duplicate
-from rag.types import RagError
+from rag.errors import RagError
 
 MINSK = "明斯克将举行什么会议？"
 IHL_EN = "What did the Group of Experts conclude about international humanitarian law?"
@@ -28,7 +28,7 @@ def test_modes_and_unknown_mode(fake_retriever) -> None:
         assert len(fake_retriever.search(MINSK, k=4, mode=mode).hits) == 4
     dense = fake_retriever.search(MINSK, k=4, mode="dense").hits
     assert all(h.bm25_rank is None for h in dense)
-    with pytest.raises(RagError, match=r"unknown retrieval mode 'sparse'; choose one of: hybrid, dense, bm25"):
+    with pytest.raises(RagError, match=r"unknown retrieval mode 'sparse'; choose one of: dense, bm25, hybrid"):
         fake_retriever.search(MINSK, mode="sparse")
 
 

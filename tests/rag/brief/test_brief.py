@@ -2,45 +2,26 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from rag import brief as B
+from rag.answer.pipeline import Pipeline
+from rag.brief.build import BriefOptions, build_brief, mmr, output_format
+from rag.brief.model import Brief
+from rag.brief.render import save, to_markdown
 from rag.cli import main
 from rag.config import RetrievalSettings, Settings
-from rag.pipeline import Pipeline
-from rag.types import RagError
+from rag.errors import RagError
 
-ROOT = Path(__file__).resolve().parents[2]
-SEEDS = sorted((ROOT / "seeds").glob("*.txt"))  # the three seed documents, without seeds/gold
 SYMBOLS = {"CCW/GGE.1/2023/2", "EUR/44A25/1", "CD/PV.1505"}
-WIDE = B.BriefOptions(margin=1.0)  # the fake embedder's cosines spread wider than e5's
-
-
-def _seed_dir(tmp: Path) -> Path:
-    d = tmp / "seeds"
-    d.mkdir()
-    for p in SEEDS:
-        shutil.copy(p, d / p.name)
-        shutil.copy(p.with_name(p.name + ".meta.json"), d / (p.name + ".meta.json"))
-    return d
-
-
-def _index(tmp_path_factory, embedder, name: str) -> Path:
-    from rag.ingest import ingest
-
-    tmp = tmp_path_factory.mktemp(name)
-    report = ingest([_seed_dir(tmp)], tmp / "index", embedder)
-    assert not report.failed and len(report.files) >= 3
-    return tmp / "index"
+WIDE = BriefOptions(margin=1.0)  # the fake embedder's cosines spread wider than e5's
 
 
 @pytest.fixture(scope="module")
-def fake_idx(tmp_path_factory, fake_embedder) -> Path:
-    return _index(tmp_path_factory, fake_embedder, "brief-fake")
+def fake_idx(fake_index_dir) -> Path:
+    return fake_index_dir  # the shared seed index (tests/conftest.py); briefs only read it
 
 
 @pytest.fixture(scope="module")
@@ -50,15 +31,15 @@ def fake_pipe(fake_idx, fake_embedder) -> Pipeline:
 
 
 @pytest.fixture(scope="module")
-def ai_brief(fake_pipe) -> B.Brief:
-    return B.build_brief(fake_pipe, "人工智能武器化", options=WIDE)
+def ai_brief(fake_pipe) -> Brief:
+    return build_brief(fake_pipe, "人工智能武器化", options=WIDE)
 
 
 def _norm(s: str) -> str:
     return re.sub(r"\s+", "", s)
 
 
-def _check_grounded(brief: B.Brief) -> None:
+def _check_grounded(brief: Brief) -> None:
     """Every point cites; every quote is verbatim in a cited passage; sections hold the right kinds."""
     kinds = {s.doc_id: s.kind for s in brief.sources}
     for p in brief.points():
@@ -88,7 +69,7 @@ def test_brief_structure(ai_brief):
 
 
 def test_markdown_has_every_section_and_citation(ai_brief):
-    md = ai_brief.to_markdown()
+    md = to_markdown(ai_brief)
     assert md.startswith("# 简报: 人工智能武器化")
     for head in ("## 摘要", "## 商定案文和结论", "## 各代表团或发言者的立场", "## 日期和后续步骤", "## 资料来源"):
         assert head in md
@@ -101,8 +82,8 @@ def test_markdown_has_every_section_and_citation(ai_brief):
 
 
 def test_english_topic_gets_english_headings(fake_pipe):
-    b = B.build_brief(fake_pipe, "artificial intelligence", options=WIDE)
-    md = b.to_markdown()
+    b = build_brief(fake_pipe, "artificial intelligence", options=WIDE)
+    md = to_markdown(b)
     assert b.language == "en" and "# Briefing note: artificial intelligence" in md and "## Sources" in md
     _check_grounded(b)
 
@@ -110,7 +91,7 @@ def test_english_topic_gets_english_headings(fake_pipe):
 def test_docx_opens_and_keeps_citations(ai_brief, tmp_path):
     import docx
 
-    path = ai_brief.save(tmp_path / "note.docx", "docx")
+    path = save(ai_brief, tmp_path / "note.docx", "docx")
     d = docx.Document(str(path))
     text = "\n".join(p.text for p in d.paragraphs)
     assert d.core_properties.title == "简报: 人工智能武器化"
@@ -123,7 +104,7 @@ def test_docx_opens_and_keeps_citations(ai_brief, tmp_path):
 
 
 def test_docs_filter_restricts_the_sources(fake_pipe):
-    b = B.build_brief(fake_pipe, "人工智能武器化", docs=["CD/PV.1505"], options=WIDE)
+    b = build_brief(fake_pipe, "人工智能武器化", docs=["CD/PV.1505"], options=WIDE)
     assert {s.symbol for s in b.sources} == {"CD/PV.1505"}
     assert not b.agreed  # a meeting record holds no agreed text
     _check_grounded(b)
@@ -133,7 +114,7 @@ def test_mmr_spreads_across_documents(fake_pipe):
     index = fake_pipe.index
     r = fake_pipe.retriever.search("人工智能", k=40)
     rows = {c.chunk_id: i for i, c in enumerate(index.chunks)}
-    picked = B.mmr(r.hits, rows, index.embeddings, 6, 0.7)
+    picked = mmr(r.hits, rows, index.embeddings, 6, 0.7)
     assert len(picked) == 6 and picked[0] is r.hits[0]
     assert len({h.chunk.doc_id for h in picked}) >= len({h.chunk.doc_id for h in r.hits[:6]})
 
@@ -142,45 +123,45 @@ def test_mmr_spreads_across_documents(fake_pipe):
 @pytest.mark.parametrize("topic", ["", "   ", None])
 def test_empty_topic_is_refused_with_a_message(fake_pipe, topic):
     with pytest.raises(RagError, match="topic is empty"):
-        B.build_brief(fake_pipe, topic)
+        build_brief(fake_pipe, topic)
 
 
 def test_unknown_document_lists_the_known_ones(fake_pipe):
     with pytest.raises(RagError) as ei:
-        B.build_brief(fake_pipe, "人工智能", docs=["A/RES/99/1"])
+        build_brief(fake_pipe, "人工智能", docs=["A/RES/99/1"])
     assert "A/RES/99/1" in str(ei.value) and all(s in str(ei.value) for s in SYMBOLS)
 
 
 def test_uncovered_topic_says_so(fake_idx, fake_embedder):
     s = Settings(index_dir=fake_idx, embed_model="fake", retrieval=RetrievalSettings(refuse_below=0.99, refuse_below_cross=0.99))
-    b = B.build_brief(Pipeline(s, embedder=fake_embedder), "deep-sea fishing quotas in the Pacific")
+    b = build_brief(Pipeline(s, embedder=fake_embedder), "deep-sea fishing quotas in the Pacific")
     assert b.refused and not b.points() and not b.sources
-    md = b.to_markdown()
+    md = to_markdown(b)
     assert "do not cover this topic" in md and "## Summary" not in md
 
 
 def test_output_format():
-    assert B.output_format(None, None) == "md"
-    assert B.output_format(None, "x.docx") == "docx"
-    assert B.output_format("md", "x.txt") == "md"
+    assert output_format(None, None) == "md"
+    assert output_format(None, "x.docx") == "docx"
+    assert output_format("md", "x.txt") == "md"
     for fmt, out, msg in (("docx", None, "needs --out"), ("md", "x.docx", "make them agree"), ("pdf", "x", "unknown")):
         with pytest.raises(RagError, match=msg):
-            B.output_format(fmt, out)
+            output_format(fmt, out)
 
 
 def test_failed_write_leaves_no_file(ai_brief, tmp_path, monkeypatch):
-    import rag.brief_render
+    import rag.brief.render
 
     def boom(brief, path):
         Path(path).write_bytes(b"partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(rag.brief_render, "to_docx", boom)
+    monkeypatch.setattr(rag.brief.render, "to_docx", boom)
     with pytest.raises(OSError):
-        ai_brief.save(tmp_path / "note.docx", "docx")
+        save(ai_brief, tmp_path / "note.docx", "docx")
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(RagError, match="no such directory"):
-        ai_brief.save(tmp_path / "missing" / "note.md", "md")
+        save(ai_brief, tmp_path / "missing" / "note.md", "md")
 
 
 # --- command line -------------------------------------------------------------------------------------
@@ -191,10 +172,10 @@ def _cli(fake_idx, *args) -> int:
 @pytest.fixture
 def covered(monkeypatch):
     """The CLI's settings with a refusal threshold that suits the fake embedder."""
-    import rag.cli
+    import rag.cli.brief
 
-    real = rag.cli.settings_from
-    monkeypatch.setattr(rag.cli, "settings_from",
+    real = rag.cli.brief.settings_from
+    monkeypatch.setattr(rag.cli.brief, "settings_from",
                         lambda a: real(a).with_(retrieval=RetrievalSettings(refuse_below=0.2, refuse_below_cross=0.2)))
 
 
@@ -234,6 +215,7 @@ class EchoModel:
     """A chat generator that answers with the first sentence of passage 1, plus unsupported points."""
 
     name = "echo"
+    uses_model = True
 
     def __init__(self, extra: str = "", fail: bool = False) -> None:
         self.extra, self.fail, self.prompt = extra, fail, None
@@ -248,13 +230,13 @@ class EchoModel:
 
 def test_model_summary_keeps_supported_points_only(fake_pipe):
     model = EchoModel()
-    b = B.build_brief(fake_pipe, "人工智能武器化", options=WIDE, generator=model)
+    b = build_brief(fake_pipe, "人工智能武器化", options=WIDE, generator=model)
     assert "Topic: 人工智能武器化" in model.prompt and "Chinese" in model.prompt
     assert not b.summary[0].quote and b.summary[0].chunks and b.summary[0].citations[0] in model.prompt
     assert len(b.summary) == 3 and all(p.quote for p in b.summary[1:])  # topped up with key sentences
     assert any("dropped 2 summary point" in n for n in b.notes)
     assert b.generator == "echo"
-    md = b.to_markdown()
+    md = to_markdown(b)
     assert "echo" in md and f"{b.summary[0].cite_text()}" in md
     _check_grounded(b)
 
@@ -264,10 +246,10 @@ def test_model_failure_falls_back_to_extractive(fake_pipe, model):
     if model == "not-in-documents":
         from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-        from rag.generate import ChatGenerator
+        from rag.generation.chat import ChatGenerator
 
         model = ChatGenerator(FakeListChatModel(responses=["NOT IN DOCUMENTS"]), "local")
-    b = B.build_brief(fake_pipe, "人工智能武器化", options=WIDE, generator=model)
+    b = build_brief(fake_pipe, "人工智能武器化", options=WIDE, generator=model)
     assert b.summary and all(p.quote for p in b.summary)
     assert b.generator.endswith("→extractive") and any("key sentences quoted instead" in n for n in b.notes)
     _check_grounded(b)
@@ -284,7 +266,7 @@ def test_ui_tab_builds_and_makes_files(fake_pipe, monkeypatch):
         with gr.Tab("Briefing"):
             tab = brief_tab.build(ctx)
     assert {v for _, v in tab.docs.choices} >= SYMBOLS
-    monkeypatch.setattr(brief_tab, "build_brief", lambda p, t, **kw: B.build_brief(p, t, options=WIDE, **kw))
+    monkeypatch.setattr(brief_tab, "build_brief", lambda p, t, **kw: build_brief(p, t, options=WIDE, **kw))
     md, path = brief_tab.make_brief(ctx, "人工智能武器化", ["CD/PV.1505"], "docx", "extractive")
     assert md.startswith("# 简报") and path.endswith(".docx") and Path(path).stat().st_size > 0
     md, path = brief_tab.make_brief(ctx, "", [], "md", "extractive")
@@ -295,16 +277,15 @@ def test_ui_tab_builds_and_makes_files(fake_pipe, monkeypatch):
 
 # --- the seeds with the real embedder -----------------------------------------------------------------
 @pytest.fixture(scope="module")
-def real_pipe(tmp_path_factory, real_embedder) -> Pipeline:
-    idx = _index(tmp_path_factory, real_embedder, "brief-real")
-    return Pipeline(Settings(index_dir=idx, llm="extractive"), embedder=real_embedder)
+def real_pipe(real_index_dir, real_embedder) -> Pipeline:
+    return Pipeline(Settings(index_dir=real_index_dir, llm="extractive"), embedder=real_embedder)
 
 
-def _cites(brief: B.Brief) -> str:
+def _cites(brief: Brief) -> str:
     return " ".join(brief.cited())
 
 
-def _assert_three_documents(b: B.Brief) -> None:
+def _assert_three_documents(b: Brief) -> None:
     assert not b.refused
     _check_grounded(b)
     assert {s.symbol for s in b.sources} == SYMBOLS
@@ -322,26 +303,26 @@ def _assert_three_documents(b: B.Brief) -> None:
 
 @pytest.mark.slow
 def test_real_brief_chinese_topic(real_pipe):
-    b = B.build_brief(real_pipe, "人工智能")
+    b = build_brief(real_pipe, "人工智能")
     _assert_three_documents(b)
-    md = b.to_markdown()
+    md = to_markdown(b)
     assert "### 安布拉舍维奇先生 (白俄罗斯) — CD/PV.1505" in md and "[CCW/GGE.1/2023/2 ¶21(a)]" in md
     assert any("明斯克" in p.text and "9 月 3 日" in p.text for p in b.dates)  # the Minsk conference
 
 
 @pytest.mark.slow
 def test_real_brief_english_topic_cites_the_same_documents(real_pipe):
-    b = B.build_brief(real_pipe, "artificial intelligence")
+    b = build_brief(real_pipe, "artificial intelligence")
     _assert_three_documents(b)
-    assert b.language == "en" and "## Agreed text and conclusions" in b.to_markdown()
+    assert b.language == "en" and "## Agreed text and conclusions" in to_markdown(b)
 
 
 @pytest.mark.slow
 def test_real_brief_docx(real_pipe, tmp_path):
     import docx
 
-    b = B.build_brief(real_pipe, "人工智能")
-    text = "\n".join(p.text for p in docx.Document(str(b.save(tmp_path / "b.docx", "docx"))).paragraphs)
+    b = build_brief(real_pipe, "人工智能")
+    text = "\n".join(p.text for p in docx.Document(str(save(b, tmp_path / "b.docx", "docx"))).paragraphs)
     for cite in ("CCW/GGE.1/2023/2 ¶21(a)", "EUR/44A25/1 operative", "CD/PV.1505 turn 2 ¶10"):
         assert cite in text
     assert all(f"[{c}]" in text for c in b.cited())
@@ -351,5 +332,5 @@ def test_real_brief_docx(real_pipe, tmp_path):
 def test_real_unrelated_topic_is_not_covered(real_pipe):
     # In the documents' language: English off-topic topics over Chinese documents score within the range of
     # answerable English questions with e5-small (README, "Refusals"), so the calibrated threshold lets them by.
-    b = B.build_brief(real_pipe, "太平洋深海捕鱼配额")
-    assert b.refused and b.to_markdown() == "# 简报: 太平洋深海捕鱼配额\n\n已收录的文件不涉及这一议题：没有足够相关的段落可供编写简报。\n"
+    b = build_brief(real_pipe, "太平洋深海捕鱼配额")
+    assert b.refused and to_markdown(b) == "# 简报: 太平洋深海捕鱼配额\n\n已收录的文件不涉及这一议题：没有足够相关的段落可供编写简报。\n"

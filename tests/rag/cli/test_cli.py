@@ -83,10 +83,9 @@ def test_bad_input_is_one_clear_line(index, capsys, argv: list[str], message: st
 
 
 def test_unknown_llm_is_rejected_with_the_choices(index, capsys) -> None:
-    with pytest.raises(SystemExit) as e:
-        main(["ask", MINSK, "--llm", "gpt4", "--index", index])
-    assert e.value.code == 2
-    assert "invalid choice: 'gpt4' (choose from 'local', 'openai', 'extractive')" in capsys.readouterr().err
+    rc, out, err = _run(capsys, "ask", MINSK, "--llm", "gpt4", "--index", index, "--model", "fake")
+    assert (rc, out) == (2, "")
+    assert err == "error: unknown generator 'gpt4'; choose one of: local, openai, extractive\n"
 
 
 def test_missing_index_says_how_to_build_one(tmp_path, capsys) -> None:
@@ -105,3 +104,21 @@ def test_docs_show_and_remove(index, capsys) -> None:
     assert rc == 0 and out == "removed EUR/44A25/1\n"
     _, out, _ = _run(capsys, "docs", "--json", "--index", index)
     assert [d["symbol"] for d in json.loads(out)] == ["CCW/GGE.1/2023/2", "CD/PV.1505"]
+
+
+def test_rag_ui_parses_its_options_without_importing_gradio() -> None:
+    import subprocess
+    import sys
+
+    import ui.app
+    from rag.cli import build_parser
+    from rag.cli import ui as ui_cmd
+
+    args = build_parser().parse_args(["ui", "--index", "/tmp/x", "--port", "8123", "--llm", "extractive"])
+    assert (args.command, args.port, args.host, args.index) == ("ui", 8123, "127.0.0.1", "/tmp/x")
+    assert args.func is ui_cmd.run
+    assert (ui_cmd.DEFAULT_HOST, ui_cmd.DEFAULT_PORT) == (ui.app.DEFAULT_HOST, ui.app.DEFAULT_PORT)
+    # `rag ask` builds the same parser: it must not import gradio (seconds of start-up).
+    out = subprocess.run([sys.executable, "-c", "import rag.cli, sys; rag.cli.build_parser(); print('gradio' in sys.modules)"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

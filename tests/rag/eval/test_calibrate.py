@@ -1,12 +1,13 @@
 """Refusal threshold calibration: exact thresholds on hand-made confidences."""
 from __future__ import annotations
 
-from rag.calibrate import Point, Threshold, best_threshold, calibrate, language_group
+from rag.answer.refusal import language_group
+from rag.eval.calibrate import ConfidencePoint, Threshold, best_threshold, calibrate
 
 
-def _pts(group: str, answerable: list[float], unanswerable: list[float]) -> list[Point]:
-    return [Point(f"a{i}", c, group, True) for i, c in enumerate(answerable)] + [
-        Point(f"u{i}", c, group, False) for i, c in enumerate(unanswerable)
+def _pts(group: str, answerable: list[float], unanswerable: list[float]) -> list[ConfidencePoint]:
+    return [ConfidencePoint(f"a{i}", c, group, True) for i, c in enumerate(answerable)] + [
+        ConfidencePoint(f"u{i}", c, group, False) for i, c in enumerate(unanswerable)
     ]
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from rag import evaluate as ev
 from rag.cli import main
 from rag.config import RetrievalSettings, Settings
-from rag.gold import GoldQuestion, load_gold
+from rag.eval import evaluate as ev
+from rag.eval.gold import GoldQuestion, load_gold
 from rag.types import Answer, Chunk, Citation, Hit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GOLD = ROOT / "seeds" / "gold" / "gold.jsonl"
 
 TINY_DOC = """United Nations A/TST/1
@@ -53,7 +53,7 @@ def write_jsonl(path: Path, records: list) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_index(tmp_path_factory, fake_embedder) -> Path:
-    from rag.ingest import ingest
+    from rag.ingest.library import ingest
 
     d = tmp_path_factory.mktemp("tiny")
     doc = d / "tiny.txt"
@@ -65,7 +65,7 @@ def tiny_index(tmp_path_factory, fake_embedder) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_pipeline(tiny_index, fake_embedder):
-    from rag.pipeline import Pipeline
+    from rag.answer.pipeline import Pipeline
 
     s = Settings(index_dir=tiny_index, embed_model="fake", llm="extractive",
                  retrieval=RetrievalSettings(refuse_below=REFUSE_BELOW))
@@ -174,7 +174,7 @@ def test_runner_tiny_records(tiny_run):
         assert [h["locator"] for h in r["ranking"][: len(r["retrieved"])]] == [h["locator"] for h in r["retrieved"]]
         assert len(r["ranking"]) == 6  # every passage of the tiny index (fewer than 10)
         # the answer scores are those of the metrics module on the answer text without markers
-        from rag.metrics import answer_f1
+        from rag.eval.metrics import answer_f1
 
         assert r["answer_f1"] == answer_f1("" if r["refused"] else ev.MARKER_RE.sub(" ", r["answer"]).strip(),
                                            r["references"])
@@ -236,7 +236,7 @@ def test_keyboard_interrupt_is_not_swallowed(tiny_pipeline, monkeypatch):
 
 
 def test_unknown_generator_fails_before_the_first_question(tiny_pipeline):
-    from rag.types import RagError
+    from rag.errors import RagError
 
     with pytest.raises(RagError, match="unknown generator"):
         ev.evaluate(tiny_pipeline, [], [ev.EvalConfig("hybrid", "nope")])
@@ -245,9 +245,7 @@ def test_unknown_generator_fails_before_the_first_question(tiny_pipeline):
 
 
 def test_compare_configs(monkeypatch):
-    import rag.llm
-
-    monkeypatch.setattr(rag.llm, "available_modes", lambda s: ["local", "extractive"])
+    monkeypatch.setattr(ev, "available_generators", lambda s: ["local", "extractive"])
     s = Settings(llm="extractive")
     names = [c.name for c in ev.compare_configs(s)]
     assert names == ["dense/extractive", "bm25/extractive", "hybrid/extractive", "hybrid/local"]

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from rag.gold import GoldQuestion, contains_evidence, load_gold, normalize_for_match, write_gold
-from rag.metrics import detect_language
-from rag.types import RagError
+from rag.errors import RagError
+from rag.eval.gold import GoldQuestion, contains_evidence, load_gold, normalize_for_match, write_gold
+from rag.eval.metrics import detect_language
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GOLD = ROOT / "seeds" / "gold" / "gold.jsonl"
 SEED_FILES = {"CCW/GGE.1/2023/2": "001_*.txt", "EUR/44A25/1": "002_*.txt", "CD/PV.1505": "003_*.txt"}
 FURNITURE = ("undocs.org", "19-11607", "9/12")

@@ -7,8 +7,8 @@ import random
 import numpy as np
 import pytest
 
-from rag.gold import contains_evidence, normalize_for_match
-from rag.metrics import (
+from rag.eval.gold import contains_evidence, normalize_for_match
+from rag.eval.metrics import (
     answer_f1,
     char_f1,
     citation_precision,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.gold import load_gold, normalize_for_match
-from rag.squad import evidence_sentence, main, split_sentences, squad_contexts, squad_to_gold
-from rag.types import RagError
+from rag.errors import RagError
+from rag.eval.gold import load_gold, normalize_for_match
+from rag.eval.squad import evidence_sentence, main, split_sentences, squad_contexts, squad_to_gold
 
 CMRC_DEV = Path("/work/shared/data/cmrc2018/cmrc2018_dev.squad.json")
 

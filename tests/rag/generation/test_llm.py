@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from rag import llm
-from rag.config import LLM_MODES, Settings
+from rag.config import Settings
+from rag.errors import RagError
+from rag.generation import llm, registry
+from rag.generation.extractive import ExtractiveGenerator
 from rag.models import gguf
-from rag.types import RagError
+from rag.models.embed import FakeEmbedder
 
 
 def _settings(**kw) -> Settings:
@@ -39,18 +41,29 @@ def _closed_port() -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def test_unknown_mode_lists_the_choices():
+def test_unknown_generator_lists_the_registered_choices():
     with pytest.raises(RagError) as ei:
-        llm.make_chat_model("gpt9", _settings())
-    msg = str(ei.value)
-    assert "unknown generator 'gpt9'" in msg
-    assert "choose one of: local, openai, extractive" in msg
-    assert all(m in msg for m in LLM_MODES)
+        registry.make_generator("gpt9", _settings(), FakeEmbedder())
+    assert str(ei.value) == "unknown generator 'gpt9'; choose one of: local, openai, extractive"
 
 
-def test_extractive_has_no_model():
-    assert llm.make_chat_model("extractive", _settings()) is None
-    assert llm.make_chat_model(" Extractive ", _settings()) is None
+def test_extractive_is_registered_and_has_no_model():
+    for name in ("extractive", " Extractive "):
+        gen = registry.make_generator(name, _settings(), FakeEmbedder())
+        assert isinstance(gen, ExtractiveGenerator) and gen.name == "extractive" and gen.uses_model is False
+    with pytest.raises(RagError, match="cannot run free-form prompts"):
+        gen.complete([("user", "hello")])
+
+
+def test_a_registered_plugin_is_chosen_by_name_and_listed():
+    registry.register_generator("mine", lambda s, e: ExtractiveGenerator(e), costly=False)
+    try:
+        assert registry.generator_names() == ["local", "openai", "extractive", "mine"]
+        assert "mine" in registry.available_generators(_settings())
+        assert isinstance(registry.make_generator("MINE", _settings(), FakeEmbedder()), ExtractiveGenerator)
+    finally:
+        registry.unregister_generator("mine")
+    assert registry.generator_names() == ["local", "openai", "extractive"]
 
 
 @pytest.mark.parametrize(
@@ -63,7 +76,7 @@ def test_extractive_has_no_model():
 )
 def test_openai_without_config_names_env_vars_and_flags(kw, missing):
     with pytest.raises(RagError) as ei:
-        llm.make_chat_model("openai", _settings(**kw))
+        llm.make_openai_chat_model(_settings(**kw))
     msg = str(ei.value)
     for var in missing:
         assert f"{var} " in msg or msg.endswith(var)
@@ -72,7 +85,7 @@ def test_openai_without_config_names_env_vars_and_flags(kw, missing):
 
 def test_openai_base_url_needs_a_scheme():
     with pytest.raises(RagError, match="http://"):
-        llm.make_chat_model("openai", _settings(openai_base_url="localhost:8000/v1", openai_model="m"))
+        llm.make_openai_chat_model(_settings(openai_base_url="localhost:8000/v1", openai_model="m"))
 
 
 def test_openai_unreachable_is_a_quick_clear_error():
@@ -88,26 +101,26 @@ def test_openai_unreachable_is_a_quick_clear_error():
 def test_local_without_llama_cpp(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "llama_cpp", None)  # makes `import llama_cpp` fail
     with pytest.raises(RagError) as ei:
-        llm.make_chat_model("local", _settings())
+        llm.make_local_chat_model(_settings())
     assert str(ei.value) == (
         "the local generator needs llama-cpp-python: run bash scripts/install_local_llm.sh, or use --llm extractive"
     )
-    assert llm.available_modes(_settings()) == ["extractive"]
+    assert registry.available_generators(_settings()) == ["extractive"]
 
 
-def test_available_modes(monkeypatch):
-    monkeypatch.setattr(llm, "llama_cpp_available", lambda: False)
-    assert llm.available_modes(_settings()) == ["extractive"]
-    assert llm.available_modes(_settings(openai_base_url="http://x/v1", openai_model="m")) == ["openai", "extractive"]
-    monkeypatch.setattr(llm, "llama_cpp_available", lambda: True)
-    monkeypatch.setattr(gguf, "local_model_available", lambda settings=None: True)
-    assert llm.available_modes(_settings(openai_base_url="http://x/v1", openai_model="m")) == [
+def test_available_generators(monkeypatch):
+    monkeypatch.setattr(registry, "llama_cpp_available", lambda: False)
+    assert registry.available_generators(_settings()) == ["extractive"]
+    assert registry.available_generators(_settings(openai_base_url="http://x/v1", openai_model="m")) == ["openai", "extractive"]
+    monkeypatch.setattr(registry, "llama_cpp_available", lambda: True)
+    monkeypatch.setattr(registry, "local_model_available", lambda settings=None: True)
+    assert registry.available_generators(_settings(openai_base_url="http://x/v1", openai_model="m")) == [
         "local",
         "openai",
         "extractive",
     ]
-    monkeypatch.setattr(gguf, "local_model_available", lambda settings=None: False)
-    assert llm.available_modes(_settings()) == ["extractive"]
+    monkeypatch.setattr(registry, "local_model_available", lambda settings=None: False)
+    assert registry.available_generators(_settings()) == ["extractive"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -224,7 +237,7 @@ def test_concurrent_callers_assemble_once(fake_parts, monkeypatch):
     def worker():
         try:
             results.append(gguf.ensure_local_model(_settings()))
-        except Exception as e:  # pragma: no cover - reported below
+        except Exception as e:  # noqa: BLE001 - any failure of a thread is reported below
             errors.append(e)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
@@ -358,7 +371,7 @@ def stub_server():
 def test_openai_reachable_lists_models(stub_server):
     s = _settings(openai_base_url=stub_server + "/", openai_model="stub-model")
     assert llm.check_openai_reachable(s) == ["stub-model"]
-    assert llm.available_modes(s)[-2:] == ["openai", "extractive"]
+    assert registry.available_generators(s)[-2:] == ["openai", "extractive"]
 
 
 def test_openai_wrong_key_is_reported(stub_server):
@@ -368,7 +381,7 @@ def test_openai_wrong_key_is_reported(stub_server):
 
 
 def test_openai_mode_end_to_end_non_streaming(stub_server):
-    model = llm.make_chat_model("openai", _settings(openai_base_url=stub_server, openai_model="stub-model"))
+    model = llm.make_openai_chat_model(_settings(openai_base_url=stub_server, openai_model="stub-model"))
     from langchain_openai import ChatOpenAI
 
     assert isinstance(model, ChatOpenAI)
@@ -384,8 +397,7 @@ def test_openai_mode_end_to_end_non_streaming(stub_server):
 
 
 def test_openai_mode_end_to_end_streaming(stub_server):
-    model = llm.make_chat_model(
-        "openai", _settings(openai_base_url=stub_server, openai_model="stub-model", openai_api_key="sk-test")
+    model = llm.make_openai_chat_model(_settings(openai_base_url=stub_server, openai_model="stub-model", openai_api_key="sk-test")
     )
     chunks = [c.content for c in model.stream("What is the capital of France?")]
     assert len([c for c in chunks if c]) == 5
@@ -398,12 +410,12 @@ def test_openai_mode_end_to_end_streaming(stub_server):
 
 def test_openai_errors_while_running_become_rag_errors(stub_server):
     s = _settings(openai_base_url=stub_server, openai_model="missing-model")
-    model = llm.make_chat_model("openai", s)
+    model = llm.make_openai_chat_model(s)
     with pytest.raises(RagError, match="HTTP 404"):
         with llm.llm_errors("openai", s):
             model.invoke("hi")
     closed = _settings(openai_base_url=f"http://127.0.0.1:{_closed_port()}/v1", openai_model="m")
-    model = llm.make_chat_model("openai", closed)
+    model = llm.make_openai_chat_model(closed)
     t0 = time.perf_counter()
     with pytest.raises(RagError, match="cannot reach the OpenAI-compatible server"):
         with llm.llm_errors("openai", closed):
@@ -423,7 +435,7 @@ def local_model():
     settings = Settings(threads=2)
     if not gguf.local_model_available(settings):
         pytest.skip("the local model is not installed (bash scripts/install_local_llm.sh)")
-    return llm.make_chat_model("local", settings)
+    return llm.make_local_chat_model(settings)
 
 
 @pytest.mark.slow
@@ -450,7 +462,7 @@ def test_local_model_streams(local_model):
 @pytest.mark.slow
 def test_local_model_is_loaded_once(local_model):
     t0 = time.perf_counter()
-    again = llm.make_chat_model("local", Settings(threads=2))
+    again = llm.make_local_chat_model(Settings(threads=2))
     assert time.perf_counter() - t0 < 1.0
     assert again._loaded() is local_model._loaded()
 

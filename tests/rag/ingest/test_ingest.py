@@ -5,13 +5,12 @@ import codecs
 from pathlib import Path
 
 import pytest
-from fixtures import DOCX_PARAGRAPHS, HTML_DOC, PDF_PAGES, make_docx, make_pdf
 
-from conftest import SEED_FILES, SEEDS
 from index.store import current_version, load_index
-from rag.ingest import ingest, remove_document
-from rag.parse import parse_document
-from rag.readers import IngestError, decode_text
+from rag.ingest.library import ingest, remove_document
+from rag.ingest.parse import parse_document
+from rag.ingest.readers import IngestError, decode_text
+from tests.fixtures import DOCX_PARAGRAPHS, HTML_DOC, PDF_PAGES, SEED_FILES, SEEDS, make_docx, make_pdf
 
 
 def test_pdf_fixture_goes_through_the_same_checks(tmp_path):
@@ -172,7 +171,7 @@ def test_bad_sidecar_is_reported(tmp_path):
 
 
 def test_folder_readme_and_unsupported_files_are_skipped_with_reasons(tmp_path):
-    from rag.ingest import collect_files
+    from rag.ingest.library import collect_files
 
     (tmp_path / "sub").mkdir()
     (tmp_path / "a.txt").write_text("x", encoding="utf-8")

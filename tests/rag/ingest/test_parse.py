@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from conftest import SEED_FILES
+from tests.fixtures import SEED_FILES
 
 
 def squash(s: str) -> str:
@@ -26,7 +26,7 @@ def test_seed_metadata(seed_docs):
 
 
 def test_symbols_detected_without_sidecar(tmp_path):
-    from rag.parse import parse_document
+    from rag.ingest.parse import parse_document
 
     for sym in ("CD/PV.1505", "EUR/44A25/1"):
         src = SEED_FILES[sym]
@@ -127,7 +127,7 @@ def test_every_seed_character_is_kept(seed_docs):
 
 
 def test_chunk_ids_are_stable(seed_docs):
-    from rag.parse import parse_document
+    from rag.ingest.parse import parse_document
 
     again = parse_document(SEED_FILES["CD/PV.1505"])
     assert [c.chunk_id for c in again.chunks] == [c.chunk_id for c in seed_docs["CD/PV.1505"].chunks]
@@ -135,7 +135,7 @@ def test_chunk_ids_are_stable(seed_docs):
 
 
 def test_chunks_stay_under_the_token_budget(seed_docs):
-    from rag.chunk import MAX_TOKENS, estimate_tokens
+    from rag.ingest.chunk import MAX_TOKENS, estimate_tokens
 
     for doc in seed_docs.values():
         assert all(estimate_tokens(c.text) <= MAX_TOKENS for c in doc.chunks)

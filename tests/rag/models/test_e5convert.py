@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import e5convert
-from rag.types import RagError
+from rag.errors import RagError
+from rag.models import e5convert
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TARGET = "models/multilingual-e5-small"
 
 TEXTS = [
@@ -246,7 +246,7 @@ def test_cross_lingual_paraphrase_is_closer(st_model, query: str, paraphrase: st
 
 @pytest.mark.slow
 def test_get_embedder_uses_converted_model(cached_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from rag.embed import get_embedder
+    from rag.models.embed import get_embedder
 
     monkeypatch.setenv("RAG_CACHE", str(cached_model.parents[1]))
     # __wrapped__ skips get_embedder's lru_cache, so the session's cached real embedder stays intact.
@@ -265,7 +265,7 @@ def test_get_embedder_uses_converted_model(cached_model: Path, monkeypatch: pyte
 STUB = """
 import time
 from pathlib import Path
-from rag import e5convert
+from rag.models import e5convert
 
 def stub_convert(out_dir, source=None):
     time.sleep(STUB_DELAY)  # long enough for concurrent callers to pile up on the lock
