@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -166,9 +167,32 @@ def agreed_text(doc_chunks: list[tuple[int, Chunk]], sims: np.ndarray, n: int) -
 
 
 # --- the brief --------------------------------------------------------------------------------------
+@dataclass
+class _Scope:
+    """What every section of a brief draws on: the on-topic candidates, their documents ranked, sentence scores."""
+
+    index: Any
+    cands: list[Hit]  # retrieved passages within `margin` of the best match
+    doc_rank: list[str]  # documents with on-topic passages, best first
+    in_scope: list[tuple[int, Chunk]]  # (row, chunk) of every chunk of the documents asked for
+    sims: np.ndarray  # cosine of every chunk to the topic
+    sents: _Sentences
+
+
 def build_brief(pipeline, topic: str, docs: tuple[str, ...] | list[str] = (), llm: str | None = None,
                 options: BriefOptions = BriefOptions(), generator=None) -> Brief:
-    """A briefing note on `topic` from the pipeline's index (optionally only `docs`), with the `llm` generator."""
+    """A briefing note on `topic` from the pipeline's index.
+
+    Args:
+        pipeline: the `Pipeline` whose index, retriever and embedder the note uses.
+        topic: a phrase or question; its language sets the note's headings.
+        docs: only these documents (symbols or ids); all when empty.
+        llm: the generator for the summary (a model writes checked points; extractive quotes key sentences).
+        options: selection knobs (`BriefOptions`).
+        generator: a ready generator instead of `llm` (tests, callers with their own model).
+    Returns:
+        The `Brief`; `refused` when the index does not cover the topic.
+    """
     o = options
     topic = validate_topic(topic, pipeline.settings.max_question_chars)
     index = pipeline.index
@@ -181,38 +205,54 @@ def build_brief(pipeline, topic: str, docs: tuple[str, ...] | list[str] = (), ll
         brief.refused = True  # the corpus does not cover the topic: say so rather than pad
         return brief
     q = retrieval.query_vector
-    emb = index.embeddings
-    rows = {c.chunk_id: i for i, c in enumerate(index.chunks)}
     floor = retrieval.confidence - o.margin
     cands = [h for h in retrieval.hits if (h.dense_score or 0.0) >= floor]
-    selected = mmr(cands, rows, emb, o.keep, o.mmr_lambda)
-    sents = _Sentences(pipeline.embedder, q, topic)
-
-    # Documents on the topic: those with on-topic passages, best first.
-    in_scope = [(i, c) for i, c in enumerate(index.chunks) if not doc_ids or c.doc_id in doc_ids]
-    sims = emb @ q
-    doc_rank = list(dict.fromkeys(h.chunk.doc_id for h in sorted(cands, key=lambda h: -(h.dense_score or 0.0))))
-
-    # Agreed text: decision paragraphs of the reports and resolutions on the topic (never meeting records).
-    by_doc: dict[str, list[tuple[int, Chunk]]] = {}
-    for i, c in in_scope:
-        by_doc.setdefault(c.doc_id, []).append((i, c))
-    agreed_chunks: list[Chunk] = []
-    for d in doc_rank:
-        if (index.docs[d].kind or "") in ADOPTED_KINDS:
-            agreed_chunks += agreed_text(by_doc[d], sims, o.agreed_per_doc)
+    scope = _Scope(
+        index=index, cands=cands,
+        doc_rank=list(dict.fromkeys(h.chunk.doc_id for h in sorted(cands, key=lambda h: -(h.dense_score or 0.0)))),
+        in_scope=[(i, c) for i, c in enumerate(index.chunks) if not doc_ids or c.doc_id in doc_ids],
+        sims=index.embeddings @ q, sents=_Sentences(pipeline.embedder, q, topic),
+    )
+    agreed_chunks = _agreed_chunks(scope, o)
     brief.agreed = [Point(clean_space(c.text), [c]) for c in agreed_chunks]
+    brief.positions = _positions(scope, o)
+    brief.dates = _dates(scope, agreed_chunks, o)
+    rows = {c.chunk_id: i for i, c in enumerate(index.chunks)}
+    selected = mmr(cands, rows, index.embeddings, o.keep, o.mmr_lambda)
+    _summarise(brief, scope, selected, agreed_chunks, gen, pipeline.embedder, o)
 
-    # Positions: who said what, from the on-topic passages of meeting records, in the order they spoke.
+    cited_docs = list(dict.fromkeys(c.doc_id for p in brief.points() for c in p.chunks))
+    brief.sources = [Source(d, index.docs[d].symbol or d, index.docs[d].title, index.docs[d].date,
+                            index.docs[d].kind, index.docs[d].body) for d in cited_docs]
+    brief.passages = len({c.chunk_id for p in brief.points() for c in p.chunks})
+    return brief
+
+
+def _agreed_chunks(scope: _Scope, o: BriefOptions) -> list[Chunk]:
+    """Agreed text: decision paragraphs of the reports and resolutions on the topic (never meeting records)."""
+    by_doc: dict[str, list[tuple[int, Chunk]]] = {}
+    for i, c in scope.in_scope:
+        by_doc.setdefault(c.doc_id, []).append((i, c))
+    out: list[Chunk] = []
+    for d in scope.doc_rank:
+        if (scope.index.docs[d].kind or "") in ADOPTED_KINDS:
+            out += agreed_text(by_doc[d], scope.sims, o.agreed_per_doc)
+    return out
+
+
+def _positions(scope: _Scope, o: BriefOptions) -> list[Positions]:
+    """Who said what, from the on-topic passages of meeting records, in the order they spoke."""
     groups: dict[tuple, list[Hit]] = {}
-    for h in cands:
+    for h in scope.cands:
         if h.chunk.speaker:
             groups.setdefault((h.chunk.doc_id, h.chunk.speaker, h.chunk.delegation), []).append(h)
+    doc_rank = scope.doc_rank
     order = sorted(groups, key=lambda g: (doc_rank.index(g[0]) if g[0] in doc_rank else 99,
                                           min(h.chunk.ordinal for h in groups[g])))
-    said = {key: sents.of([h.chunk for h in sorted(groups[key], key=lambda h: -(h.dense_score or 0.0))
-                           [: o.per_speaker]]) for key in order}
+    said = {key: scope.sents.of([h.chunk for h in sorted(groups[key], key=lambda h: -(h.dense_score or 0.0))
+                                 [: o.per_speaker]]) for key in order}
     top = max((sc for v in said.values() for _, _, sc in v), default=0.0)
+    positions: list[Positions] = []
     for key in order:
         best = sorted((x for x in said[key] if x[2] >= top - o.sentence_margin and not x[1].endswith((":", "："))),
                       key=lambda x: -x[2])
@@ -221,36 +261,43 @@ def build_brief(pipeline, topic: str, docs: tuple[str, ...] | list[str] = (), ll
             if c.chunk_id not in used and len(picked) < o.per_speaker:
                 picked.append((c, s))
                 used.add(c.chunk_id)
-        if not picked or len(brief.positions) >= o.speakers:
+        if not picked or len(positions) >= o.speakers:
             continue
         picked.sort(key=lambda cs: (cs[0].ordinal, cs[0].text.find(cs[1][:10])))
         c0 = picked[0][0]
-        brief.positions.append(Positions(c0.speaker, c0.delegation, c0.symbol or c0.doc_id,
-                                         [Point(s, [c]) for c, s in picked]))
+        positions.append(Positions(c0.speaker, c0.delegation, c0.symbol or c0.doc_id,
+                                   [Point(s, [c]) for c, s in picked]))
+    return positions
 
-    # Dates and next steps: dated sentences about meetings or deadlines, in on-topic passages or beside them.
-    by_pos = {(c.doc_id, c.ordinal): c for _, c in in_scope}
+
+def _dates(scope: _Scope, agreed_chunks: list[Chunk], o: BriefOptions) -> list[Point]:
+    """Dates and next steps: dated sentences about meetings or deadlines, in on-topic passages or beside them."""
+    by_pos = {(c.doc_id, c.ordinal): c for _, c in scope.in_scope}
     pool: dict[str, Chunk] = {}
-    for h in cands:
+    for h in scope.cands:
         c = h.chunk
         for d in (by_pos.get((c.doc_id, c.ordinal - 1)), c, by_pos.get((c.doc_id, c.ordinal + 1))):
             if d is not None and d.speaker == c.speaker:
                 pool.setdefault(d.chunk_id, d)
     for c in agreed_chunks:
         pool.setdefault(c.chunk_id, c)
-    dated = sents.of(list(pool.values()), keep=lambda s: bool(DATE_RE.search(s) and MEETING_RE.search(s)
-                                                              and NEXT_RE.search(s)))
+    dated = scope.sents.of(list(pool.values()), keep=lambda s: bool(DATE_RE.search(s) and MEETING_RE.search(s)
+                                                                    and NEXT_RE.search(s)))
     dated = sorted(dated, key=lambda x: -x[2])[: o.dates]
-    dated.sort(key=lambda x: (doc_rank.index(x[0].doc_id) if x[0].doc_id in doc_rank else 99, x[0].ordinal))
-    brief.dates = [Point(speaker_prefix(c) + s, [c]) for c, s, _ in dated]
+    rank = scope.doc_rank
+    dated.sort(key=lambda x: (rank.index(x[0].doc_id) if x[0].doc_id in rank else 99, x[0].ordinal))
+    return [Point(speaker_prefix(c) + s, [c]) for c, s, _ in dated]
 
-    # Summary: extractive key sentences, or a model's points checked against their passages.
+
+def _summarise(brief: Brief, scope: _Scope, selected: list[Hit], agreed_chunks: list[Chunk], gen, embedder,
+               o: BriefOptions) -> None:
+    """Summary: a model's points checked against their passages, topped up with quoted key sentences."""
     summary_chunks = list({h.chunk.chunk_id: h.chunk for h in selected}.values())
     summary_chunks += [c for c in agreed_chunks if c.chunk_id not in {x.chunk_id for x in summary_chunks}]
     if gen.uses_model:
         hits = [Hit(c, score=0.0, rank=n) for n, c in enumerate(summary_chunks[: o.llm_passages], 1)]
         try:
-            brief.summary, notes = llm_summary(gen, topic, language, hits, semantic_scorer(pipeline.embedder),
+            brief.summary, notes = llm_summary(gen, brief.topic, brief.language, hits, semantic_scorer(embedder),
                                                o.summary_points)
             brief.notes += notes
         except Exception as e:  # noqa: BLE001 - a failing model must not cost the user the note
@@ -259,15 +306,9 @@ def build_brief(pipeline, topic: str, docs: tuple[str, ...] | list[str] = (), ll
             brief.notes.append(f"no supported summary from the {gen.name} model; key sentences quoted instead")
             brief.generator = f"{gen.name}→extractive"
     if len(brief.summary) < 3:  # none from a model, or too few: key sentences fill the summary to 3 points
-        quoted = extractive_summary(sents.of(summary_chunks, min_chars=10), o.summary_points, doc_rank,
+        quoted = extractive_summary(scope.sents.of(summary_chunks, min_chars=10), o.summary_points, scope.doc_rank,
                                     {c.chunk_id for c in agreed_chunks})
         if brief.summary:
             have = {c.chunk_id for p in brief.summary for c in p.chunks}
             quoted = [p for p in quoted if p.chunks[0].chunk_id not in have][: 3 - len(brief.summary)]
         brief.summary += quoted
-
-    cited_docs = list(dict.fromkeys(c.doc_id for p in brief.points() for c in p.chunks))
-    brief.sources = [Source(d, index.docs[d].symbol or d, index.docs[d].title, index.docs[d].date,
-                            index.docs[d].kind, index.docs[d].body) for d in cited_docs]
-    brief.passages = len({c.chunk_id for p in brief.points() for c in p.chunks})
-    return brief

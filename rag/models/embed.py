@@ -16,12 +16,31 @@ from rag.models.e5convert import ensure_converted
 
 
 class Embedder(Protocol):
-    name: str  # recorded in the index manifest; a query embedder must match it
+    """Turns passages and questions into unit vectors whose inner product is their similarity.
+
+    Attributes:
+        name: recorded in the index manifest; a query embedder must match the one that built the index.
+        dim: the vectors' dimension.
+    """
+
+    name: str
     dim: int
 
-    def embed_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray: ...
+    def embed_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        """Embed passages to index (e5 prefixes them with "passage: ").
 
-    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+        Args:
+            texts: the passages' embedded text (`Chunk.embed_text()`).
+            batch_size: passages per forward pass.
+            progress: show a progress bar.
+        Returns:
+            float32 array of shape (len(texts), dim), rows L2-normalised.
+        """
+        ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Embed questions (e5 prefixes them with "query: "); same shape and normalisation as `embed_passages`."""
+        ...
 
 
 class FakeEmbedder:

@@ -63,8 +63,14 @@ def test_brief_structure(ai_brief):
     b = ai_brief
     assert not b.refused and b.language == "zh" and b.generator == "extractive"
     assert 1 <= len(b.summary) <= 5
-    assert b.agreed and b.positions and b.sources
     _check_grounded(b)
+    # Sources are exactly the documents the points cite; positions come from the meeting record only; agreed text
+    # only from the report and the resolution.
+    cited_docs = {c.doc_id for p in b.points() for c in p.chunks}
+    assert {s.doc_id for s in b.sources} == cited_docs == set(SYMBOLS)
+    assert {g.symbol for g in b.positions} == {"CD/PV.1505"}
+    assert {c.symbol for p in b.agreed for c in p.chunks} == {"CCW/GGE.1/2023/2", "EUR/44A25/1"}
+    assert b.cited() == list(dict.fromkeys(c.cite for p in b.points() for c in p.chunks))
     assert b.passages == len({c.chunk_id for p in b.points() for c in p.chunks})
 
 
