@@ -14,6 +14,7 @@ from rag.brief.render import save, to_markdown
 from rag.cli import main
 from rag.config import RetrievalSettings, Settings
 from rag.errors import RagError
+from rag.types import Hit
 
 SYMBOLS = {"CCW/GGE.1/2023/2", "EUR/44A25/1", "CD/PV.1505"}
 WIDE = BriefOptions(margin=1.0)  # the fake embedder's cosines spread wider than e5's
@@ -340,3 +341,24 @@ def test_real_unrelated_topic_is_not_covered(real_pipe):
     # answerable English questions with e5-small (README, "Refusals"), so the calibrated threshold lets them by.
     b = build_brief(real_pipe, "太平洋深海捕鱼配额")
     assert b.refused and to_markdown(b) == "# 简报: 太平洋深海捕鱼配额\n\n已收录的文件不涉及这一议题：没有足够相关的段落可供编写简报。\n"
+
+
+@pytest.mark.slow
+def test_real_brief_summary_written_by_the_local_model_is_checked(real_pipe):
+    """The model's summary is used (not the fallback), and every point it kept is backed by the passage it cites."""
+    from rag.answer.citations import check_citations, semantic_scorer  # the checker the summary went through
+    from rag.generation.llm import llama_cpp_available
+    from rag.models.gguf import local_model_available
+
+    if not (llama_cpp_available() and local_model_available(real_pipe.settings)):
+        pytest.skip("the local model is not installed (bash scripts/install_local_llm.sh)")
+    b = build_brief(real_pipe, "人工智能", llm="local")
+    assert b.generator == "local" and not b.refused
+    model_points = [p for p in b.summary if not p.quote]
+    assert 1 <= len(model_points) <= 5
+    for p in model_points:
+        hits = [Hit(c, score=0.0, rank=n) for n, c in enumerate(p.chunks, 1)]
+        marked = p.text + "".join(f"[{n}]" for n in range(1, len(hits) + 1))
+        _text, cits, _notes = check_citations(marked, hits, semantic=semantic_scorer(real_pipe.embedder))
+        assert cits and all(c.supported for c in cits), p.text
+    _check_grounded(b)
