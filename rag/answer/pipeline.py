@@ -48,7 +48,9 @@ class Pipeline:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = get_embedder(self.settings.embed_model, threads=self.settings.threads)
+                self._embedder = get_embedder(self.settings.embed_model, threads=self.settings.threads,
+                                               device=self.settings.embed_device,
+                                               precision=self.settings.embed_precision)
             return self._embedder
 
     @property

@@ -33,7 +33,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from the environment, overridden by the flags given."""
     kw = {"index_dir": Path(args.index) if getattr(args, "index", None) else None}
     for attr, field in (("model", "embed_model"), ("llm", "llm"), ("openai_base_url", "openai_base_url"),
-                        ("openai_model", "openai_model"), ("local_model", "local_model_path")):
+                        ("openai_model", "openai_model"), ("local_model", "local_model_path"),
+                        ("device", "embed_device"), ("precision", "embed_precision")):
         if getattr(args, attr, None):
             kw[field] = getattr(args, attr)
     return Settings().with_(**kw)

@@ -17,6 +17,9 @@ def register(sub, common: argparse.ArgumentParser, gen: argparse.ArgumentParser)
     sp.add_argument("--rebuild", action="store_true", help="rebuild the whole index (from PATHs, else from the indexed files)")
     sp.add_argument("--max-mb", type=float, default=50.0, help="largest file accepted (MB)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.add_argument("--device", metavar="DEV", help="embed on auto (default: a CUDA GPU when present), cpu, cuda or cuda:N")
+    sp.add_argument("--precision", metavar="P",
+                    help="embedding precision: auto (default: bf16 where the hardware has it), fp32 or bf16")
     sp.set_defaults(func=run)
 
 
@@ -25,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.paths and not args.rebuild:
         raise RagError("give files or folders to ingest, or --rebuild to re-read the indexed documents")
     report = ingest(
-        [Path(p) for p in args.paths], s.index_dir, get_embedder(s.embed_model, threads=s.threads),
+        [Path(p) for p in args.paths], s.index_dir,
+        get_embedder(s.embed_model, threads=s.threads, device=s.embed_device, precision=s.embed_precision),
         rebuild=args.rebuild, max_mb=args.max_mb, progress=None if args.quiet else progress_bar("ingest"),
     )
     width = max((len(f.path) for f in report.files), default=10)
