@@ -12,9 +12,8 @@ import pytest
 
 from rag.config import DEFAULT_EMBED_MODEL, Settings
 from rag.errors import RagError
+from tests.fixtures import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-SEED_FILES = sorted((ROOT / "seeds").glob("*.txt"))
 ARTIFACTS = ROOT / "test-artifacts"
 
 LUNAR_DOC = """A/TEST/2026/1
@@ -35,15 +34,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def build_index(index_dir: Path, model: str) -> Path:
-    from rag.ingest.library import ingest
-    from rag.models.embed import get_embedder
-
-    report = ingest(list(SEED_FILES), index_dir, get_embedder(model))
-    assert not report.failed, report.failed
-    return index_dir
-
-
 def settings_for(index_dir: Path, model: str, **kw) -> Settings:
     return Settings(index_dir=index_dir, embed_model=model, llm="extractive", **kw)
 
@@ -55,8 +45,9 @@ def fake_settings(index_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def fake_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("fake-index"), "fake")
+def fake_index(fake_index_dir: Path) -> Path:
+    """The one seed index of the fake embedder (tests/conftest.py); read-only here, see fake_index_copy."""
+    return fake_index_dir
 
 
 @pytest.fixture
@@ -80,8 +71,9 @@ def real_model() -> str:
 
 
 @pytest.fixture(scope="session")
-def real_index(real_model: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("real-index"), real_model)
+def real_index(real_model: str, real_index_dir: Path) -> Path:
+    """The one seed index of the real embedder (tests/conftest.py); tests that change it work on a copy."""
+    return real_index_dir
 
 
 @contextlib.contextmanager
