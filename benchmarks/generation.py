@@ -45,16 +45,16 @@ def run(args: argparse.Namespace) -> None:
     set_threads(args.threads)
     import llama_cpp
 
-    from rag.config import Settings
-    from rag.models.embed import get_embedder
-    from rag.generation.extractive import select_evidence
-    from rag.generation.chat import ChatGenerator
-    from rag.lang import detect_language
-    from rag.generation.llm import load_llama
     from rag.answer.citations import MARKER_RE
-    from rag.eval.metrics import answer_f1, citation_precision
-    from rag.models.gguf import ensure_local_model
     from rag.answer.pipeline import Pipeline
+    from rag.config import Settings
+    from rag.eval.metrics import answer_f1, citation_precision
+    from rag.generation.chat import ChatGenerator
+    from rag.generation.extractive import select_evidence
+    from rag.generation.llm import load_llama
+    from rag.lang import detect_language
+    from rag.models.embed import get_embedder
+    from rag.models.gguf import ensure_local_model
 
     m = machine()
     embedder = get_embedder()

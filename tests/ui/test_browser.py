@@ -172,8 +172,8 @@ def test_english_question_over_chinese_text_shows_translation_beside_the_origina
     from playwright.sync_api import sync_playwright
 
     from rag.config import Settings
-    from rag.lang import detect_language
     from rag.generation.llm import llama_cpp_available
+    from rag.lang import detect_language
     from rag.models.gguf import local_model_available
 
     settings = Settings(index_dir=tmp_path / "index", embed_model=real_model, llm="local", threads=2)

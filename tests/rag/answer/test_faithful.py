@@ -8,7 +8,7 @@ import pytest
 
 from rag.answer.faithful import check_renderings, judge, negation_level, numbers, numbers_match
 
-RENDERINGS = Path(__file__).resolve().parents[1] / "data" / "renderings.jsonl"
+RENDERINGS = Path(__file__).resolve().parents[2] / "data" / "renderings.jsonl"
 
 
 def test_numbers_are_read_in_digits_chinese_numerals_and_english_words() -> None:

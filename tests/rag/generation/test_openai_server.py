@@ -3,7 +3,6 @@
 public settings (RAG_OPENAI_BASE_URL, RAG_OPENAI_MODEL), never by inserting a generator."""
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
