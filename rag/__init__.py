@@ -59,7 +59,8 @@ def ask(question: str, *, index_dir: str | Path | None = None, llm: str | None =
 def stream(question: str, *, index_dir: str | Path | None = None, llm: str | None = None, k: int | None = None,
            docs: tuple[str, ...] | list[str] = (), speaker: str | None = None,
            history: list[tuple[str, str]] | None = None, mode: str = "hybrid") -> Iterator[str | Answer]:
-    """As `ask`, but yields the answer text as it is generated, then the final, citation-checked `Answer`."""
+    """As `ask`, but yields the answer sentence by sentence, each only once the citation check accepted it,
+    then the final `Answer` (unchecked model text is never yielded)."""
     yield from get_pipeline(index_dir).stream(question, **_ask_kw(k, docs, speaker, llm, history, mode))
 
 

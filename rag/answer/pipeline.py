@@ -135,7 +135,12 @@ class Pipeline:
         history: list[tuple[str, str]] | None = None,
         mode: str = "hybrid",
     ) -> Iterator[str | Answer]:
-        """Yield answer text pieces as they are generated, then the final `Answer`."""
+        """Yield the answer sentence by sentence, each once it passed the citation check, then the final `Answer`.
+
+        Passages that address the reader or the model are set aside first; a model (prompt "rewrite")
+        translates and condenses the selected sentences; a sentence without a valid, supported [n] is never
+        yielded; with no supported sentence the extractive answer is given instead, with a note saying why.
+        """
         llm = llm or self.settings.llm
         q = self.validate_question(question)
         gen = self.generator(llm)  # fail early on an unknown or unavailable generator
