@@ -18,6 +18,11 @@ from rag.generation.prompt import build_messages, build_rewrite_answer_messages
 from rag.types import Hit
 
 PROMPTS = ("rewrite", "passages")
+# A rewritten answer restates at most the selected sentences: ~60 tokens for an English rendering of a long
+# Chinese sentence, with room to spare. Seen on seeds/gold: without a cap the 1.5B model once ran to its 400-token
+# limit inventing uncited list items (all dropped by the check, but 60 s of CPU on a shared machine).
+REWRITE_TOKENS_PER_SENTENCE = 96
+REWRITE_TOKENS_EXTRA = 32
 
 
 class ChatGenerator:
@@ -50,8 +55,11 @@ class ChatGenerator:
                evidence: list[Evidence] | None = None) -> Iterator[str]:
         """See `Generator.stream`: the rewrite (or passages) prompt streamed through the chat model."""
         messages = self.messages(question, hits, language, evidence)
+        limit = {}
+        if self.prompt == "rewrite" and evidence:
+            limit["max_tokens"] = REWRITE_TOKENS_PER_SENTENCE * len(evidence) + REWRITE_TOKENS_EXTRA
         with self.lock:
-            for chunk in self.chat_model.stream(messages):
+            for chunk in self.chat_model.stream(messages, **limit):
                 text = chunk.content if isinstance(chunk.content, str) else "".join(
                     p.get("text", "") for p in chunk.content if isinstance(p, dict)
                 )
