@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from rag.answer.checked import answer_segments
 from rag.answer.citations import MARKER_RE
 from rag.lang import LANGUAGE_LABELS
 from rag.types import Answer, Chunk, Citation, DocMeta, Hit
@@ -74,12 +75,8 @@ def _head(chunk: Chunk, label: str) -> str:
 
 def sentences_citing(text: str, n: int) -> list[str]:
     """The sentences of an answer that cite [n], markers removed."""
-    out = []
-    for line in text.splitlines():
-        for part in re.split(r"(?<=[.!?。！？；])\s+(?=\S)|(?<=\])\s+(?=[A-Z\"“(])", line):
-            if f"[{n}]" in part:
-                out.append(re.sub(r"\s*\[\d+\]", "", part).strip())
-    return [s for s in out if s]
+    out = [MARKER_RE.sub("", s).strip() for s in answer_segments(text) if f"[{n}]" in s]
+    return [re.sub(r"\s+([.,;:!?])", r"\1", s) for s in out if s]
 
 
 def citation_html(c: Citation, turn: int, translation: list[str] | None = None, source_lang: str | None = None) -> str:

@@ -188,7 +188,7 @@ class AnswerChecker:
     def finish(self) -> list[str]:
         """The rest of the text, once the generator is done."""
         rest, self.buffer = self.buffer, ""
-        segs = _segments(rest)
+        segs = answer_segments(rest)
         return [s for s in (self._take(seg) for seg in segs) if s]
 
     def _take(self, segment: str) -> str:
@@ -234,7 +234,7 @@ def _answer_sentences(line: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds, bounds[1:]) if line[a:b].strip()]
 
 
-def _segments(text: str) -> list[str]:
+def answer_segments(text: str) -> list[str]:
     """Sentences of `text`, each with its trailing markers and whitespace; a line break ends a sentence."""
     out: list[str] = []
     for line in text.splitlines(keepends=True):
@@ -254,7 +254,7 @@ def _segments(text: str) -> list[str]:
 def _complete_segments(buffer: str) -> tuple[list[str], str]:
     """Split off the sentences that can no longer change: all but the last, once the last has begun with a
     letter (so a marker still to come after a full stop stays with its sentence)."""
-    segs = _segments(buffer)
+    segs = answer_segments(buffer)
     if not segs:
         return [], buffer
     last = segs[-1]
