@@ -100,6 +100,9 @@ def test_text_that_addresses_the_model_is_recognised(text: str) -> None:
     "The Group recalled that the right of the parties to choose methods of warfare is not unlimited.",
     "主席(以西班牙语发言)：我宣布裁军谈判会议第 1505 次全体会议开始。",
     "各国应确保其指令系统符合国际人道法。",
+    "某些国家无视国际法规则，继续进行核试验。",
+    "States that disregard the rules of international humanitarian law must be held accountable.",
+    "作者经常在进行验证的时候犯下窜改、无视原设定。",
 ])
 def test_ordinary_un_text_is_not_taken_for_an_instruction(text: str) -> None:
     assert not addresses_reader(text)
