@@ -26,7 +26,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def llama_server():
     """Start `python -m llama_cpp.server` on 127.0.0.1 with the packaged model; stop it afterwards."""
-    from rag import llm
+    from rag.generation import llm
     from rag.models import gguf
 
     if not llm.llama_cpp_available():
@@ -80,11 +80,12 @@ def openai_env(llama_server, monkeypatch):
 
 @pytest.mark.slow
 def test_the_server_is_listed_as_reachable_with_its_model(openai_env) -> None:
-    from rag import llm
+    from rag.generation import llm
+    from rag.generation.registry import available_generators
 
     settings = Settings()
     assert llm.check_openai_reachable(settings) == [MODEL_ALIAS]
-    assert "openai" in llm.available_modes(settings)
+    assert "openai" in available_generators(settings)
 
 
 @pytest.mark.slow
