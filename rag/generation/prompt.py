@@ -78,8 +78,9 @@ def build_rewrite_messages(history: list[tuple[str, str]], question: str) -> lis
 REWRITE_SYSTEM = (
     "You turn quoted sentences from United Nations documents into a short answer for a delegate.\n"
     "Rules:\n"
-    "1. Use only the numbered source sentences the user gives. Restate each useful source sentence as one "
-    "sentence and end it with that source's number, like [2].\n"
+    "1. Restate only what the numbered source sentences say, one sentence per source, each ending with that "
+    "source's number, like [2]. Never answer from the question's wording or from your own knowledge: if a "
+    "source does not answer the question, restate it anyway.\n"
     "2. Write in the language the user asks for. Translate faithfully: keep every number, date, name and "
     "negation; add nothing that the source does not say.\n"
     "3. When a source names a speaker, say who said it, e.g. \"The representative of Belarus said that ...\".\n"
@@ -112,9 +113,12 @@ def build_rewrite_answer_messages(question: str, evidence: "list[Evidence]", hit
     """
     lang = LANGUAGE_NAMES.get(language, "the language of the question")
     lines = [f"[{e.n}] ({quote(source_label(hits[e.n - 1]))}) {quote(e.text)}" for e in evidence]
+    # Sources before the question, and "translate" rather than "answer": asked to answer, the 1.5B model wrote
+    # what the question implied over sources that did not say it (seeds/gold q004, q088: dropped by the check,
+    # so the answer fell back to the Chinese quote); asked to translate, it restated the sources.
     user = (
-        f"Question: {quote(question)}\n"
         "Sources:\n" + "\n".join(lines) + "\n"
-        f"Answer in {lang}, ending each sentence with its source number [n]."
+        f"Question: {quote(question)}\n"
+        f"Translate the sources into {lang} as the answer, ending each sentence with its source number [n]."
     )
     return [("system", REWRITE_SYSTEM), ("user", user)]
