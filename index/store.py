@@ -197,7 +197,7 @@ class IndexWriter:
             os.fsync(f.fileno())
         dense = DenseIndex.build(matrix, self.dim)
         dense.save(tmp / "dense.faiss")
-        KeywordIndex.build([c.text for c in chunks]).save(tmp / "bm25")
+        KeywordIndex.build([c.keyword_text() for c in chunks]).save(tmp / "bm25")
         manifest = {
             "format": FORMAT_VERSION,
             "model": self.model,

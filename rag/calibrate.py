@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from rag.gold import GoldSet, load_gold
 from rag.lang import detect_language
+from rag.refusal import language_group
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
@@ -38,11 +39,6 @@ class Threshold:
     false_refusal: float  # answerable questions refused
     answerable: int
     unanswerable: int
-
-
-def language_group(question_lang: str, passage_lang: str | None) -> str:
-    """Cross-lingual similarities run lower than monolingual ones, so each gets its own threshold."""
-    return "same" if passage_lang and question_lang == passage_lang else "cross"
 
 
 def best_threshold(points: Sequence[Point], group: str = "all", max_false_refusal: float = MAX_FALSE_REFUSAL) -> Threshold:
@@ -127,3 +123,58 @@ def add_cli(sub: Any, common: argparse.ArgumentParser, gen: argparse.ArgumentPar
                     help=f"share of answerable questions a threshold may refuse (default {MAX_FALSE_REFUSAL})")
     sp.add_argument("--out", metavar="FILE.json", help="write thresholds and per-question confidences")
     commands["calibrate"] = cmd_calibrate
+
+
+@dataclass(frozen=True)
+class RefusalRule:
+    """Weights and per-language-pair thresholds of `rag.refusal.should_refuse`, with how they did on the points."""
+
+    coverage_weight: float
+    gap_weight: float
+    neutral_penalty: float
+    thresholds: dict[str, float]
+    worst_false_refusal: dict[str, float]  # per group: the highest false-refusal rate over the sets
+    refused: dict[str, float]  # per group: the mean share of unanswerable questions refused over the sets
+
+
+def fit_refusal(points: Sequence[tuple[str, bool, Any]], max_false_refusal: float = MAX_FALSE_REFUSAL,
+                coverage_weights: Sequence[float] = (0.0, 0.05, 0.1, 0.2),
+                gap_weights: Sequence[float] = (0.0, 0.5, 1.0),
+                neutral_penalties: Sequence[float] = (0.0, 0.01, 0.02)) -> RefusalRule:
+    """Grid-search the weights; per language pair the highest threshold whose false refusals stay within
+    `max_false_refusal` on every set, scored by the mean share of unanswerable questions refused over the sets.
+
+    Args:
+        points: (set name, answerable, RefusalSignals) of dev questions from several sets.
+        max_false_refusal: the cap, applied to each set and language pair separately (never pooled).
+
+    Returns:
+        The best rule; thresholds depend on the language pair, never on the set.
+    """
+    from rag.refusal import refusal_score
+
+    best: RefusalRule | None = None
+    best_key = (-1.0, 0.0)
+    for cw in coverage_weights:
+        for gw in gap_weights:
+            for npen in neutral_penalties:
+                thresholds, worst, refused = {}, {}, {}
+                for g in GROUPS:
+                    pts = [(name, ans, refusal_score(sig, cw, gw, npen)) for name, ans, sig in points
+                           if sig.group == g and sig.hits]
+                    sets = sorted({n for n, _, _ in pts})
+                    pos = {n: sorted(sc for m, a, sc in pts if m == n and a) for n in sets}
+                    # the highest threshold below which at most max_false_refusal of each set's answerable fall
+                    cap = min((v[int(max_false_refusal * len(v))] for v in pos.values() if v), default=0.0)
+                    t = round(cap - 1e-4, 4)
+                    thresholds[g] = t
+                    worst[g] = max((sum(x < t for x in v) / len(v) for v in pos.values() if v), default=0.0)
+                    neg = [[sc for m, a, sc in pts if m == n and not a] for n in sets]
+                    neg = [v for v in neg if v]
+                    refused[g] = float(sum(sum(x < t for x in v) / len(v) for v in neg) / len(neg)) if neg else 0.0
+                key = (sum(refused.values()), -cw - gw - npen)  # prefer the simpler rule on ties
+                if key > best_key:
+                    best_key = key
+                    best = RefusalRule(cw, gw, npen, thresholds, worst, refused)
+    assert best is not None
+    return best

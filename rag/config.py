@@ -56,7 +56,12 @@ class RetrievalSettings:
     # thresholds. Calibrated on seeds/gold with `rag calibrate` (README, "Refusals").
     refuse_below: float = field(default_factory=lambda: _env_float("RAG_REFUSE_BELOW", 0.882))
     refuse_below_cross: float = field(default_factory=lambda: _env_float("RAG_REFUSE_BELOW_CROSS", 0.7733))
+    coverage_weight: float = 0.0
+    gap_weight: float = 0.0
+    neutral_penalty: float = 0.0
     dedupe_threshold: float = 0.95  # near-duplicate chunks (by character overlap) are collapsed
+    same_language_keywords: bool = True  # BM25 fuses only passages in the question's language
+    unit_chars: int = 750  # small-to-big: a unit up to this long comes whole (0: off); a peer window's size
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,11 @@ SECOND_SENTENCE_MARGIN = 0.015  # on seeds/gold: citation P .582 vs .529 at 0.03
 
 
 def candidate_sentences(hits: list[Hit]) -> list[tuple[int, str]]:
-    """(passage number, sentence) pairs from the top passages."""
+    """(passage number, sentence) pairs from the top passages (a unit of siblings counts as one passage)."""
     out: list[tuple[int, str]] = []
-    for n, h in enumerate(hits[:TOP_PASSAGES], 1):
+    for n, h in enumerate(hits, 1):
+        if (h.group or n) > TOP_PASSAGES:
+            break
         text = h.chunk.text
         for a, b in split_sentences(text):
             s = text[a:b].strip()
@@ -44,6 +46,9 @@ def extractive_answer(question: str, hits: list[Hit], embedder: Embedder, query_
         lead_in = LEAD_IN_PENALTY if s.rstrip().endswith((":", "：")) else 0.0
         scores.append(float(sim) + 0.05 * lexical + 0.01 * (TOP_PASSAGES - n) - lead_in)
     order = np.argsort(-np.asarray(scores))
+    listed = listed_unit(hits, cands[int(order[0])][0])
+    if listed:
+        return " ".join(f"{hits[n - 1].chunk.text.strip()}[{n}]" for n in listed)
     chosen = [int(order[0])]
     for i in order[1:MAX_SENTENCES * 3]:
         if len(chosen) >= MAX_SENTENCES:
@@ -55,3 +60,18 @@ def extractive_answer(question: str, hits: list[Hit], embedder: Embedder, query_
         chosen.append(int(i))
     chosen.sort(key=lambda i: (cands[i][0], i))  # keep document order within and across passages
     return " ".join(f"{cands[i][1]}[{cands[i][0]}]" for i in chosen)
+
+
+def listed_unit(hits: list[Hit], n: int) -> list[int]:
+    """Passage numbers of a lead-in and its items when passage `n` belongs to a unit that announces a list.
+
+    "专家组得出结论认为：" gives no answer by itself; its items (a)–(c) do, each cited to its own locator.
+    Retrieval brings a hit's siblings along (rag.retrieve, small-to-big), so the items are among the hits.
+    """
+    unit = hits[n - 1].chunk.unit
+    if not unit:
+        return []
+    members = [i for i, h in enumerate(hits, 1) if h.chunk.unit == unit]
+    if len(members) < 2 or not hits[members[0] - 1].chunk.text.rstrip().endswith((":", "：")):
+        return []
+    return members

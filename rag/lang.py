@@ -5,6 +5,9 @@ import re
 import unicodedata
 from collections import Counter
 
+# Tokens that read the same in every language: numbers, acronyms, symbols (A/69/767, UNEP, COVID-19).
+NEUTRAL_TOKEN = re.compile(r"[A-Za-z]*\d[\w/.-]*|\b[A-Z]{2,}[A-Za-z]*\b")
+
 
 def is_cjk(ch: str) -> bool:
     """Han (with extensions and compatibility ideographs), kana and 〇; not the katakana middle dot."""

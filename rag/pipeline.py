@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Iterator
 
 from index.store import Index, current_version, load_index
-from rag.calibrate import language_group
+from rag.refusal import language_group, refusal_signals, should_refuse
+from rag.chunk import CHUNKER_VERSION
 from rag.citations import check_citations
 from rag.config import LLM_MODES, Settings
 from rag.conversation import heuristic_rewrite, is_follow_up
@@ -71,6 +72,12 @@ class Pipeline:
                     f"the index at {self.index_dir} was built with embedding model {index.model!r} but the "
                     f"configured model is {self.embedder.name!r}: rebuild it with "
                     f"`rag ingest --rebuild --index {self.index_dir}` or configure {index.model!r}"
+                )
+            built_by = str(index.manifest.get("chunker_version"))
+            if built_by != CHUNKER_VERSION:  # old chunks lack the units and headers this retriever relies on
+                raise RagError(
+                    f"the index at {self.index_dir} was built by chunker version {built_by}, this is version "
+                    f"{CHUNKER_VERSION}: rebuild it with `rag ingest --rebuild --index {self.index_dir}`"
                 )
             self._index = index
             self._retriever = Retriever(index, self.embedder, self.settings.retrieval)
@@ -177,10 +184,8 @@ class Pipeline:
         yield answer
 
     def should_refuse(self, question_lang: str, retrieval: Retrieval) -> bool:
-        """Nothing found, or the best match below the threshold for the question's language group."""
-        if not retrieval.hits:
-            return True
-        return retrieval.confidence < self.refusal_threshold(question_lang, retrieval.hits[0].chunk.language)
+        """Nothing found, or the signals of `retrieval` below the thresholds of its language pair (rag.refusal)."""
+        return should_refuse(refusal_signals(retrieval.query, question_lang, retrieval), self.settings.retrieval)
 
     def refusal_threshold(self, question_lang: str, passage_lang: str | None) -> float:
         r = self.settings.retrieval

@@ -10,6 +10,7 @@ import numpy as np
 from index.store import Index
 from rag.config import RetrievalSettings
 from rag.embed import Embedder
+from rag.lang import NEUTRAL_TOKEN, detect_language
 from rag.types import Chunk, Hit, RagError
 
 MODES = ("hybrid", "dense", "bm25")
@@ -32,8 +33,10 @@ class Filters:
 class Retrieval:
     hits: list[Hit]
     confidence: float  # top dense cosine similarity: the refusal signal
+    dense_top: list[float] = field(default_factory=list)  # the 10 best dense cosines, best first
     query_vector: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    query: str = ""  # the question searched for (the refusal decision reads its coverage)
 
 
 def _norm(s: str) -> str:
@@ -56,6 +59,41 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
+        self._units: dict[int, list[int]] | None = None
+
+    def _language_aware(self, query: str, bm: np.ndarray, order: list[int], mask: np.ndarray | None) -> list[int]:
+        """BM25 candidates where keywords can match: passages in the question's language by all its words;
+        passages in other languages only by its language-neutral tokens (numbers, acronyms, symbols)."""
+        q_lang = detect_language(query)
+        chunks = self.index.chunks
+        same = [i for i in order if (chunks[i].language or q_lang) == q_lang]
+        if len(same) == len(order):
+            return order
+        neutral = " ".join(NEUTRAL_TOKEN.findall(query))
+        if not neutral:
+            return same
+        nb = self.index.keyword.scores(neutral)
+        if mask is not None:
+            allowed = np.zeros(len(nb), bool)
+            allowed[mask] = True
+            nb = np.where(allowed, nb, 0.0)
+        cross = [i for i in np.argsort(-nb)[: self.settings.candidates] if nb[i] > 0
+                 and (chunks[i].language or q_lang) != q_lang]
+        # one ranked list: same-language matches by their full score first, then neutral-token matches
+        return same + [int(i) for i in cross if i not in set(same)]
+
+    def _unit_members(self, i: int) -> list[int]:
+        """Row ids of the unit of chunk `i` in document order, or just [i] when it has none or is too long."""
+        if self._units is None:
+            by_unit: dict[str, list[int]] = {}
+            for j, c in enumerate(self.index.chunks):
+                if c.unit:
+                    by_unit.setdefault(c.unit, []).append(j)
+            self._units = {j: rows for rows in by_unit.values() for j in rows}
+        rows = self._units.get(i, [i])
+        if len(rows) > 1 and sum(len(self.index.chunks[j].text) for j in rows) > self.settings.unit_chars:
+            return [i]
+        return rows
 
     def _mask(self, filters: Filters) -> np.ndarray | None:
         if not filters:
@@ -85,7 +123,7 @@ class Retriever:
         n = len(self.index.chunks)
         mask = self._mask(filters)
         if n == 0 or (mask is not None and len(mask) == 0):
-            return Retrieval([], 0.0)
+            return Retrieval([], 0.0, query=query)
         t0 = time.perf_counter()
         q = self.embedder.embed_queries([query])[0]
         t1 = time.perf_counter()
@@ -107,6 +145,11 @@ class Retriever:
         bm_order = [i for i in np.argsort(-bm)[: s.candidates] if bm[i] > 0]
         t3 = time.perf_counter()
 
+        # Keyword evidence counts only where it can match: a passage in the question's language. Across
+        # languages BM25 matches only stray numbers and names, and fusing it ranked English questions over
+        # Chinese text below dense search alone (UNPC dev, benchmarks/README.md).
+        if mode == "hybrid" and s.same_language_keywords:
+            bm_order = self._language_aware(query, bm, bm_order, mask)
         fused: dict[int, float] = {}
         info: dict[int, dict] = {}
         if mode in ("hybrid", "dense"):
@@ -119,25 +162,38 @@ class Retriever:
                 info.setdefault(i, {})["bm25"] = (r, float(bm[i]))
         ranked = sorted(fused, key=lambda i: -fused[i])
         hits: list[Hit] = []
+        taken: set[int] = set()
+        units = 0
         for i in ranked:
+            if i in taken:
+                continue
             chunk: Chunk = self.index.chunks[i]
             if any(_near_duplicate(chunk.text, h.chunk.text, s.dedupe_threshold) for h in hits):
                 continue
-            d = info[i].get("dense")
-            b = info[i].get("bm25")
-            hits.append(
-                Hit(
-                    chunk=chunk,
-                    score=fused[i],
-                    rank=len(hits) + 1,
-                    dense_score=float(d[1]) if d else float(self.index.embeddings[i] @ q),
-                    bm25_score=b[1] if b else None,
-                    dense_rank=d[0] if d else None,
-                    bm25_rank=b[0] if b else None,
+            units += 1
+            # Small-to-big: a hit lead-in or item brings its whole unit along, in document order, each chunk
+            # cited to its own locator; a unit longer than `unit_chars` stays a single chunk.
+            members = self._unit_members(i) if s.unit_chars else [i]
+            for j in members:
+                if j in taken:
+                    continue
+                taken.add(j)
+                d = info.get(j, {}).get("dense")
+                b = info.get(j, {}).get("bm25")
+                hits.append(
+                    Hit(
+                        chunk=self.index.chunks[j],
+                        score=fused.get(j, fused[i]),
+                        rank=len(hits) + 1,
+                        dense_score=float(d[1]) if d else float(self.index.embeddings[j] @ q),
+                        bm25_score=b[1] if b else None,
+                        dense_rank=d[0] if d else None,
+                        bm25_rank=b[0] if b else None,
+                        group=units,
+                    )
                 )
-            )
-            if len(hits) >= k:
+            if units >= k:
                 break
         confidence = float(dense_scores[0]) if len(dense_scores) else 0.0
         timings = {"embed_ms": (t1 - t0) * 1e3, "dense_ms": (t2 - t1) * 1e3, "bm25_ms": (t3 - t2) * 1e3}
-        return Retrieval(hits, confidence, q, timings)
+        return Retrieval(hits, confidence, [float(x) for x in dense_scores[:10]], q, timings, query)

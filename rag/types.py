@@ -44,6 +44,12 @@ class Paragraph:
     is_heading: bool = False
 
 
+# What a chunk's matched text says about where it sits (chunker version 3). Chosen on the dev halves of
+# benchmarks/retrieval.py (CMRC 2018, UNPC en→zh, seeds/gold): see benchmarks/README.md.
+EMBED_CONTEXT: tuple[str, ...] = ("title", "heading", "context", "speaker")
+KEYWORD_CONTEXT: tuple[str, ...] = ("title", "heading", "context", "speaker")
+
+
 @dataclass
 class Chunk:
     """A unit of retrieval: a paragraph, or a sentence-bounded piece of a long one."""
@@ -64,21 +70,36 @@ class Chunk:
     title: str | None = None
     ordinal: int = 0  # position of the chunk within its document
     context: str = ""  # lead-in of the parent paragraph, embedded with the text but never cited
+    unit: str = ""  # the answerable unit: a numbered paragraph with its lead-in and items, or one paragraph
 
     @property
     def cite(self) -> str:
         """Human citation such as `CCW/GGE.1/2023/2 ¶21(c)`."""
         return f"{self.symbol or self.doc_id} {self.locator}".strip()
 
-    def embed_text(self) -> str:
-        """Text sent to the embedder: the verbatim paragraph, after its speaker in a meeting record.
+    def header(self, fields: tuple[str, ...]) -> str:
+        """Where the chunk sits, for matching only (never cited): title, heading, lead-in, speaker as `fields` say."""
+        parts = []
+        for f in fields:
+            if f == "title" and self.title:
+                parts.append(self.title)
+            elif f == "heading" and self.headings:
+                parts.append(self.headings[-1])
+            elif f == "context" and self.context:
+                parts.append(self.context)
+            elif f == "speaker" and self.speaker:
+                parts.append(self.speaker + (f" ({self.delegation})" if self.delegation else ""))
+        return "\n".join(parts)
 
-        Measured on seeds/gold (hybrid MRR@10): speaker prefix 0.632, bare text 0.622, heading + speaker 0.622,
-        title + headings + speaker 0.596 (one title shared by every chunk of a document blurs them together).
-        """
-        if not self.speaker:
-            return self.text
-        return self.speaker + (f" ({self.delegation})" if self.delegation else "") + f"\n{self.text}"
+    def embed_text(self) -> str:
+        """Text sent to the embedder and the keyword index: the verbatim text after its header (see `header`)."""
+        head = self.header(EMBED_CONTEXT)
+        return f"{head}\n{self.text}" if head else self.text
+
+    def keyword_text(self) -> str:
+        """Text given to the keyword index: the verbatim text after the header of `KEYWORD_CONTEXT`."""
+        head = self.header(KEYWORD_CONTEXT)
+        return f"{head}\n{self.text}" if head else self.text
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,6 +120,7 @@ class Hit:
     bm25_score: float | None = None
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    group: int = 0  # 1-based rank of the retrieval unit this hit belongs to (a hit and its siblings share it)
 
 
 @dataclass

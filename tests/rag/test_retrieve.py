@@ -25,7 +25,9 @@ def test_bm25_ranks_the_only_paragraph_naming_minsk_first(fake_retriever) -> Non
 
 def test_modes_and_unknown_mode(fake_retriever) -> None:
     for mode in ("dense", "bm25", "hybrid"):
-        assert len(fake_retriever.search(MINSK, k=4, mode=mode).hits) == 4
+        # k counts retrieval units: a hit and the siblings it brought along share one group number
+        hits = fake_retriever.search(MINSK, k=4, mode=mode).hits
+        assert [h.group for h in hits][-1] == 4 and sorted({h.group for h in hits}) == [1, 2, 3, 4]
     dense = fake_retriever.search(MINSK, k=4, mode="dense").hits
     assert all(h.bm25_rank is None for h in dense)
     with pytest.raises(RagError, match=r"unknown retrieval mode 'sparse'; choose one of: hybrid, dense, bm25"):
