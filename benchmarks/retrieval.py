@@ -292,15 +292,16 @@ class Ours:
 FULL = ("title", "heading", "context", "speaker")
 VARIANTS: dict[str, dict[str, Any]] = {
     "ours": {},  # the code's defaults
-    "v2": {"embed": ("speaker",), "kw": (), "unit_chars": 0, "same_language_keywords": False},
-    "v2+units": {"embed": ("speaker",), "kw": (), "same_language_keywords": False},
+    "v2": {"embed": ("speaker",), "kw": (), "unit_chars": 0, "window_chars": 0, "same_language_keywords": False},
     "dense-speaker": {"embed": ("speaker",)},
     "dense-context": {"embed": ("context", "speaker")},
     "dense-heading": {"embed": ("heading", "context", "speaker")},
     "dense-full": {"embed": FULL},
     "kw-plain": {"kw": ()},
     "kw-full": {"kw": FULL},
-    "no-units": {"unit_chars": 0},
+    "no-units": {"unit_chars": 0, "window_chars": 0},
+    "no-window": {"window_chars": 0},
+    "window-1500": {"window_chars": 1500},
     "units-400": {"unit_chars": 400},
     "units-1500": {"unit_chars": 1500},
     "fusion-all-languages": {"same_language_keywords": False},

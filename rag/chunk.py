@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from rag.patterns import NUMBERED_RE, is_cjk
+from rag.patterns import BULLET_RE, NUMBERED_RE, is_cjk
 from rag.structure import PARA_SEP
 from rag.types import Chunk, DocMeta, Paragraph
 
@@ -83,7 +83,9 @@ def chunk_paragraphs(meta: DocMeta, paragraphs: list[Paragraph], max_tokens: int
         if m:
             leads[p.locator] = p.text.strip()[:120]
         base = p.locator.split("(", 1)[0].strip()
-        context = leads.get(base, "") if not m else ""
+        # Items ((a), (i)) and bullets mean little without the lead-in; plain follow-on text carries its own.
+        item = base != p.locator or bool(BULLET_RE.match(p.text.strip()))
+        context = leads.get(base, "") if item and not m else ""
         # A numbered paragraph (¶21, turn 2 ¶20, operative 3) groups what follows under its locator; an
         # unnumbered one (front matter, plain text) is a unit of its own.
         unit = f"{meta.doc_id}|{base}" if base in leads or "¶" in base else f"{meta.doc_id}|@{p.start}"

@@ -90,10 +90,24 @@ class Retriever:
                 if c.unit:
                     by_unit.setdefault(c.unit, []).append(j)
             self._units = {j: rows for rows in by_unit.values() for j in rows}
+        chunks = self.index.chunks
         rows = self._units.get(i, [i])
-        if len(rows) > 1 and sum(len(self.index.chunks[j].text) for j in rows) > self.settings.unit_chars:
-            return [i]
-        return rows
+        if len(rows) > 1 and sum(len(chunks[j].text) for j in rows) > self.settings.unit_chars:
+            rows = [i]
+        # Section window: the chunks that follow (then precede) in the same document and section come along
+        # until `window_chars`, so a passage reads as much context as a peer's window but starts where it matched.
+        size = sum(len(chunks[j].text) for j in rows)
+        lo, hi = rows[0], rows[-1]
+        doc, heads = chunks[i].doc_id, chunks[i].headings
+        while size < self.settings.window_chars:
+            nxt = [j for j in (hi + 1, lo - 1) if 0 <= j < len(chunks) and chunks[j].doc_id == doc
+                   and chunks[j].headings == heads and size + len(chunks[j].text) <= self.settings.window_chars]
+            if not nxt:
+                break
+            j = nxt[0]
+            size += len(chunks[j].text)
+            lo, hi = min(lo, j), max(hi, j)
+        return list(range(lo, hi + 1)) if (lo, hi) != (rows[0], rows[-1]) else rows
 
     def _mask(self, filters: Filters) -> np.ndarray | None:
         if not filters:

@@ -44,9 +44,13 @@ class Paragraph:
     is_heading: bool = False
 
 
-# What a chunk's matched text says about where it sits (chunker version 3). Chosen on the dev halves of
-# benchmarks/retrieval.py (CMRC 2018, UNPC en→zh, seeds/gold): see benchmarks/README.md.
-EMBED_CONTEXT: tuple[str, ...] = ("title", "heading", "context", "speaker")
+# What a chunk's matched text says about where it sits (chunker version 3), chosen on the dev halves of
+# benchmarks/retrieval.py (hit@1 / hit@5, 2026-12-01, benchmarks/README.md). Embedded: the parent's lead-in (items
+# and bullets only) and the speaker. The document title in the embedding helped seeds/gold (0.75/0.95 vs 0.75/0.925)
+# but cost English-to-Chinese UNPC 0.40/0.56 vs 0.53/0.67: one Chinese title shared by every chunk blurs them
+# for a question in another language. The keyword index gets the full header; keywords only count in the
+# question's language (rag.answer.retrieve), where title and heading words can only help.
+EMBED_CONTEXT: tuple[str, ...] = ("context", "speaker")
 KEYWORD_CONTEXT: tuple[str, ...] = ("title", "heading", "context", "speaker")
 
 

@@ -12,7 +12,7 @@ from rag.extractive import extractive_answer, listed_unit
 from rag.pipeline import Pipeline
 from rag.refusal import refusal_signals, should_refuse
 from rag.retrieve import Retrieval, Retriever
-from rag.types import Chunk, Hit, RagError
+from rag.types import Chunk, DocMeta, Hit, RagError
 
 IHL_ZH = "专家组关于国际人道法得出了什么结论？"
 CHAIR_ZH = "谁担任了2023年致命性自主武器系统政府专家组的主席？"
@@ -60,20 +60,25 @@ def test_a_hit_item_brings_its_lead_in_and_siblings_in_document_order(fake_index
 
 def test_an_english_question_never_ranks_below_dense_only(fake_index_dir, fake_embedder) -> None:
     r = Retriever(load_index(fake_index_dir), fake_embedder)
-    for q in (IHL_EN, "Minsk meeting 2019 Belarus", "Who chaired the Group of Governmental Experts in 2023?"):
+    for q in (IHL_EN, "Where will the Belarus meeting take place?", "Who chaired the Group of Governmental Experts?"):
         hybrid = r.search(q, k=5, mode="hybrid").hits
         dense = r.search(q, k=5, mode="dense").hits
         assert [h.chunk.chunk_id for h in hybrid] == [h.chunk.chunk_id for h in dense]
-        assert all(h.bm25_rank is None for h in hybrid)  # keywords cannot match Chinese passages
+        assert all(h.bm25_rank is None for h in hybrid)  # English words cannot match Chinese passages
+    # Numbers, acronyms and symbols read the same in every language: they still count across languages.
+    hits = r.search("What does CCW/GGE.1/2022/2 say?", k=10, mode="hybrid").hits
+    assert any(h.bm25_rank for h in hits)
 
 
 def test_keyword_evidence_still_counts_in_the_same_language(fake_index_dir, fake_embedder) -> None:
-    hits = Retriever(load_index(fake_index_dir), fake_embedder).search("明斯克将举行什么会议？", k=5).hits
-    assert any(h.bm25_rank == 1 for h in hits)
+    hits = Retriever(load_index(fake_index_dir), fake_embedder).search("明斯克将举行什么会议？", k=10).hits
+    assert [h.bm25_rank for h in hits[:3]] == [2, 11, 3]  # a Chinese question's keywords count on Chinese text
 
 
 def test_an_index_built_by_the_previous_chunker_is_refused_with_the_rebuild_command(tmp_path, fake_embedder) -> None:
+    c = Chunk("D#0", "D", None, "¶1", "一段文字。", 0, 5, language="zh")
     w = IndexWriter(tmp_path, fake_embedder.name, fake_embedder.dim, "2")
+    w.add(DocMeta("D", language="zh"), "一段文字。", [c], fake_embedder.embed_passages([c.text]))
     w.commit()
     pipe = Pipeline(Settings(index_dir=tmp_path, llm="extractive"), embedder=fake_embedder)
     with pytest.raises(RagError, match=rf"built by chunker version 2, this is version {CHUNKER_VERSION}: rebuild it "
