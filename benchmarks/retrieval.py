@@ -142,7 +142,7 @@ def _pick(questions: list[Q], limit: int, seed: int) -> list[Q]:
 
 def load_cmrc(data: Path, limit: int, seed: int, articles: float) -> Corpus:
     """CMRC 2018 dev: a fixed share of the articles; halves and held-out articles drawn by title."""
-    from rag.squad import squad_contexts, squad_to_gold
+    from rag.eval.squad import squad_contexts, squad_to_gold
 
     path = data / "cmrc2018" / "cmrc2018_dev.squad.json"
     docs: dict[str, SrcDoc] = {}
@@ -192,7 +192,7 @@ def load_unpc(data: Path, limit: int, seed: int) -> Corpus:
 
 def load_gold(seed: int) -> Corpus:
     """seeds/gold over the seed documents; halves by 1,500-character region of the evidence (no shared context)."""
-    from rag.gold import load_gold as read_gold
+    from rag.eval.gold import load_gold as read_gold
 
     src = sorted((ROOT / "seeds").glob("*.txt"))
     docs = []
@@ -243,9 +243,9 @@ class Ours:
 
     def __init__(self, corpus: Corpus, emb: CachedEmbedder, work: Path, settings: Any = None) -> None:
         from index.store import IndexWriter, load_index
-        from rag.chunk import CHUNKER_VERSION
-        from rag.parse import parse_document
-        from rag.retrieve import Retriever
+        from rag.ingest.chunk import CHUNKER_VERSION
+        from rag.ingest.parse import parse_document
+        from rag.answer.retrieve import Retriever
 
         dest = work / "ours"
         writer = IndexWriter(dest, emb.name, emb.dim, CHUNKER_VERSION, rebuild=True)
@@ -281,10 +281,7 @@ class Ours:
         t0 = time.perf_counter()
         r = self.retriever.search(q, k=K)
         ms = (time.perf_counter() - t0) * 1e3
-        units: dict[int, list[str]] = {}
-        for h in r.hits:
-            units.setdefault(h.group or h.rank, []).append(h.chunk.text)
-        return Ranked(["\n".join(v) for v in units.values()], ms, r)
+        return Ranked([h.text for h in r.hits], ms, r)
 
 
 # Variants of our default tried on the dev halves (benchmarks/README.md): the embedded/keyword header fields,
@@ -397,7 +394,7 @@ SIGNALS: list[tuple[str, bool, Any]] = []  # (set, answerable, RefusalSignals) o
 def refusal_points(qs: list[Q], runs: list[Ranked], emb: CachedEmbedder, set_name: str = "") -> list[dict[str, Any]]:
     """The refusal signals of every question, with the decision the code's defaults take."""
     from rag.lang import detect_language
-    from rag.refusal import refusal_signals, should_refuse
+    from rag.answer.refusal import decide, refusal_signals
     from rag.config import RetrievalSettings
 
     settings = RetrievalSettings()
@@ -407,7 +404,7 @@ def refusal_points(qs: list[Q], runs: list[Ranked], emb: CachedEmbedder, set_nam
         if q.half == "dev":
             SIGNALS.append((set_name, q.answerable, sig))
         pts.append({"id": q.qid, "answerable": q.answerable, "kind": q.kind, "half": q.half, **sig.to_dict(),
-                    "refused": should_refuse(sig, settings)})
+                    "refused": decide(sig, settings)})
     return pts
 
 
@@ -501,7 +498,7 @@ def markdown(results: dict[str, Any], info: dict[str, Any], wall: float) -> str:
 
 def calibrate_md() -> str:
     """Fit the refusal rule on the dev-half signals of all sets (rag.calibrate.fit_refusal) and describe it."""
-    from rag.calibrate import fit_refusal
+    from rag.eval.calibrate import fit_refusal
 
     rule = fit_refusal(SIGNALS, max_false_refusal=0.04)
     print(f"refusal rule fitted on dev: {rule}", file=sys.stderr)
@@ -530,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         ap.error(f"unknown variant {bad[0]!r}; choose from {', '.join(VARIANTS)}")
     set_threads(args.threads)
-    from rag.embed import get_embedder
+    from rag.models.embed import get_embedder
 
     info = machine()
     data = data_dir(args.data)

@@ -4,6 +4,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rag.errors import RagError
+
+__all__ = ["Answer", "Chunk", "Citation", "DocMeta", "Hit", "Paragraph", "RagError"]  # RagError re-exported for users
+
+
+def speaker_label(speaker: str | None, delegation: str | None) -> str:
+    """How a speaker is named everywhere (prompt, citations, briefs, UI): `Speaker (Delegation)`, or ""."""
+    if not speaker:
+        return ""
+    return speaker + (f" ({delegation})" if delegation else "")
+
 
 @dataclass
 class DocMeta:
@@ -81,6 +92,10 @@ class Chunk:
         """Human citation such as `CCW/GGE.1/2023/2 ¶21(c)`."""
         return f"{self.symbol or self.doc_id} {self.locator}".strip()
 
+    def speaker_label(self) -> str:
+        """`Speaker (Delegation)` for a meeting-record turn, else ""."""
+        return speaker_label(self.speaker, self.delegation)
+
     def header(self, fields: tuple[str, ...]) -> str:
         """Where the chunk sits, for matching only (never cited): title, heading, lead-in, speaker as `fields` say."""
         parts = []
@@ -92,7 +107,7 @@ class Chunk:
             elif f == "context" and self.context:
                 parts.append(self.context)
             elif f == "speaker" and self.speaker:
-                parts.append(self.speaker + (f" ({self.delegation})" if self.delegation else ""))
+                parts.append(self.speaker_label())
         return "\n".join(parts)
 
     def embed_text(self) -> str:
@@ -124,7 +139,13 @@ class Hit:
     bm25_score: float | None = None
     dense_rank: int | None = None
     bm25_rank: int | None = None
-    group: int = 0  # 1-based rank of the retrieval unit this hit belongs to (a hit and its siblings share it)
+    group: int = 0  # for a part of an expanded passage (rag.answer.retrieve.expand_hits): the passage's rank
+    parts: list[Chunk] = field(default_factory=list)  # the passage: the chunk's unit and section window, in order
+
+    @property
+    def text(self) -> str:
+        """What the reader gets for this hit: the parts' verbatim texts in document order, else the chunk's."""
+        return "\n".join(c.text for c in self.parts) if self.parts else self.chunk.text
 
 
 @dataclass
@@ -137,6 +158,7 @@ class Citation:
     support: str = ""  # the span of the passage that best supports the citing sentence
     supported: bool = True  # False when the citing sentence is not backed by the passage
     support_score: float = 0.0
+    passage: int = 0  # rank of the retrieved passage (Answer.retrieved) that holds the cited chunk
 
     def to_json(self) -> dict[str, Any]:
         c = self.chunk
@@ -151,6 +173,7 @@ class Citation:
             "support": self.support,
             "supported": self.supported,
             "score": round(float(self.score), 6),
+            "passage": self.passage,
         }
 
 
@@ -184,8 +207,9 @@ class Answer:
                     "symbol": h.chunk.symbol,
                     "locator": h.chunk.locator,
                     "speaker": h.chunk.speaker,
-                    "text": h.chunk.text,
+                    "text": h.text,
                     "score": round(float(h.score), 6),
+                    "parts": [{"locator": c.locator, "speaker": c.speaker, "text": c.text} for c in h.parts],
                 }
                 for h in self.retrieved
             ],
@@ -203,7 +227,3 @@ class Answer:
             who = f" — {c.chunk.speaker}" if c.chunk.speaker else ""
             lines.append(f"[{c.n}] {c.chunk.cite}{who}: {c.chunk.text}")
         return "\n".join(lines).strip() + "\n"
-
-
-class RagError(Exception):
-    """An error with a message fit to show a user as is (no traceback)."""

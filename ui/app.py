@@ -1,51 +1,26 @@
 """The web app behind `rag ui`: a chat whose answers cite passages shown beside it, and the documents it reads."""
 from __future__ import annotations
 
-import argparse
-import importlib
 import logging
 import os
-import sys
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-from rag.config import LLM_MODES, Settings
-from rag.types import Answer, RagError
+from rag.answer.retrieve import Filters
+from rag.errors import RagError
+from rag.types import Answer
+from ui import brief_tab, documents, eval_tab
+from ui.context import AppContext, generator_options, no_index
 from ui.render import ChatSession, Turn, chat_messages, citations_panel, markdown_copy
 
 if TYPE_CHECKING:  # gradio and the pipeline are imported lazily: `rag ask` must not pay for them
     import gradio as gr
 
-    from rag.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 CONCURRENT_ANSWERS = 4  # questions answered at once (all sessions); the rest wait in Gradio's queue
-EXTRA_TABS = (("Evaluate", "ui.eval_tab"), ("Briefing", "ui.brief_tab"))
-GENERATOR_LABELS = {
-    "local": "local model (llama.cpp)",
-    "openai": "OpenAI-compatible server",
-    "extractive": "extractive (quotes passages, no model)",
-}
-
-
-@dataclass
-class AppContext:
-    """What every tab gets: the settings and the one shared pipeline (models loaded once per process)."""
-
-    settings: Settings
-    pipeline: "Pipeline"
-
-
-def make_context(settings: Settings | None = None) -> AppContext:
-    from rag.pipeline import Pipeline
-
-    settings = settings or Settings()
-    return AppContext(settings, Pipeline(settings))
-
-
 CSS = """
 #citations .cite-panel { max-height: 72vh; overflow-y: auto; padding-right: 4px; }
 .cite-panel .empty, .doc-reader .empty { color: var(--body-text-color-subdued); font-style: italic; padding: 8px 0; }
@@ -105,25 +80,6 @@ document.addEventListener("click", function (e) {
 </script>"""
 
 
-def generator_options(settings: Settings) -> tuple[list[tuple[str, str]], str, str]:
-    """Dropdown choices (every generator, marked when unavailable), the default one, and how to enable the others."""
-    from rag.llm import available_modes
-
-    usable = available_modes(settings)
-    choices = [(GENERATOR_LABELS[m] + ("" if m in usable else " — not available"), m) for m in LLM_MODES]
-    default = settings.llm if settings.llm in usable else "extractive"
-    hints = {"local": "local: needs llama-cpp-python and a GGUF model (scripts/install_local_llm.sh)",
-             "openai": "openai: set RAG_OPENAI_BASE_URL and RAG_OPENAI_MODEL"}
-    missing = [hints[m] for m in LLM_MODES if m not in usable and m in hints]
-    return choices, default, "; ".join(missing) if missing else "all generators available"
-
-
-def _no_index(ctx: AppContext) -> bool:
-    from index.store import current_version
-
-    return current_version(ctx.pipeline.index_dir) is None
-
-
 def answer_stream(
     ctx: AppContext,
     question: str,
@@ -136,8 +92,6 @@ def answer_stream(
     """The chat's event: streams (chat messages, citations panel, Markdown copy, session, question box)."""
     import gradio as gr
 
-    from rag.retrieve import Filters
-
     session = session or ChatSession()
     q = (question or "").strip()
     if not q:
@@ -148,7 +102,7 @@ def answer_stream(
     session.turns.append(turn)
     yield chat_messages(session), citations_panel(session), gr.skip(), session, ""
     try:
-        if _no_index(ctx):
+        if no_index(ctx):
             raise RagError("no documents are indexed yet: add some in the Documents tab")
         filters = Filters(docs=tuple(docs or ()), speaker=(speaker or "").strip() or None)
         shown = 0.0
@@ -172,36 +126,15 @@ def ask_json(ctx: AppContext, question: str, llm: str | None = None, k: int | No
     """The `ask` API: one answer with its citations as JSON (`Answer.to_json()`); RagError for bad input."""
     if k is not None and int(k) < 1:
         raise RagError(f"k must be at least 1, got {k}")
-    if _no_index(ctx):
+    if no_index(ctx):
         raise RagError(f"no documents are indexed at {ctx.pipeline.index_dir}: add some first")
     return ctx.pipeline.ask(question, k=int(k) if k else None, llm=llm or None).to_json()
-
-
-def _add_extra_tabs(ctx: AppContext) -> list[str]:
-    """Tabs written elsewhere: `ui.eval_tab` / `ui.brief_tab` with `build(app_ctx)`, when they exist."""
-    import gradio as gr
-
-    added = []
-    for title, name in EXTRA_TABS:
-        try:
-            module = importlib.import_module(name)
-        except ImportError as e:
-            if getattr(e, "name", None) != name:
-                log.warning("the %s tab is not shown: importing %s failed: %s", title, name, e)
-            continue
-        if callable(getattr(module, "build", None)):
-            with gr.Tab(title):
-                module.build(ctx)
-            added.append(title)
-    return added
 
 
 def build_app(ctx: AppContext) -> "gr.Blocks":
     """Lay out the app (launch it with `launch()`, which adds the CSS and the click-to-citation script)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
-
-    from ui import documents
 
     choices, default_llm, llm_info = generator_options(ctx.settings)
     with gr.Blocks(title="UN documents — answers with citations", analytics_enabled=False) as demo:
@@ -240,7 +173,10 @@ def build_app(ctx: AppContext) -> "gr.Blocks":
                                                max_lines=14, show_label=False, elem_id="answer-md")
             with gr.Tab("Documents", id="documents"):
                 lists, refreshed = documents.build(ctx, docs)
-            _add_extra_tabs(ctx)
+            with gr.Tab("Evaluate"):
+                eval_tab.build(ctx)
+            with gr.Tab("Briefing"):
+                brief_tab.build(ctx)
 
         def respond(q: str, s: ChatSession | None, g: str, kk: float, d: list[str], sp: str) -> Iterator[tuple]:
             yield from answer_stream(ctx, q, s, g, kk, d, sp)
@@ -297,27 +233,3 @@ def launch(demo: "gr.Blocks", ctx: AppContext, host: str = DEFAULT_HOST, port: i
         )
     except OSError as e:
         raise RagError(f"cannot start the web app on {host}:{port}: {e}") from None
-
-
-def cmd_ui(args: argparse.Namespace) -> int:
-    from rag.cli import settings_from
-
-    ctx = make_context(settings_from(args))
-    print(f"loading the embedding model {ctx.settings.embed_model} ...", file=sys.stderr, flush=True)
-    _ = ctx.pipeline.embedder  # load now, not on the first question
-    if not _no_index(ctx):
-        _ = ctx.pipeline.index  # fail early on an index built with another model
-    demo = build_app(ctx)
-    where = f"http://{args.host}:{args.port}"
-    print(f"index {ctx.settings.index_dir}; starting the web app on {where}", file=sys.stderr, flush=True)
-    launch(demo, ctx, host=args.host, port=args.port)
-    return 0
-
-
-def add_cli(sub: Any, common: argparse.ArgumentParser, gen: argparse.ArgumentParser,
-            commands: dict[str, Callable[[argparse.Namespace], int]]) -> None:
-    """Register `rag ui [--index DIR] [--host H] [--port P]` (and the generator options)."""
-    sp = sub.add_parser("ui", parents=[common, gen], help="start the web app: chat with citations, manage documents")
-    sp.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
-    sp.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
-    commands["ui"] = cmd_ui

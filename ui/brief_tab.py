@@ -10,9 +10,10 @@ import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
-from rag.brief import FORMATS, build_brief
-from rag.config import LLM_MODES
-from rag.types import RagError
+from rag.brief.build import FORMATS, build_brief
+from rag.brief.render import save, to_markdown
+from rag.errors import RagError
+from ui.context import generator_options
 
 EXAMPLES = ["人工智能武器化", "lethal autonomous weapons: what has been agreed",
             "what did each delegation say about new technologies"]
@@ -44,11 +45,11 @@ def make_brief(ctx, topic: str, docs: list[str] | None, fmt: str, llm: str | Non
         brief = build_brief(ctx.pipeline, topic, docs=tuple(docs or ()), llm=llm or None)
     except RagError as e:
         return f"**Error:** {e}", None
-    md = brief.to_markdown()
+    md = to_markdown(brief)
     if brief.notes:
         md += "\n" + "\n".join(f"> note: {n}" for n in brief.notes) + "\n"
     path = Path(tempfile.mkdtemp(prefix="un-rag-brief-")) / _filename(brief.topic, fmt)
-    brief.save(path, fmt)
+    save(brief, path, fmt)
     return md, str(path)
 
 
@@ -56,12 +57,7 @@ def build(ctx) -> SimpleNamespace:
     """Create the tab's components (inside the caller's Tab) and wire them; returns them for tests."""
     import gradio as gr
 
-    try:  # the chat tab's labels, marking generators that are not set up
-        from ui.app import generator_options
-
-        choices, default, _ = generator_options(ctx.settings)
-    except Exception:  # noqa: BLE001 - the tab works without the app module
-        choices, default = list(LLM_MODES), ctx.settings.llm
+    choices, default, _ = generator_options(ctx.settings)  # the chat tab's labels, unavailable ones marked
     with gr.Row():
         topic = gr.Textbox(label="Topic", placeholder=" · ".join(EXAMPLES), scale=3, max_lines=2)
         docs = gr.Dropdown(choices=doc_choices(ctx), multiselect=True, value=[], scale=2,
