@@ -299,6 +299,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no-units": {"unit_chars": 0, "window_chars": 0},
     "no-window": {"window_chars": 0},
     "window-1500": {"window_chars": 1500},
+    "window-forward": {"window_back": False},
     "units-400": {"unit_chars": 400},
     "units-1500": {"unit_chars": 1500},
     "fusion-all-languages": {"same_language_keywords": False},
@@ -438,7 +439,8 @@ def run_corpus(corpus: Corpus, emb: CachedEmbedder, split: str, variants: list[s
         emb.embed_queries([q.text for q in qs_all])  # batch once; searches below read the cache
         res: dict[str, Any] = {"note": corpus.note, "passages": {"ours": len(ours.index.chunks),
                                "peers": len(peers.windows)}, "build_s": round(build_s, 1),
-                               "index_bytes": {"ours": ours.size_bytes, "peers": peers.size_bytes}, "halves": {}}
+                               "index_bytes": {**{v: o.size_bytes for v, o in systems.items()},
+                                               "peers": peers.size_bytes}, "halves": {}}
         for half in halves:
             ans = [q for q in qs_all if q.half == half and q.answerable]
             una = [q for q in qs_all if q.half == half and not q.answerable]
@@ -481,7 +483,9 @@ def markdown(results: dict[str, Any], info: dict[str, Any], wall: float) -> str:
     for name, r in results.items():
         lines += [f"### {name}", "", r["note"] + f". Passages: ours {r['passages']['ours']}, windows "
                   f"{r['passages']['peers']}. Ours, 5-passage question (embed + search): p50 "
-                  f"{r['latency_5']['p50_ms']} ms, p95 {r['latency_5']['p95_ms']} ms.", ""]
+                  f"{r['latency_5']['p50_ms']} ms, p95 {r['latency_5']['p95_ms']} ms. Index on disk: ours "
+                  f"{r['index_bytes']['ours'] / 1e6:.2f} MB" + (f", {r['index_bytes']['ours'] / r['index_bytes']['v2']:.2f}× "
+                  f"the chunker-2 index (v2)" if "v2" in r["index_bytes"] else "") + ".", ""]
         for half, h in r["halves"].items():
             rows = [[m, s["n"], s["hit@1"], s["hit@5"], s["mrr@10"], s["ev@500"], s["ev@1500"], s["search"]["p50_ms"],
                      s["search"]["p95_ms"]] for m, s in h["methods"].items()]

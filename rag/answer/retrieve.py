@@ -83,10 +83,11 @@ class Retriever:
         # one ranked list: same-language matches by their full score first, then neutral-token matches
         return same + [int(i) for i in cross if i not in set(same)]
 
-    def _unit_members(self, i: int, allowed: set[int] | None = None) -> list[int]:
+    def _unit_members(self, i: int, allowed: set[int] | None = None, taken: set[int] | None = None) -> list[int]:
         """Row ids of the passage that chunk `i` opens, in document order: its unit (lead-in and items, or the
         pieces of one paragraph) when at most `unit_chars` long, then neighbours in the same document, section and
-        speaker turn up to `window_chars`; rows outside `allowed` (the filters) never come along."""
+        speaker turn up to `window_chars`; rows outside `allowed` (the filters) or already `taken` by a better
+        passage never come along (a chunk is read once)."""
         if self._units is None:
             by_unit: dict[str, list[int]] = {}
             for j, c in enumerate(self.index.chunks):
@@ -95,8 +96,8 @@ class Retriever:
             self._units = {j: rows for rows in by_unit.values() for j in rows}
         chunks = self.index.chunks
         rows = self._units.get(i, [i])
-        if allowed is not None:
-            rows = [j for j in rows if j in allowed]
+        taken = taken or set()
+        rows = [j for j in rows if j == i or ((allowed is None or j in allowed) and j not in taken)]
         if len(rows) > 1 and sum(len(chunks[j].text) for j in rows) > self.settings.unit_chars:
             rows = [i]
         # Section window: the chunks that follow (then precede) in the same document and section come along
@@ -105,7 +106,8 @@ class Retriever:
         lo, hi = rows[0], rows[-1]
         c = chunks[i]
         while size < self.settings.window_chars:
-            nxt = [j for j in (hi + 1, lo - 1) if 0 <= j < len(chunks) and (allowed is None or j in allowed)
+            steps = (hi + 1, lo - 1) if self.settings.window_back else (hi + 1,)
+            nxt = [j for j in steps if 0 <= j < len(chunks) and (allowed is None or j in allowed) and j not in taken
                    and chunks[j].doc_id == c.doc_id and chunks[j].headings == c.headings
                    and chunks[j].speaker == c.speaker and size + len(chunks[j].text) <= self.settings.window_chars]
             if not nxt:
@@ -113,7 +115,9 @@ class Retriever:
             j = nxt[0]
             size += len(chunks[j].text)
             lo, hi = min(lo, j), max(hi, j)
-        return list(range(lo, hi + 1)) if (lo, hi) != (rows[0], rows[-1]) else rows
+        if (lo, hi) == (rows[0], rows[-1]):
+            return rows
+        return [j for j in range(lo, hi + 1) if j == i or j in rows or j not in taken]
 
     def _mask(self, filters: Filters) -> np.ndarray | None:
         if not filters:
@@ -194,7 +198,7 @@ class Retriever:
             units += 1
             # Small-to-big: the hit opens a passage made of its unit (a lead-in with its items) and its section
             # neighbours, each part keeping its own locator; what is in one passage is not ranked again.
-            members = self._unit_members(i, allowed_rows) if s.unit_chars or s.window_chars else [i]
+            members = self._unit_members(i, allowed_rows, taken) if s.unit_chars or s.window_chars else [i]
             taken.update(members)
             d = info[i].get("dense")
             b = info[i].get("bm25")

@@ -44,10 +44,11 @@ def extractive_answer(question: str, hits: list[Hit], embedder: Embedder, query_
     scores = []
     for (n, s), sim in zip(cands, sims):
         lexical = len(q_tokens & set(tokenize(s))) / len(q_tokens) if q_tokens else 0.0
-        # Dense similarity leads (it works across languages); shared keywords and passage rank break ties.
+        # Dense similarity leads (it works across languages); shared keywords and passage rank break ties
+        # (the rank of the retrieved passage, `group`, not of the part within it).
         # A lead-in ("专家组得出结论认为：") announces the answer without giving it: quote what follows instead.
         lead_in = LEAD_IN_PENALTY if s.rstrip().endswith((":", "：")) else 0.0
-        scores.append(float(sim) + 0.05 * lexical + 0.01 * (TOP_PASSAGES - n) - lead_in)
+        scores.append(float(sim) + 0.05 * lexical + 0.01 * (TOP_PASSAGES - (hits[n - 1].group or n)) - lead_in)
     order = np.argsort(-np.asarray(scores))
     listed = listed_unit(hits, cands[int(order[0])][0])
     if listed:

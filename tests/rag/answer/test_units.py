@@ -151,4 +151,5 @@ def test_the_lead_in_question_answers_with_items_a_to_c_each_cited(real_pipeline
 @pytest.mark.slow
 def test_the_chair_question_finds_the_chairs_paragraph_in_the_top_3(real_pipeline) -> None:
     hits = real_pipeline.retriever.search(CHAIR_ZH, k=3).hits
-    assert any("弗拉维奥·苏亚雷斯·达米科大使担任主席" in h.chunk.text for h in hits), [h.chunk.cite for h in hits]
+    assert any("弗拉维奥·苏亚雷斯·达米科大使担任主席" in h.text for h in hits), [
+        (h.chunk.cite, [c.locator for c in h.parts]) for h in hits]
