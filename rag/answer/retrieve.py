@@ -222,8 +222,10 @@ class Retriever:
 
 
 def expand_hits(hits: list[Hit]) -> list[Hit]:
-    """One hit per part of each passage, in passage order then document order: what the generator numbers and
-    cites, so every citation points at one exact locator (`¶21(c)`) while retrieval ranked whole passages.
+    """The parts the generator numbers and cites: each passage's matched chunk with its unit (a lead-in and its
+    items), in passage order then document order, so every citation points at one exact locator (`¶21(c)`).
+    Section-window neighbours stay in `Answer.retrieved` for the reader but out of the prompt: with them the
+    local model's prompt grew from 5 to 26 numbered passages on the seed questions.
 
     Args:
         hits: ranked passages from `Retriever.search`.
@@ -233,7 +235,8 @@ def expand_hits(hits: list[Hit]) -> list[Hit]:
     """
     out: list[Hit] = []
     for h in hits:
-        for c in h.parts or [h.chunk]:
+        unit = h.chunk.unit
+        for c in [p for p in h.parts if p is h.chunk or (unit and p.unit == unit)] or [h.chunk]:
             own = c is h.chunk
             out.append(Hit(chunk=c, score=h.score, rank=len(out) + 1, dense_score=h.dense_score if own else None,
                            bm25_score=h.bm25_score if own else None, dense_rank=h.dense_rank if own else None,
