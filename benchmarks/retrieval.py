@@ -204,7 +204,9 @@ def load_gold(seed: int) -> Corpus:
         by_symbol[meta["symbol"]] = norm(text)
     qs = []
     region: dict[str, tuple[str, ...]] = {}
-    for g in read_gold(ROOT / "seeds" / "gold" / "gold.jsonl"):
+    gold_path = ROOT / "seeds" / "gold" / "gold.jsonl"
+    types = {r["id"]: r.get("type", "") for r in map(json.loads, gold_path.read_text(encoding="utf-8").splitlines()) if r}
+    for g in read_gold(gold_path):
         lang = getattr(g, "lang", None) or ("zh" if any("\u4e00" <= c <= "\u9fff" for c in g.question) else "en")
         if g.answerable and g.evidence:
             hay = by_symbol.get(g.doc or "", "")
@@ -213,7 +215,7 @@ def load_gold(seed: int) -> Corpus:
             qs.append(Q(g.id, g.question, [norm(e) for e in g.evidence], "", True, lang))
         else:
             region[g.id] = ("unanswerable", g.id)
-            qs.append(Q(g.id, g.question, [], "", False, lang, getattr(g, "type", "") or ""))
+            qs.append(Q(g.id, g.question, [], "", False, lang, types.get(g.id, "")))
     # Regions in a fixed random order, each to the half with fewer questions so far (the halves stay even).
     groups: dict[tuple[str, ...], list[Q]] = {}
     for q in qs:
