@@ -245,9 +245,9 @@ class Ours:
 
     def __init__(self, corpus: Corpus, emb: CachedEmbedder, work: Path, settings: Any = None) -> None:
         from index.store import IndexWriter, load_index
+        from rag.answer.retrieve import Retriever
         from rag.ingest.chunk import CHUNKER_VERSION
         from rag.ingest.parse import parse_document
-        from rag.answer.retrieve import Retriever
 
         dest = work / "ours"
         writer = IndexWriter(dest, emb.name, emb.dim, CHUNKER_VERSION, rebuild=True)
@@ -316,7 +316,7 @@ def make_ours(corpus: Corpus, emb: CachedEmbedder, work: Path, variant: str) -> 
     v = VARIANTS[variant]
     saved = (types.EMBED_CONTEXT, types.KEYWORD_CONTEXT)
     types.EMBED_CONTEXT = v.get("embed", saved[0])
-    types.KEYWORD_CONTEXT = v.get("kw", saved[1])  # noqa: keyword header fields
+    types.KEYWORD_CONTEXT = v.get("kw", saved[1])  # keyword header fields
     try:
         fields = {k: val for k, val in v.items() if k not in ("embed", "kw")}
         d = work / variant
@@ -396,9 +396,9 @@ SIGNALS: list[tuple[str, bool, Any]] = []  # (set, answerable, RefusalSignals) o
 
 def refusal_points(qs: list[Q], runs: list[Ranked], emb: CachedEmbedder, set_name: str = "") -> list[dict[str, Any]]:
     """The refusal signals of every question, with the decision the code's defaults take."""
-    from rag.lang import detect_language
     from rag.answer.refusal import decide, refusal_signals
     from rag.config import RetrievalSettings
+    from rag.lang import detect_language
 
     settings = RetrievalSettings()
     pts = []
@@ -477,7 +477,7 @@ def latency(ours: Ours, emb: CachedEmbedder, questions: list[str]) -> dict[str, 
 
 
 def markdown(results: dict[str, Any], info: dict[str, Any], wall: float) -> str:
-    lines = [f"## Retrieval: our default against peer recipes", "",
+    lines = ["## Retrieval: our default against peer recipes", "",
              f"Machine: {machine_line(info)}. Wall time {wall:.0f} s (embeddings cached by text hash). Peers: "
              f"{WINDOW}/{OVERLAP}-character windows (LangChain RecursiveCharacterTextSplitter) in a LangChain FAISS "
              f"store; BM25 + jieba on the same windows; their plain RRF (k = {PEER_RRF_K}). Same embedder everywhere. "

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from rag.answer.refusal import GROUPS, language_group, refusal_score
+from rag.answer.refusal import GROUPS, refusal_score, refusal_signals
 from rag.eval.gold import GoldSet
 from rag.lang import detect_language
 
@@ -57,13 +57,15 @@ def best_threshold(points: Sequence[ConfidencePoint], group: str = "all", max_fa
 
 
 def collect(pipeline: "Pipeline", gold: GoldSet, progress: Callable[[int, int], None] | None = None) -> list[ConfidencePoint]:
-    """Retrieve for every gold question exactly as `rag ask` does and record its confidence."""
+    """Retrieve for every gold question exactly as `rag ask` does and record its refusal score (the top cosine
+    plus the configured coverage, gap and number terms: what `rag.answer.refusal` compares with the threshold)."""
     points = []
+    s = pipeline.settings.retrieval
     for i, q in enumerate(gold, 1):
         r = pipeline.retriever.search(q.question)
-        passage_lang = r.hits[0].chunk.language if r.hits else None
-        group = language_group(detect_language(q.question), passage_lang)
-        points.append(ConfidencePoint(q.id, round(r.confidence, 4), group, q.answerable))
+        sig = refusal_signals(q.question, detect_language(q.question), r)
+        score = refusal_score(sig, s.coverage_weight, s.gap_weight, s.neutral_penalty) if r.hits else 0.0
+        points.append(ConfidencePoint(q.id, round(score, 4), sig.group, q.answerable))
         if progress:
             progress(i, len(gold))
     return points

@@ -6,13 +6,13 @@ import json
 import pytest
 
 from index.store import IndexWriter, load_index
-from rag.ingest.chunk import CHUNKER_VERSION
-from rag.config import RetrievalSettings, Settings
-from rag.generation.extractive import extractive_answer, listed_unit
 from rag.answer.pipeline import Pipeline
 from rag.answer.refusal import decide, refusal_signals
 from rag.answer.retrieve import Retrieval, Retriever, expand_hits
+from rag.config import RetrievalSettings, Settings
 from rag.errors import RagError
+from rag.generation.extractive import extractive_answer, listed_unit
+from rag.ingest.chunk import CHUNKER_VERSION
 from rag.types import Chunk, DocMeta, Hit
 
 IHL_ZH = "专家组关于国际人道法得出了什么结论？"
