@@ -190,6 +190,34 @@ def load_unpc(data: Path, limit: int, seed: int) -> Corpus:
                   f"English sentence; relevant = a passage holds the aligned Chinese sentence (≥10 characters, unique)")
 
 
+UNPC_EN_HELD_OUT = 0.5  # 40 questions only: half their documents left out, so each half has unanswerable ones
+
+
+def load_unpc_en(data: Path, seed: int) -> Corpus:
+    """UNPC dev, English side: documents of consecutive English sentences; the 40 hand-written English questions of
+    benchmarks/data/unpc_en_questions.jsonl (paraphrases of one sentence each) as English-to-English questions."""
+    en = (data / "unpc-devset" / "UNv1.0.devset.en").read_text(encoding="utf-8").splitlines()
+    docs: list[SrcDoc] = []
+    owner: dict[int, SrcDoc] = {}
+    for j in range(0, len(en), UNPC_DOC_LINES):
+        sym = f"UNPC-EN/{j // UNPC_DOC_LINES + 1}"
+        text = "\n\n".join(ln.strip() for ln in en[j : j + UNPC_DOC_LINES] if ln.strip())
+        d = SrcDoc(sym.replace("/", "_"), text, {"symbol": sym, "language": "en", "kind": "document"},
+                   "dev" if _h(seed, "half", sym) < 0.5 else "test", _h(seed, "out", sym) < UNPC_EN_HELD_OUT)
+        docs.append(d)
+        for i in range(j, min(j + UNPC_DOC_LINES, len(en))):
+            owner[i] = d
+    rows = [json.loads(ln) for ln in (ROOT / "benchmarks" / "data" / "unpc_en_questions.jsonl")
+            .read_text(encoding="utf-8").splitlines() if ln.strip()]
+    qs = [Q(r["id"], r["question"], [norm(e) for e in r["evidence"]], owner[r["line"]].half,
+            not owner[r["line"]].held_out, "en") for r in rows]
+    return Corpus("UNPC dev (en→en)", docs, qs,
+                  f"{len(en)} English sentences in {len(docs)} documents of {UNPC_DOC_LINES} consecutive sentences; "
+                  f"halves by document; {UNPC_EN_HELD_OUT:.0%} of the documents left out (unanswerable); 40 "
+                  f"hand-written English questions paraphrasing one sentence each; relevant = a passage holds the "
+                  f"answer span")
+
+
 def load_gold(seed: int) -> Corpus:
     """seeds/gold over the seed documents; halves by 1,500-character region of the evidence (no shared context)."""
     from rag.eval.gold import load_gold as read_gold
@@ -517,7 +545,7 @@ def calibrate_md() -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", help="data folder (default: ../shared/data beside the repository)")
-    ap.add_argument("--sets", default="cmrc,unpc,gold", help="comma list of cmrc, unpc, gold")
+    ap.add_argument("--sets", default="cmrc,unpc,unpc-en,gold", help="comma list of cmrc, unpc, unpc-en, gold")
     ap.add_argument("--split", default="test", choices=("dev", "test", "both"), help="which half to report")
     ap.add_argument("--limit", type=int, default=300, help="answerable questions per half and set "
                     "(and half as many unanswerable ones)")
@@ -547,8 +575,10 @@ def main(argv: list[str] | None = None) -> int:
             corpus = load_unpc(data, args.limit, args.seed)
         elif name == "gold":
             corpus = load_gold(args.seed)
+        elif name == "unpc-en":
+            corpus = load_unpc_en(data, args.seed)
         else:
-            ap.error(f"unknown set {name!r}; choose from cmrc, unpc, gold")
+            ap.error(f"unknown set {name!r}; choose from cmrc, unpc, unpc-en, gold")
         print(f"[{corpus.name}] {len(corpus.docs)} documents, {len(corpus.questions)} questions", file=sys.stderr)
         results[corpus.name] = run_corpus(corpus, emb, args.split, [v for v in args.variants.split(",") if v])
     wall = time.perf_counter() - t0

@@ -20,7 +20,7 @@ class ConfidencePoint:
 
     id: str
     confidence: float
-    group: str  # "same" or "cross"
+    group: str  # rag.answer.refusal.GROUPS: "same", "same-other" or "cross"
     answerable: bool
 
 

@@ -41,7 +41,7 @@ def settings_for(index_dir: Path, model: str, **kw) -> Settings:
 def fake_settings(index_dir: Path) -> Settings:
     """The fake embedder's cosines are low: answer anyway, so the UI has citations to show."""
     s = settings_for(index_dir, "fake")
-    return replace(s, retrieval=replace(s.retrieval, refuse_below=-1.0, refuse_below_cross=-1.0))
+    return replace(s, retrieval=replace(s.retrieval, refuse_below=-1.0, refuse_below_cross=-1.0, refuse_below_other=-1.0))
 
 
 @pytest.fixture(scope="session")

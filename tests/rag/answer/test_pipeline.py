@@ -20,7 +20,7 @@ MINSK = "明斯克将举行什么会议？"
 
 
 def _pipeline(index_dir, embedder, chat: RecordingChat | None = None, **retrieval: Any) -> Pipeline:
-    r = RetrievalSettings(**({"refuse_below": 0.0, "refuse_below_cross": 0.0} | retrieval))
+    r = RetrievalSettings(**({"refuse_below": 0.0, "refuse_below_cross": 0.0, "refuse_below_other": 0.0} | retrieval))
     pipe = Pipeline(Settings(index_dir=index_dir, llm="extractive", retrieval=r), embedder=embedder)
     if chat is not None:  # a user's own chat model plugs in through the registry, like the built-ins
         register_generator("recording", lambda _s, _e: ChatGenerator(chat, "recording"))
@@ -116,7 +116,7 @@ def test_a_failing_model_gives_the_extractive_answer_and_says_why(fake_index_dir
 
 def test_low_confidence_refuses_without_calling_the_model(fake_index_dir, fake_embedder) -> None:
     chat = RecordingChat(reply="anything [1]")
-    pipe = _pipeline(fake_index_dir, fake_embedder, chat, refuse_below=1.01, refuse_below_cross=1.01)
+    pipe = _pipeline(fake_index_dir, fake_embedder, chat, refuse_below=1.01, refuse_below_cross=1.01, refuse_below_other=1.01)
     items = list(pipe.stream(MINSK, llm="recording"))
     answer = items[-1]
     assert items[:-1] == [refusal_text("zh")] == ["文件中没有回答这个问题的内容。"]
@@ -126,9 +126,12 @@ def test_low_confidence_refuses_without_calling_the_model(fake_index_dir, fake_e
     assert pipe.ask("What will be held in Minsk?", llm="recording").text == "The documents do not say."
 
 
-def test_same_and_cross_language_thresholds(fake_index_dir, fake_embedder) -> None:
-    r = _pipeline(fake_index_dir, fake_embedder, refuse_below=0.9, refuse_below_cross=0.7).settings.retrieval
+def test_thresholds_follow_the_language_pair(fake_index_dir, fake_embedder) -> None:
+    r = _pipeline(fake_index_dir, fake_embedder, refuse_below=0.9, refuse_below_cross=0.7,
+                  refuse_below_other=0.8).settings.retrieval
     assert refusal_threshold(r, "zh", "zh") == 0.9
+    assert [refusal_threshold(r, q, "en") for q in ("en", "fr")] == [0.8, 0.7]
+    assert [refusal_threshold(r, q, q) for q in ("fr", "ru", "ar", "es")] == [0.8, 0.8, 0.8, 0.8]
     assert refusal_threshold(r, "en", "zh") == 0.7
     assert refusal_threshold(r, "en", None) == 0.7
 

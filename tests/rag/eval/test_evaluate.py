@@ -68,7 +68,7 @@ def tiny_pipeline(tiny_index, fake_embedder):
     from rag.answer.pipeline import Pipeline
 
     s = Settings(index_dir=tiny_index, embed_model="fake", llm="extractive",
-                 retrieval=RetrievalSettings(refuse_below=REFUSE_BELOW))
+                 retrieval=RetrievalSettings(refuse_below=REFUSE_BELOW, refuse_below_other=REFUSE_BELOW))
     return Pipeline(s, embedder=fake_embedder)
 
 
