@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from rag import audit
 from rag.config import LLM_MODES, Settings, default_index_dir
 from rag.types import Answer, RagError
 
@@ -60,8 +61,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         raise RagError("give files or folders to ingest, or --rebuild to re-read the indexed documents")
     report = ingest(
         [Path(p) for p in args.paths], s.index_dir, get_embedder(s.embed_model), rebuild=args.rebuild,
-        max_mb=args.max_mb, progress=None if args.quiet else _progress_bar("ingest"),
+        max_mb=args.max_mb, progress=None if args.quiet else _progress_bar("ingest"), replace=args.replace,
     )
+    audit_report(s.index_dir, audit.cli_user(), "rebuild" if args.rebuild else "ingest", report)
     width = max((len(f.path) for f in report.files), default=10)
     for f in report.files:
         detail = f"{f.doc_id} ({f.chunks} chunks)" if f.doc_id else f.reason
@@ -71,6 +73,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for f in report.failed:
         print(f"error: {f.path}: {f.reason}", file=sys.stderr)
     return 1 if report.failed else 0
+
+
+def audit_report(index_dir: Path, user: str, action: str, report) -> None:
+    """One audit line per file that changed the library or failed to."""
+    for f in report.files:
+        if f.status in ("added", "updated", "failed"):
+            audit.record(index_dir, user, action, f.doc_id or Path(f.path).name,
+                         f.status if f.status != "failed" else f"failed: {f.reason}", file=Path(f.path).name)
+    if action == "rebuild" and report.version:
+        audit.record(index_dir, user, "rebuild", "", f"version {report.version}")
 
 
 @command("docs")
@@ -95,6 +107,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
     s = settings_from(args)
     doc_id, _ = remove_document(s.index_dir, args.doc)
+    audit.record(s.index_dir, audit.cli_user(), "remove", doc_id)
     print(f"removed {doc_id}")
     return 0
 
@@ -171,23 +184,39 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def _ask_batch(pipe, args: argparse.Namespace) -> int:
     path = Path(args.batch)
-    if not path.exists():
+    if not path.is_file():
         raise RagError(f"{path}: no such file")
     failures = 0
-    for lineno, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
-        if not line.strip():
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for lineno, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
             continue
+        item_id = None
         try:
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise ValueError(f"not UTF-8 (byte {e.start})") from None
             item = json.loads(line)
             if not isinstance(item, dict) or "question" not in item:
                 raise ValueError('each line must be an object with "question"')
+            item_id = item.get("id")
+            if not isinstance(item["question"], str):
+                raise ValueError(f'"question" must be a string, got {type(item["question"]).__name__}')
             a = pipe.ask(item["question"], k=args.k, filters=_filters(args), llm=args.llm)
             a.id = item.get("id", lineno)
             _print_answer(a, True)
-        except (ValueError, RagError) as e:
+        except Exception as e:  # noqa: BLE001 - a bad line gets an error object; the rest of the batch goes on
+            if os.environ.get("RAG_DEBUG") and not isinstance(e, (ValueError, RagError)):
+                raise
             failures += 1
-            print(json.dumps({"id": None, "line": lineno, "error": str(e)}, ensure_ascii=False), flush=True)
-            print(f"error: {path} line {lineno}: {e}", file=sys.stderr)
+            msg = " ".join(str(e).split()) if isinstance(e, (ValueError, RagError)) else f"{type(e).__name__}: {e}"
+            safe_id = item_id if isinstance(item_id, (str, int, float)) or item_id is None else str(item_id)
+            out = json.dumps({"id": safe_id, "line": lineno, "error": msg}, ensure_ascii=False)
+            print(out.encode("utf-8", "replace").decode("utf-8"), flush=True)
+            print(f"error: {path} line {lineno}: {msg}".encode("utf-8", "replace").decode("utf-8"), file=sys.stderr)
     return 1 if failures else 0
 
 
@@ -209,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--rebuild", action="store_true", help="rebuild the whole index (from PATHs, else from the indexed files)")
     sp.add_argument("--max-mb", type=float, default=50.0, help="largest file accepted (MB)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.add_argument("--replace", action="store_true",
+                    help="a file whose symbol is already indexed from another file replaces that document")
 
     sp = sub.add_parser("docs", parents=[common], help="list indexed documents")
     sp.add_argument("--json", action="store_true")
@@ -230,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--batch", metavar="QUESTIONS.jsonl", help='one {"id", "question"} per line; one answer per line out')
 
     # Commands that live beside their stage register themselves here.
-    for mod in ("rag.evaluate", "rag.brief", "rag.calibrate", "ui.app"):
+    for mod in ("rag.evaluate", "rag.brief", "rag.calibrate", "ui.app", "rag.users_cli"):
         importlib.import_module(mod).add_cli(sub, common, gen, COMMANDS)
     return p
 
