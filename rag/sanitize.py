@@ -61,3 +61,14 @@ def clean_question(text: object, max_chars: int, what: str = "question") -> str:
     if not has_words(q):
         raise RagError(f"the {what} {q[:40]!r} has no words, only punctuation or symbols: ask something, e.g. {EXAMPLE}")
     return q
+
+
+# Every character that can start Markdown or HTML markup: emphasis, code, headings, links and images ([ ] !),
+# tables (|), strikethrough (~), raw HTML and entities (< > &). A backslash before ASCII punctuation always
+# means the literal character (CommonMark §2.4), so the escaped text renders exactly as written.
+_MD_SPECIAL = frozenset("\\*_`<>#[]!|~&")
+
+
+def md_escape(text: str) -> str:
+    """Text safe anywhere in Markdown: one line, every markup character shown as itself (never HTML)."""
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in " ".join(str(text).split()))

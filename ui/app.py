@@ -7,11 +7,12 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from rag.config import LLM_MODES, Settings
 from rag.types import Answer, RagError
+from ui.access import Access, limit_queued_per_user, takes_request
 from ui.render import ChatSession, Turn, chat_messages, citations_panel, markdown_copy
 
 if TYPE_CHECKING:  # gradio and the pipeline are imported lazily: `rag ask` must not pay for them
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 CONCURRENT_ANSWERS = 4  # questions answered at once (all sessions); the rest wait in Gradio's queue
+# Briefs and evaluations run minutes each: they get their own concurrency group (Gradio queues each group
+# separately), so at most LONG_JOBS of them run and askers keep their CONCURRENT_ANSWERS slots.
+LONG_JOBS = 1
 EXTRA_TABS = (("Evaluate", "ui.eval_tab"), ("Briefing", "ui.brief_tab"))
 GENERATOR_LABELS = {
     "local": "local model (llama.cpp)",
@@ -37,13 +41,14 @@ class AppContext:
 
     settings: Settings
     pipeline: "Pipeline"
+    access: Access = field(default_factory=Access)  # who may change the library (see ui/access.py)
 
 
-def make_context(settings: Settings | None = None) -> AppContext:
+def make_context(settings: Settings | None = None, access: Access | None = None) -> AppContext:
     from rag.pipeline import Pipeline
 
     settings = settings or Settings()
-    return AppContext(settings, Pipeline(settings))
+    return AppContext(settings, Pipeline(settings), access or Access())
 
 
 CSS = """
@@ -132,6 +137,7 @@ def answer_stream(
     k: float | None,
     docs: list[str] | None,
     speaker: str | None,
+    request: Any = None,
 ) -> Iterator[tuple[Any, ...]]:
     """The chat's event: streams (chat messages, citations panel, Markdown copy, session, question box)."""
     import gradio as gr
@@ -150,6 +156,7 @@ def answer_stream(
     try:
         if _no_index(ctx):
             raise RagError("no documents are indexed yet: add some in the Documents tab")
+        ctx.access.check_generator(request, llm, ctx.settings.llm)
         filters = Filters(docs=tuple(docs or ()), speaker=(speaker or "").strip() or None)
         shown = 0.0
         for item in ctx.pipeline.stream(q, k=int(k) if k else None, filters=filters, llm=llm or None, history=history):
@@ -168,8 +175,10 @@ def answer_stream(
     yield chat_messages(session), citations_panel(session), markdown_copy(session), session, gr.skip()
 
 
-def ask_json(ctx: AppContext, question: str, llm: str | None = None, k: int | None = None) -> dict[str, Any]:
+def ask_json(ctx: AppContext, question: str, llm: str | None = None, k: int | None = None,
+             request: Any = None) -> dict[str, Any]:
     """The `ask` API: one answer with its citations as JSON (`Answer.to_json()`); RagError for bad input."""
+    ctx.access.check_generator(request, llm, ctx.settings.llm)
     if k is not None and int(k) < 1:
         raise RagError(f"k must be at least 1, got {k}")
     if _no_index(ctx):
@@ -177,11 +186,14 @@ def ask_json(ctx: AppContext, question: str, llm: str | None = None, k: int | No
     return ctx.pipeline.ask(question, k=int(k) if k else None, llm=llm or None).to_json()
 
 
-def _add_extra_tabs(ctx: AppContext) -> list[str]:
+EDITOR_TABS = ("Evaluate",)  # tabs only editors see (an evaluation costs minutes of CPU)
+
+
+def _add_extra_tabs(ctx: AppContext) -> dict[str, Any]:
     """Tabs written elsewhere: `ui.eval_tab` / `ui.brief_tab` with `build(app_ctx)`, when they exist."""
     import gradio as gr
 
-    added = []
+    added: dict[str, Any] = {}
     for title, name in EXTRA_TABS:
         try:
             module = importlib.import_module(name)
@@ -190,9 +202,11 @@ def _add_extra_tabs(ctx: AppContext) -> list[str]:
                 log.warning("the %s tab is not shown: importing %s failed: %s", title, name, e)
             continue
         if callable(getattr(module, "build", None)):
-            with gr.Tab(title):
+            # Hidden until the load event knows the role, when there is a login; else the same for everyone.
+            visible = not ctx.access.login and not ctx.access.read_only if title in EDITOR_TABS else True
+            with gr.Tab(title, visible=visible) as tab:
                 module.build(ctx)
-            added.append(title)
+            added[title] = tab
     return added
 
 
@@ -239,11 +253,22 @@ def build_app(ctx: AppContext) -> "gr.Blocks":
                             markdown = gr.Code(language="markdown", interactive=False, buttons=["copy"], wrap_lines=True,
                                                max_lines=14, show_label=False, elem_id="answer-md")
             with gr.Tab("Documents", id="documents"):
-                lists, refreshed = documents.build(ctx, docs)
-            _add_extra_tabs(ctx)
+                lists, refreshed, manage = documents.build(ctx, docs)
+            tabs = _add_extra_tabs(ctx)
+        whoami = gr.Markdown(access_banner(ctx, None), elem_id="whoami")
 
-        def respond(q: str, s: ChatSession | None, g: str, kk: float, d: list[str], sp: str) -> Iterator[tuple]:
-            yield from answer_stream(ctx, q, s, g, kk, d, sp)
+        @takes_request
+        def respond(q, s, g, kk, d, sp, request):
+            yield from answer_stream(ctx, q, s, g, kk, d, sp, request)
+
+        @takes_request
+        def on_load(request):
+            """Per-visitor view: management controls and the Evaluate tab for editors only, allowed generators."""
+            editor = ctx.access.is_editor(request)
+            allowed = [(label, v) for label, v in choices if editor or v in (default_llm, "extractive")]
+            tab_updates = [gr.Tab(visible=editor if t in EDITOR_TABS else True) for t in tabs]
+            return (*refreshed(), *[gr.update(visible=editor) for _ in manage], gr.Dropdown(choices=allowed),
+                    access_banner(ctx, request), *tab_updates)
 
         def new_conversation() -> tuple:
             fresh = ChatSession()
@@ -265,9 +290,9 @@ def build_app(ctx: AppContext) -> "gr.Blocks":
         new_btn.click(new_conversation, None, reset, api_visibility="private")
         chatbot.clear(new_conversation, None, reset, api_visibility="private")
         chat_tab.select(doc_filter_choices, [docs], [docs], api_visibility="private")
-        demo.load(lambda: refreshed(), None, lists, api_visibility="private")
+        demo.load(on_load, None, [*lists, *manage, llm, whoami, *tabs.values()], api_visibility="private")
 
-        def ask(question: str, llm: str | None = None, k: int | None = None) -> dict:
+        def ask(question: str, llm: str | None = None, k: int | None = None, request: Any = None) -> dict:
             """Answer `question` from the indexed documents; returns the answer and its citations as JSON.
 
             Args:
@@ -276,12 +301,33 @@ def build_app(ctx: AppContext) -> "gr.Blocks":
                 k: passages to retrieve (default 5).
             """
             try:
-                return ask_json(ctx, question, llm, k)
+                return ask_json(ctx, question, llm, k, request)
             except RagError as e:
                 raise gr.Error(str(e), print_exception=False) from None
 
+        ask.__annotations__ = {"question": str, "llm": str | None, "k": int | None, "request": gr.Request,
+                               "return": dict}
+
         gr.api(ask, api_name="ask", concurrency_id="answer", concurrency_limit=CONCURRENT_ANSWERS)
     return demo
+
+
+def access_banner(ctx: AppContext, request: Any) -> str:
+    """One line under the title: who is signed in and what they may do (escaped: names are user input)."""
+    from ui.render import esc
+
+    a = ctx.access
+    if a.login:
+        role = a.role(request)
+        name = getattr(request, "username", None)
+        if not name:
+            return ""
+        return (f"Signed in as **{esc(name)}** ({role or 'no role'})" +
+                ("" if role == "editor" else " — readers ask, read documents and write briefs."))
+    if a.read_only:
+        return ("**Read-only library**: this shared instance was started without `--users`, so documents cannot "
+                "be added, removed or rebuilt here.")
+    return ""
 
 
 def launch(demo: "gr.Blocks", ctx: AppContext, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT,
@@ -290,11 +336,17 @@ def launch(demo: "gr.Blocks", ctx: AppContext, host: str = DEFAULT_HOST, port: i
     import gradio as gr
 
     demo.queue(max_size=128)
+    if ctx.access.login:
+        kw.setdefault("auth", ctx.access.auth)
+        kw.setdefault("auth_message", "UN documents Q&A: sign in as a reader or an editor.")
     try:
-        return demo.launch(
+        result = demo.launch(
             server_name=host, server_port=port, css=CSS, head=HEAD, theme=gr.themes.Default(primary_hue="blue"),
             max_file_size=f"{ctx.settings.max_file_mb:g}mb", footer_links=["api"], **kw,
         )
+        if not limit_queued_per_user(demo, ctx.access):
+            log.warning("this Gradio's queue has no push() to wrap: no per-user limit on queued requests")
+        return result
     except OSError as e:
         raise RagError(f"cannot start the web app on {host}:{port}: {e}") from None
 
@@ -302,7 +354,8 @@ def launch(demo: "gr.Blocks", ctx: AppContext, host: str = DEFAULT_HOST, port: i
 def cmd_ui(args: argparse.Namespace) -> int:
     from rag.cli import settings_from
 
-    ctx = make_context(settings_from(args))
+    access = Access.for_launch(args.host, args.users)
+    ctx = make_context(settings_from(args), access)
     print(f"loading the embedding model {ctx.settings.embed_model} ...", file=sys.stderr, flush=True)
     _ = ctx.pipeline.embedder  # load now, not on the first question
     if not _no_index(ctx):
@@ -310,6 +363,12 @@ def cmd_ui(args: argparse.Namespace) -> int:
     demo = build_app(ctx)
     where = f"http://{args.host}:{args.port}"
     print(f"index {ctx.settings.index_dir}; starting the web app on {where}", file=sys.stderr, flush=True)
+    if access.login:
+        print(f"login on: readers and editors from {args.users}", file=sys.stderr, flush=True)
+    elif access.read_only:
+        print(f"read-only: {args.host} is not a loopback address and no --users file was given, so nobody can "
+              "upload, remove, rebuild or evaluate; start with --users FILE (see `rag users`) to let editors do it",
+              file=sys.stderr, flush=True)
     launch(demo, ctx, host=args.host, port=args.port)
     return 0
 
@@ -320,4 +379,7 @@ def add_cli(sub: Any, common: argparse.ArgumentParser, gen: argparse.ArgumentPar
     sp = sub.add_parser("ui", parents=[common, gen], help="start the web app: chat with citations, manage documents")
     sp.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
     sp.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    sp.add_argument("--users", metavar="FILE", help="turn on login with this users file (`rag users add`): readers "
+                    "ask, read and brief; editors also change the library. Without it, a non-loopback --host is "
+                    "read-only for the library")
     commands["ui"] = cmd_ui
