@@ -1,11 +1,15 @@
 """Parse files in a child process with memory and time limits, so a hostile file fails alone and the caller lives."""
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from rag.readers import DEFAULT_MAX_MB, IngestError
 
@@ -15,20 +19,42 @@ PARSE_MEMORY_MB = int(os.environ.get("RAG_PARSE_MEMORY_MB", "1024"))
 # Wall-clock limit per file. The 50 MB seed-like text parses in ~40 s on 2 shared cores; a file that takes
 # 4x that is a parser trap (the 388 KB DOCX that ran for minutes). `RAG_PARSE_TIMEOUT_S` overrides.
 PARSE_TIMEOUT_S = float(os.environ.get("RAG_PARSE_TIMEOUT_S", "180"))
+_HEADER = struct.Struct("!Q")
 
 
-def _serve(conn: Any, memory_mb: int) -> None:
-    """The child: parse one path per request and answer ("ok", ParsedDocument) or ("error", one-line reason)."""
+def _send(stream: BinaryIO, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)  # between this program's own processes only
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def _recv(stream: BinaryIO) -> Any:
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        raise EOFError("the parser closed its pipe")
+    size = _HEADER.unpack(head)[0]
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError("the parser closed its pipe")
+    return pickle.loads(data)
+
+
+def serve(memory_mb: int) -> None:
+    """The child (`python -m rag.sandbox MB`): parse one path per request on stdin, answer on stdout with
+    ("ok", ParsedDocument) or ("error", one-line reason)."""
     import resource
 
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     from rag.parse import parse_document
 
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a library printing must not corrupt the answer stream
     while True:
         try:
-            request = conn.recv()
-        except (EOFError, OSError):
+            request = _recv(inp)
+        except EOFError:
             return
         if request is None:
             return
@@ -45,66 +71,73 @@ def _serve(conn: Any, memory_mb: int) -> None:
             msg = " ".join(str(e).split())[:200]
             result = ("error", f"unreadable file ({type(e).__name__}: {msg})")
         try:
-            conn.send(result)
+            _send(out, result)
         except MemoryError:
-            conn.send(("error", f"parsing needs more than the {memory_mb} MB memory limit"))
+            _send(out, ("error", f"parsing needs more than the {memory_mb} MB memory limit"))
 
 
 class ParseWorker:
-    """One child process, reused from file to file and restarted after a crash or a timeout."""
+    """One child process, reused from file to file and restarted after a crash or a timeout.
+
+    A plain subprocess (`python -m rag.sandbox`), not multiprocessing: the child must not re-import the
+    caller's main script, and must not inherit a server's threads, models or locks.
+    """
 
     def __init__(self, memory_mb: int = PARSE_MEMORY_MB, timeout_s: float = PARSE_TIMEOUT_S) -> None:
         self.memory_mb = memory_mb
         self.timeout_s = timeout_s
-        self._proc: Any = None
-        self._conn: Any = None
+        self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
 
     def _start(self) -> None:
-        # forkserver: children fork from a small clean process, not from a server holding torch and threads.
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["rag.parse"])
-        parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, self.memory_mb), daemon=True, name="rag-parse")
-        self._proc.start()
-        child.close()
-        self._conn = parent
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "rag.sandbox", str(self.memory_mb)], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True, start_new_session=True,
+        )
 
     def _kill(self) -> None:
         if self._proc is not None:
             self._proc.kill()
-            self._proc.join(5)
-        if self._conn is not None:
-            self._conn.close()
-        self._proc = self._conn = None
+            self._proc.wait(5)
+            for stream in (self._proc.stdin, self._proc.stdout):
+                if stream is not None:
+                    stream.close()
+        self._proc = None
 
     def parse(self, path: Path, max_mb: float = DEFAULT_MAX_MB) -> Any:
         """The ParsedDocument of `path`; IngestError with a one-line reason if it fails, crashes or takes too long."""
         with self._lock:
-            if self._proc is None or not self._proc.is_alive():
+            if self._proc is None or self._proc.poll() is not None:
                 self._kill()
                 self._start()
+            proc = self._proc
+            assert proc is not None and proc.stdin is not None and proc.stdout is not None
             try:
-                self._conn.send((str(path), max_mb))
-                ready = self._conn.poll(self.timeout_s)
+                _send(proc.stdin, (str(Path(path).resolve()), max_mb))
+                ready, _, _ = select.select([proc.stdout], [], [], self.timeout_s)
                 if not ready:
                     self._kill()
                     raise IngestError(path, f"parsing took longer than the {self.timeout_s:g} s limit")
-                status, value = self._conn.recv()
-            except (EOFError, OSError, BrokenPipeError):
-                code = self._proc.exitcode if self._proc is not None else None
+                status, value = _recv(proc.stdout)
+            except (EOFError, OSError, pickle.UnpicklingError):
+                code = proc.wait(5) if proc.poll() is None else proc.returncode
                 self._kill()
-                raise IngestError(path, f"the parser crashed on this file (exit code {code})") from None
+                why = "ran out of memory" if code in (-9, -6) else f"exit code {code}"
+                raise IngestError(path, f"the parser crashed on this file ({why})") from None
         if status == "ok":
             return value
         raise IngestError(path, value)
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
+            if self._proc is not None and self._proc.poll() is None:
                 try:
-                    self._conn.send(None)
-                except OSError:
+                    _send(self._proc.stdin, None)
+                    self._proc.wait(5)
+                except (OSError, subprocess.TimeoutExpired):
                     pass
             self._kill()
 
@@ -121,3 +154,7 @@ def parse_isolated(path: Path, max_mb: float = DEFAULT_MAX_MB) -> Any:
             _WORKER = ParseWorker()
         worker = _WORKER
     return worker.parse(path, max_mb)
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]) if len(sys.argv) > 1 else PARSE_MEMORY_MB)

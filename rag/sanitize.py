@@ -7,7 +7,7 @@ import unicodedata
 from rag.types import RagError
 
 # Bidirectional overrides and isolates reorder what is shown (a question that reads differently from what it is).
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff\ufffe\uffff]")  # + zero-width, BOM, nonchars
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _WS = re.compile(r"\s+")
 EXAMPLE = '"What did the Group of Experts conclude?"'
@@ -59,7 +59,9 @@ def clean_question(text: object, max_chars: int, what: str = "question") -> str:
     if len(q) > max_chars:
         raise RagError(f"the {what} is {len(q)} characters long; the limit is {max_chars}")
     if not has_words(q):
-        raise RagError(f"the {what} {q[:40]!r} has no words, only punctuation or symbols: ask something, e.g. {EXAMPLE}")
+        shown = repr(q[:30])
+        shown = shown if len(shown) <= 80 else shown[:76] + "...'"
+        raise RagError(f"the {what} {shown} has no words, only punctuation or symbols: ask something, e.g. {EXAMPLE}")
     return q
 
 
