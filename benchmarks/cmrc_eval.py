@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from rag.config import RetrievalSettings, Settings  # noqa: E402
-from rag.evaluate import RETRIEVAL_MODES, EvalConfig, run_eval, tqdm_progress  # noqa: E402
-from rag.gold import load_gold, write_gold  # noqa: E402
-from rag.report import breakdown_table  # noqa: E402
-from rag.squad import squad_contexts, squad_to_gold, write_corpus  # noqa: E402
+from rag.eval.evaluate import RETRIEVAL_MODES, EvalConfig, run_eval, tqdm_progress  # noqa: E402
+from rag.eval.gold import load_gold, write_gold  # noqa: E402
+from rag.eval.report import breakdown_table  # noqa: E402
+from rag.eval.squad import squad_contexts, squad_to_gold, write_corpus  # noqa: E402
 from rag.types import RagError  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -39,7 +39,7 @@ def crashing_contexts(embed_model: str, contexts: Sequence[tuple[str, str, str]]
 
     Ingesting one of them would abort the whole ingest, so they are left out and reported.
     """
-    from rag.embed import get_embedder
+    from rag.models.embed import get_embedder
 
     tok = getattr(getattr(get_embedder(embed_model), "model", None), "tokenizer", None)
     if tok is None:
@@ -57,8 +57,8 @@ def crashing_contexts(embed_model: str, contexts: Sequence[tuple[str, str, str]]
 
 def build_index(contexts: Sequence[tuple[str, str, str]], index_dir: Path, embed_model: str, quiet: bool) -> float:
     """Write every context as a .txt file and ingest them all (incremental: an existing index is reused)."""
-    from rag.embed import get_embedder
-    from rag.ingest import ingest
+    from rag.ingest.library import ingest
+    from rag.models.embed import get_embedder
 
     corpus = index_dir.parent / (index_dir.name + "-corpus")
     write_corpus(contexts, corpus)
@@ -123,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             retrieval = RetrievalSettings() if args.refuse_below is None else RetrievalSettings(refuse_below=args.refuse_below)
             settings = Settings(index_dir=index_dir, embed_model=base.embed_model, llm="extractive", retrieval=retrieval)
             ingest_s = build_index(contexts, index_dir, settings.embed_model, args.quiet)
-            from rag.pipeline import Pipeline
+            from rag.answer.pipeline import Pipeline
 
             configs = [EvalConfig(m, "extractive") for m in (RETRIEVAL_MODES if args.compare else ("hybrid",))]
             run = run_eval(Pipeline(settings), load_gold(gold_path), configs, k=args.k, out_dir=args.out / "cmrc_eval",

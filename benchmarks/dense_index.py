@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         table, "",
         f"{verdict} Linear extrapolation from N = {last['n']:,} puts the {TARGET_MS:.0f} ms crossing at about "
         f"N ≈ {crossing:,}. HNSW_THRESHOLD is {HNSW_THRESHOLD:,}." if last else verdict, "",
-        *([f"HNSW efSearch sweep (same index, same queries):", "", sweep, ""] if sweep else []),
+        *(["HNSW efSearch sweep (same index, same queries):", "", sweep, ""] if sweep else []),
         "Uniform random vectors are the worst case for HNSW (every point is nearly equidistant, no low-dimensional "
         "structure); --data e5like keeps the real embeddings' covariance.",
     ])

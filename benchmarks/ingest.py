@@ -12,7 +12,17 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import GuardedEmbedder, data_dir, machine, machine_line, md_table, reset_peak_rss, rss_mib, set_threads, write_report  # noqa: E402
+from common import (  # noqa: E402
+    GuardedEmbedder,
+    data_dir,
+    machine,
+    machine_line,
+    md_table,
+    reset_peak_rss,
+    rss_mib,
+    set_threads,
+    write_report,
+)
 
 
 class Timer:
@@ -44,7 +54,7 @@ class TimedEmbedder:
 def instrument(timer: Timer) -> None:
     """Time rag.ingest's parse_document and IndexWriter.commit, and the FAISS/BM25 builds inside commit."""
     import index.store as store
-    import rag.ingest as ri
+    import rag.ingest.library as ri
 
     parse = ri.parse_document
 
@@ -88,9 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", help="embedder (default: the project's default)")
     args = ap.parse_args(argv)
     set_threads(args.threads)
-    from rag.embed import get_embedder
-    from rag.ingest import ingest
-    from rag.squad import squad_contexts
+    from rag.eval.squad import squad_contexts
+    from rag.ingest.library import ingest
+    from rag.models.embed import get_embedder
 
     info = machine()
     rss_start = rss_mib()

@@ -17,7 +17,18 @@ import numpy as np
 warnings.filterwarnings("ignore", message=".*langchain-community.*", category=DeprecationWarning)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import OUT, ROOT, GuardedEmbedder, data_dir, machine, machine_line, md_table, percentiles, set_threads, write_report  # noqa: E402
+from common import (  # noqa: E402
+    OUT,
+    ROOT,
+    GuardedEmbedder,
+    data_dir,
+    machine,
+    machine_line,
+    md_table,
+    percentiles,
+    set_threads,
+    write_report,
+)
 
 METHODS = ("dense", "bm25", "hybrid", "langchain")
 TUNE_BM25 = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -53,7 +64,7 @@ class Dataset:
 
 
 def _cache_dir(name: str, model: str) -> Path:
-    from rag.chunk import CHUNKER_VERSION
+    from rag.ingest.chunk import CHUNKER_VERSION
 
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model)
     return OUT / "cache" / f"{name}-{safe}-c{CHUNKER_VERSION}"
@@ -64,7 +75,7 @@ def _ingest_files(name: str, files: list[tuple[str, str]] | list[Path], embedder
 
     The index is kept under benchmarks/out/cache: unchanged files are not re-embedded on the next run."""
     from index.store import load_index
-    from rag.ingest import ingest
+    from rag.ingest.library import ingest
 
     dest = _cache_dir(name, embedder.name)
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,7 +97,7 @@ def _ingest_files(name: str, files: list[tuple[str, str]] | list[Path], embedder
 
 
 def load_cmrc(data: Path, embedder: Any, limit: int, seed: int, fresh: bool) -> Dataset:
-    from rag.squad import squad_contexts, squad_to_gold
+    from rag.eval.squad import squad_contexts, squad_to_gold
 
     path = data / "cmrc2018" / "cmrc2018_dev.squad.json"
     index = _ingest_files("cmrc", [(d, t) for d, _title, t in squad_contexts(path)], embedder, fresh)
@@ -100,7 +111,7 @@ def load_cmrc(data: Path, embedder: Any, limit: int, seed: int, fresh: bool) -> 
 
 def _build_unpc(dest: Path, zh: list[str], ids: list[str], embedder: Any) -> None:
     from index.store import IndexWriter, write_lock
-    from rag.chunk import CHUNKER_VERSION
+    from rag.ingest.chunk import CHUNKER_VERSION
     from rag.types import Chunk, DocMeta
 
     docs: dict[str, list[int]] = {}
@@ -141,7 +152,7 @@ def load_unpc(data: Path, embedder: Any, limit: int, seed: int, fresh: bool) -> 
 
 
 def load_seed_gold(embedder: Any, fresh: bool) -> Dataset:
-    from rag.gold import load_gold
+    from rag.eval.gold import load_gold
 
     index = _ingest_files("seeds", sorted((ROOT / "seeds").glob("*.txt")), embedder, fresh)
     gold = load_gold(ROOT / "seeds" / "gold" / "gold.jsonl")
@@ -219,7 +230,7 @@ def reachable(ds: Dataset) -> int:
 
 
 def searcher(ds: Dataset, emb: Any, method: str, settings: Any, lc: Any = None) -> Callable[[str], list[str]]:
-    from rag.retrieve import Retriever
+    from rag.answer.retrieve import Retriever
 
     if method == "langchain":
         return lambda q: [d.page_content for d in lc.similarity_search(q, k=K)]
@@ -309,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tune", action="store_true", help="grid-search dense/BM25 fusion instead of comparing methods")
     args = ap.parse_args(argv)
     set_threads(args.threads)
-    from rag.embed import get_embedder
+    from rag.models.embed import get_embedder
 
     info = machine()
     data = data_dir(args.data)

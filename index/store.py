@@ -17,7 +17,8 @@ import numpy as np
 
 from index.dense import DenseIndex
 from index.keyword import KeywordIndex
-from rag.types import Chunk, DocMeta, RagError
+from rag.errors import RagError
+from rag.types import Chunk, DocMeta
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -93,6 +94,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def current_version(root: Path) -> str | None:
+    """The version readers see now (the name of its directory under `versions/`), or None before the first commit."""
     p = root / CURRENT
     if not p.exists():
         return None
@@ -100,7 +102,15 @@ def current_version(root: Path) -> str | None:
 
 
 def load_index(root: Path) -> Index:
-    """Load the current version of the index at `root`."""
+    """Load the current version of the index at `root`.
+
+    Args:
+        root: the index directory (`--index`).
+    Returns:
+        The `Index`: chunks, embeddings, the dense and keyword indexes, document texts and metadata.
+    Raises:
+        IndexLoadError: no index there (the message says how to build one), another format, or unreadable files.
+    """
     version = current_version(root)
     if version is None:
         raise IndexLoadError(
@@ -172,12 +182,21 @@ class IndexWriter:
         return None
 
     def add(self, meta: DocMeta, text: str, chunks: list[Chunk], embeddings: np.ndarray) -> None:
+        """Stage a document (replacing one with the same doc id): its cleaned text, chunks and their vectors.
+
+        Args:
+            meta: the document's metadata; `meta.doc_id` is its key.
+            text: the cleaned text the chunks' spans index.
+            chunks: its chunks, in document order.
+            embeddings: one row per chunk, shape (len(chunks), dim).
+        """
         if embeddings.shape != (len(chunks), self.dim):
             raise ValueError(f"embeddings shape {embeddings.shape} does not match {len(chunks)} chunks x {self.dim}")
         self.docs[meta.doc_id] = DocEntry(meta, text, chunks, embeddings.astype(np.float32))
         self.changed = True
 
     def remove(self, doc_id: str) -> None:
+        """Stage the removal of `doc_id`; RagError listing the indexed documents when it is not one of them."""
         if doc_id not in self.docs:
             known = ", ".join(sorted(self.docs)) or "(none)"
             raise RagError(f"unknown document {doc_id!r}; the index holds: {known}")
@@ -185,7 +204,12 @@ class IndexWriter:
         self.changed = True
 
     def commit(self) -> str | None:
-        """Write a new version beside the old one, then swap the CURRENT pointer by rename. Returns the version."""
+        """Write a new version beside the old one, then swap the CURRENT pointer by rename.
+
+        Returns:
+            The new version's name, or None when nothing was staged. A crash at any point leaves the previous
+            version current and at most a `.tmp-*` directory that the next commit removes.
+        """
         if not self.changed:
             return None
         versions = self.root / VERSIONS

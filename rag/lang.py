@@ -5,13 +5,7 @@ import re
 import unicodedata
 from collections import Counter
 
-
-def is_cjk(ch: str) -> bool:
-    """Han (with extensions and compatibility ideographs), kana and 〇; not the katakana middle dot."""
-    o = ord(ch)
-    return (0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF
-            or 0x20000 <= o <= 0x323AF or (0x3040 <= o <= 0x30FF and o != 0x30FB) or o == 0x3007)
-
+from rag.text import is_ideograph
 
 _STOP = {
     "en": set("the a an of in on to and for by with from about at is are was were be been did does do what "
@@ -28,7 +22,7 @@ _WORD = re.compile(r"[a-z\u00c0-\u024f]+")  # Latin-script words (after lowercas
 
 def _script(ch: str) -> str | None:
     o = ord(ch)
-    if is_cjk(ch):
+    if is_ideograph(ch):
         return "kana" if 0x3040 <= o <= 0x30FF else "han"
     if not ch.isalpha():
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from rag.types import RagError
+from rag.errors import RagError
 
 # Bidirectional overrides and isolates reorder what is shown (a question that reads differently from what it is).
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff\ufffe\uffff]")  # + zero-width, BOM, nonchars

@@ -4,6 +4,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rag.errors import RagError
+
+__all__ = ["Answer", "Chunk", "Citation", "DocMeta", "Hit", "Paragraph", "RagError"]  # RagError re-exported for users
+
+
+def speaker_label(speaker: str | None, delegation: str | None) -> str:
+    """How a speaker is named everywhere (prompt, citations, briefs, UI): `Speaker (Delegation)`, or ""."""
+    if not speaker:
+        return ""
+    return speaker + (f" ({delegation})" if delegation else "")
+
 
 @dataclass
 class DocMeta:
@@ -70,6 +81,10 @@ class Chunk:
         """Human citation such as `CCW/GGE.1/2023/2 ¶21(c)`."""
         return f"{self.symbol or self.doc_id} {self.locator}".strip()
 
+    def speaker_label(self) -> str:
+        """`Speaker (Delegation)` for a meeting-record turn, else ""."""
+        return speaker_label(self.speaker, self.delegation)
+
     def embed_text(self) -> str:
         """Text sent to the embedder: the verbatim paragraph, after its speaker in a meeting record.
 
@@ -78,7 +93,7 @@ class Chunk:
         """
         if not self.speaker:
             return self.text
-        return self.speaker + (f" ({self.delegation})" if self.delegation else "") + f"\n{self.text}"
+        return f"{self.speaker_label()}\n{self.text}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -177,7 +192,3 @@ class Answer:
             who = f" — {c.chunk.speaker}" if c.chunk.speaker else ""
             lines.append(f"[{c.n}] {c.chunk.cite}{who}: {c.chunk.text}")
         return "\n".join(lines).strip() + "\n"
-
-
-class RagError(Exception):
-    """An error with a message fit to show a user as is (no traceback)."""

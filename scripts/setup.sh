@@ -27,5 +27,5 @@ if [ "${RAG_SKIP_LOCAL_LLM:-0}" != "1" ]; then
 fi
 
 echo "== preparing the offline embedding model"
-HF_HUB_OFFLINE=1 "$VENV/bin/python" -m rag.e5convert >/dev/null
+HF_HUB_OFFLINE=1 "$VENV/bin/python" -m rag.models.e5convert >/dev/null
 echo "== setup done: $VENV/bin/rag"

@@ -12,4 +12,6 @@ if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; t
     || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+echo "== ruff (lint rules in pyproject.toml)"
+.venv/bin/ruff check rag index ui tests benchmarks scripts
 exec .venv/bin/python -m pytest "$@"

@@ -1,7 +1,39 @@
-"""Builders for test documents: a minimal PDF writer, DOCX and HTML files with UN page furniture."""
+"""Shared test data and fakes: seed paths, a recording chat model, builders of PDF, DOCX and HTML test documents."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SEED_FILES = {
+    "CCW/GGE.1/2023/2": SEEDS / "001_ced3f55f669d5ebf.txt",
+    "EUR/44A25/1": SEEDS / "002_42f3c3c41fbfbb11.txt",
+    "CD/PV.1505": SEEDS / "003_f6527b781c8cc503.txt",
+}
+
+
+class RecordingChat(BaseChatModel):
+    """A LangChain chat model that replies with a fixed text (or raises) and records every prompt it was given."""
+
+    reply: str = ""
+    fail: bool = False
+    prompts: list[list[BaseMessage]] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "recording-fake"
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any) -> ChatResult:
+        self.prompts.append(list(messages))
+        if self.fail:
+            raise ConnectionError("server went away")
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.reply))])
 
 
 def _pdf_escape(s: str) -> str:

@@ -1,0 +1,1 @@
+"""The Gradio web app: chat with citations, documents, evaluation and briefing tabs."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rag import audit
-from rag.types import RagError
+from rag.errors import RagError
 from rag.users import UserStore
 
 EDITOR, READER = "editor", "reader"

@@ -1,56 +1,31 @@
 """The web app behind `rag ui`: a chat whose answers cite passages shown beside it, and the documents it reads."""
 from __future__ import annotations
 
-import argparse
-import importlib
 import logging
 import os
-import sys
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-from rag.config import LLM_MODES, Settings
-from rag.types import Answer, RagError
-from ui.access import Access, limit_queued_per_user, takes_request
-from ui.render import ChatSession, Turn, chat_messages, citations_panel, markdown_copy
+from rag.answer.retrieve import Filters
+from rag.errors import RagError
+from rag.types import Answer
+from ui import brief_tab, documents, eval_tab
+from ui.access import EDITOR, limit_queued_per_user, takes_request
+from ui.context import AppContext, generator_options, no_index
+from ui.render import ChatSession, Turn, chat_messages, citations_panel, esc, markdown_copy
 
 if TYPE_CHECKING:  # gradio and the pipeline are imported lazily: `rag ask` must not pay for them
     import gradio as gr
 
-    from rag.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 CONCURRENT_ANSWERS = 4  # questions answered at once (all sessions); the rest wait in Gradio's queue
-# Briefs and evaluations run minutes each: they get their own concurrency group (Gradio queues each group
-# separately), so at most LONG_JOBS of them run and askers keep their CONCURRENT_ANSWERS slots.
-LONG_JOBS = 1
-EXTRA_TABS = (("Evaluate", "ui.eval_tab"), ("Briefing", "ui.brief_tab"))
-GENERATOR_LABELS = {
-    "local": "local model (llama.cpp)",
-    "openai": "OpenAI-compatible server",
-    "extractive": "extractive (quotes passages, no model)",
-}
-
-
-@dataclass
-class AppContext:
-    """What every tab gets: the settings and the one shared pipeline (models loaded once per process)."""
-
-    settings: Settings
-    pipeline: "Pipeline"
-    access: Access = field(default_factory=Access)  # who may change the library (see ui/access.py)
-
-
-def make_context(settings: Settings | None = None, access: Access | None = None) -> AppContext:
-    from rag.pipeline import Pipeline
-
-    settings = settings or Settings()
-    return AppContext(settings, Pipeline(settings), access or Access())
-
-
+# Briefs and evaluations run minutes each: they share their own concurrency group "long" (Gradio queues each
+# group separately), so at most LONG_JOBS of them run and askers keep their CONCURRENT_ANSWERS slots.
+LONG_JOBS = 2
+EDITOR_TABS = ("Evaluate",)  # tabs only editors see (an evaluation costs minutes of CPU)
 CSS = """
 #citations .cite-panel { max-height: 72vh; overflow-y: auto; padding-right: 4px; }
 .cite-panel .empty, .doc-reader .empty { color: var(--body-text-color-subdued); font-style: italic; padding: 8px 0; }
@@ -110,25 +85,6 @@ document.addEventListener("click", function (e) {
 </script>"""
 
 
-def generator_options(settings: Settings) -> tuple[list[tuple[str, str]], str, str]:
-    """Dropdown choices (every generator, marked when unavailable), the default one, and how to enable the others."""
-    from rag.llm import available_modes
-
-    usable = available_modes(settings)
-    choices = [(GENERATOR_LABELS[m] + ("" if m in usable else " — not available"), m) for m in LLM_MODES]
-    default = settings.llm if settings.llm in usable else "extractive"
-    hints = {"local": "local: needs llama-cpp-python and a GGUF model (scripts/install_local_llm.sh)",
-             "openai": "openai: set RAG_OPENAI_BASE_URL and RAG_OPENAI_MODEL"}
-    missing = [hints[m] for m in LLM_MODES if m not in usable and m in hints]
-    return choices, default, "; ".join(missing) if missing else "all generators available"
-
-
-def _no_index(ctx: AppContext) -> bool:
-    from index.store import current_version
-
-    return current_version(ctx.pipeline.index_dir) is None
-
-
 def answer_stream(
     ctx: AppContext,
     question: str,
@@ -142,8 +98,6 @@ def answer_stream(
     """The chat's event: streams (chat messages, citations panel, Markdown copy, session, question box)."""
     import gradio as gr
 
-    from rag.retrieve import Filters
-
     session = session or ChatSession()
     q = (question or "").strip()
     if not q:
@@ -154,7 +108,7 @@ def answer_stream(
     session.turns.append(turn)
     yield chat_messages(session), citations_panel(session), gr.skip(), session, ""
     try:
-        if _no_index(ctx):
+        if no_index(ctx):
             raise RagError("no documents are indexed yet: add some in the Documents tab")
         ctx.access.check_generator(request, llm, ctx.settings.llm)
         filters = Filters(docs=tuple(docs or ()), speaker=(speaker or "").strip() or None)
@@ -181,41 +135,15 @@ def ask_json(ctx: AppContext, question: str, llm: str | None = None, k: int | No
     ctx.access.check_generator(request, llm, ctx.settings.llm)
     if k is not None and int(k) < 1:
         raise RagError(f"k must be at least 1, got {k}")
-    if _no_index(ctx):
+    if no_index(ctx):
         raise RagError(f"no documents are indexed at {ctx.pipeline.index_dir}: add some first")
     return ctx.pipeline.ask(question, k=int(k) if k else None, llm=llm or None).to_json()
-
-
-EDITOR_TABS = ("Evaluate",)  # tabs only editors see (an evaluation costs minutes of CPU)
-
-
-def _add_extra_tabs(ctx: AppContext) -> dict[str, Any]:
-    """Tabs written elsewhere: `ui.eval_tab` / `ui.brief_tab` with `build(app_ctx)`, when they exist."""
-    import gradio as gr
-
-    added: dict[str, Any] = {}
-    for title, name in EXTRA_TABS:
-        try:
-            module = importlib.import_module(name)
-        except ImportError as e:
-            if getattr(e, "name", None) != name:
-                log.warning("the %s tab is not shown: importing %s failed: %s", title, name, e)
-            continue
-        if callable(getattr(module, "build", None)):
-            # Hidden until the load event knows the role, when there is a login; else the same for everyone.
-            visible = not ctx.access.login and not ctx.access.read_only if title in EDITOR_TABS else True
-            with gr.Tab(title, visible=visible) as tab:
-                module.build(ctx)
-            added[title] = tab
-    return added
 
 
 def build_app(ctx: AppContext) -> "gr.Blocks":
     """Lay out the app (launch it with `launch()`, which adds the CSS and the click-to-citation script)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
-
-    from ui import documents
 
     choices, default_llm, llm_info = generator_options(ctx.settings)
     with gr.Blocks(title="UN documents — answers with citations", analytics_enabled=False) as demo:
@@ -254,7 +182,12 @@ def build_app(ctx: AppContext) -> "gr.Blocks":
                                                max_lines=14, show_label=False, elem_id="answer-md")
             with gr.Tab("Documents", id="documents"):
                 lists, refreshed, manage = documents.build(ctx, docs)
-            tabs = _add_extra_tabs(ctx)
+            # Editors only; without a login the role is the same for everyone, so it is decided once here,
+            # with a login the load event shows it to editors. The handlers check the role anyway.
+            with gr.Tab("Evaluate", visible=not ctx.access.login and not ctx.access.read_only) as eval_ui:
+                eval_tab.build(ctx)
+            with gr.Tab("Briefing"):
+                brief_tab.build(ctx)
         whoami = gr.Markdown(access_banner(ctx, None), elem_id="whoami")
 
         @takes_request
@@ -263,12 +196,11 @@ def build_app(ctx: AppContext) -> "gr.Blocks":
 
         @takes_request
         def on_load(request):
-            """Per-visitor view: management controls and the Evaluate tab for editors only, allowed generators."""
-            editor = ctx.access.is_editor(request)
+            """Per visitor: management controls and the Evaluate tab for editors only, the allowed generators."""
+            editor = ctx.access.role(request) == EDITOR
             allowed = [(label, v) for label, v in choices if editor or v in (default_llm, "extractive")]
-            tab_updates = [gr.Tab(visible=editor if t in EDITOR_TABS else True) for t in tabs]
             return (*refreshed(), *[gr.update(visible=editor) for _ in manage], gr.Dropdown(choices=allowed),
-                    access_banner(ctx, request), *tab_updates)
+                    access_banner(ctx, request), gr.Tab(visible=editor))
 
         def new_conversation() -> tuple:
             fresh = ChatSession()
@@ -290,7 +222,7 @@ def build_app(ctx: AppContext) -> "gr.Blocks":
         new_btn.click(new_conversation, None, reset, api_visibility="private")
         chatbot.clear(new_conversation, None, reset, api_visibility="private")
         chat_tab.select(doc_filter_choices, [docs], [docs], api_visibility="private")
-        demo.load(on_load, None, [*lists, *manage, llm, whoami, *tabs.values()], api_visibility="private")
+        demo.load(on_load, None, [*lists, *manage, llm, whoami, eval_ui], api_visibility="private")
 
         def ask(question: str, llm: str | None = None, k: int | None = None, request: Any = None) -> dict:
             """Answer `question` from the indexed documents; returns the answer and its citations as JSON.
@@ -314,16 +246,14 @@ def build_app(ctx: AppContext) -> "gr.Blocks":
 
 def access_banner(ctx: AppContext, request: Any) -> str:
     """One line under the title: who is signed in and what they may do (escaped: names are user input)."""
-    from ui.render import esc
-
     a = ctx.access
     if a.login:
-        role = a.role(request)
         name = getattr(request, "username", None)
         if not name:
             return ""
+        role = a.role(request)
         return (f"Signed in as **{esc(name)}** ({role or 'no role'})" +
-                ("" if role == "editor" else " — readers ask, read documents and write briefs."))
+                ("" if role == EDITOR else " — readers ask, read documents and write briefs."))
     if a.read_only:
         return ("**Read-only library**: this shared instance was started without `--users`, so documents cannot "
                 "be added, removed or rebuilt here.")
@@ -349,37 +279,3 @@ def launch(demo: "gr.Blocks", ctx: AppContext, host: str = DEFAULT_HOST, port: i
         return result
     except OSError as e:
         raise RagError(f"cannot start the web app on {host}:{port}: {e}") from None
-
-
-def cmd_ui(args: argparse.Namespace) -> int:
-    from rag.cli import settings_from
-
-    access = Access.for_launch(args.host, args.users)
-    ctx = make_context(settings_from(args), access)
-    print(f"loading the embedding model {ctx.settings.embed_model} ...", file=sys.stderr, flush=True)
-    _ = ctx.pipeline.embedder  # load now, not on the first question
-    if not _no_index(ctx):
-        _ = ctx.pipeline.index  # fail early on an index built with another model
-    demo = build_app(ctx)
-    where = f"http://{args.host}:{args.port}"
-    print(f"index {ctx.settings.index_dir}; starting the web app on {where}", file=sys.stderr, flush=True)
-    if access.login:
-        print(f"login on: readers and editors from {args.users}", file=sys.stderr, flush=True)
-    elif access.read_only:
-        print(f"read-only: {args.host} is not a loopback address and no --users file was given, so nobody can "
-              "upload, remove, rebuild or evaluate; start with --users FILE (see `rag users`) to let editors do it",
-              file=sys.stderr, flush=True)
-    launch(demo, ctx, host=args.host, port=args.port)
-    return 0
-
-
-def add_cli(sub: Any, common: argparse.ArgumentParser, gen: argparse.ArgumentParser,
-            commands: dict[str, Callable[[argparse.Namespace], int]]) -> None:
-    """Register `rag ui [--index DIR] [--host H] [--port P]` (and the generator options)."""
-    sp = sub.add_parser("ui", parents=[common, gen], help="start the web app: chat with citations, manage documents")
-    sp.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
-    sp.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
-    sp.add_argument("--users", metavar="FILE", help="turn on login with this users file (`rag users add`): readers "
-                    "ask, read and brief; editors also change the library. Without it, a non-loopback --host is "
-                    "read-only for the library")
-    commands["ui"] = cmd_ui

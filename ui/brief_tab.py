@@ -9,13 +9,13 @@ import re
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
-
 from typing import Any
 
-from rag.brief import FORMATS, build_brief
+from rag.brief.build import FORMATS, build_brief
+from rag.brief.render import save, to_markdown
+from rag.errors import RagError
 from rag.sanitize import md_escape
-from rag.config import LLM_MODES
-from rag.types import RagError
+from ui.context import generator_options
 
 EXAMPLES = ["人工智能武器化", "lethal autonomous weapons: what has been agreed",
             "what did each delegation say about new technologies"]
@@ -51,11 +51,11 @@ def make_brief(ctx, topic: str, docs: list[str] | None, fmt: str, llm: str | Non
         brief = build_brief(ctx.pipeline, topic, docs=tuple(docs or ()), llm=llm or None)
     except RagError as e:
         return f"**Error:** {md_escape(str(e))}", None
-    md = brief.to_markdown()
+    md = to_markdown(brief)
     if brief.notes:
         md += "\n" + "\n".join(f"> note: {md_escape(n)}" for n in brief.notes) + "\n"
     path = Path(tempfile.mkdtemp(prefix="un-rag-brief-")) / _filename(brief.topic, fmt)
-    brief.save(path, fmt)
+    save(brief, path, fmt)
     return md, str(path)
 
 
@@ -63,12 +63,7 @@ def build(ctx) -> SimpleNamespace:
     """Create the tab's components (inside the caller's Tab) and wire them; returns them for tests."""
     import gradio as gr
 
-    try:  # the chat tab's labels, marking generators that are not set up
-        from ui.app import generator_options
-
-        choices, default, _ = generator_options(ctx.settings)
-    except Exception:  # noqa: BLE001 - the tab works without the app module
-        choices, default = list(LLM_MODES), ctx.settings.llm
+    choices, default, _ = generator_options(ctx.settings)  # the chat tab's labels, unavailable ones marked
     with gr.Row():
         topic = gr.Textbox(label="Topic", placeholder=" · ".join(EXAMPLES), scale=3, max_lines=2)
         docs = gr.Dropdown(choices=doc_choices(ctx), multiselect=True, value=[], scale=2,
@@ -82,15 +77,15 @@ def build(ctx) -> SimpleNamespace:
     preview = gr.Markdown(label="Briefing note")
     download = gr.DownloadButton("Download", visible=False)
 
-    def run(t, d, f, g, request):
+    def run(t, d, f, g, request=None):
         md, path = make_brief(ctx, t, d, f, g, request)
         return md, gr.DownloadButton(label=f"Download {Path(path).name}" if path else "Download", value=path,
                                      visible=path is not None)
 
     docs.focus(lambda: gr.Dropdown(choices=doc_choices(ctx)), outputs=docs)  # documents ingested since
     run.__annotations__ = {"request": gr.Request}
-    for trigger in (go.click, topic.submit):  # a long job: its own group, so askers keep their slots
+    for trigger in (go.click, topic.submit):  # a long job: its own group, so askers keep their answer slots
         trigger(run, inputs=[topic, docs, fmt, llm], outputs=[preview, download], concurrency_id="long",
-                concurrency_limit=1)
+                concurrency_limit=2)
     return SimpleNamespace(topic=topic, docs=docs, format=fmt, llm=llm, button=go, preview=preview,
                            download=download, run=run)

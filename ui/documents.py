@@ -7,16 +7,19 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from index.store import current_version, load_index
 from rag import audit
-from rag.types import RagError
+from rag.errors import RagError
+from rag.ingest.library import ingest, remove_document
+from rag.ingest.readers import SUPPORTED
 from ui.access import takes_request
+from ui.context import AppContext
 from ui.render import document_html, esc, ingest_report_html
 
 if TYPE_CHECKING:
     import gradio as gr
 
     from index.store import Index
-    from ui.app import AppContext
 
 log = logging.getLogger(__name__)
 UPLOADS = "uploads"  # under the index directory, so `rebuild` can re-read uploaded files
@@ -25,10 +28,8 @@ Progress = Callable[[int, int, str], None]
 Row = tuple[str, str, str, int, str]  # file name, status, doc id, chunks, reason
 
 
-def current_index(ctx: "AppContext") -> "Index | None":
+def current_index(ctx: AppContext) -> "Index | None":
     """The index new questions see, or None when none has been built yet."""
-    from index.store import current_version, load_index
-
     if current_version(ctx.pipeline.index_dir) is None:
         return None
     try:
@@ -71,8 +72,6 @@ def _sha(path: Path) -> str:
 
 def stage_uploads(paths: list[Path], uploads_dir: Path, max_mb: float) -> tuple[list[Path], list[Row]]:
     """Check type and size, then copy each file (with its `.meta.json` sidecar, if uploaded) to a kept folder."""
-    from rag.readers import SUPPORTED
-
     sidecars = {p.name[: -len(SIDECAR)]: p for p in paths if p.name.endswith(SIDECAR)}
     staged: list[Path] = []
     problems: list[Row] = []
@@ -114,7 +113,7 @@ def _discard_failed(staged: Path, uploads_dir: Path) -> None:
         pass
 
 
-def add_files(ctx: "AppContext", paths: list[Path], progress: Progress | None = None, user: str = "local",
+def add_files(ctx: AppContext, paths: list[Path], progress: Progress | None = None, user: str = "local",
               replace: bool = False) -> list[Row]:
     """Ingest uploaded files into the index; one row per file (failures never stop the others).
 
@@ -128,8 +127,6 @@ def add_files(ctx: "AppContext", paths: list[Path], progress: Progress | None = 
     Returns:
         (file name, status, doc id, chunks, reason) per file; failed uploads are deleted from INDEX/uploads/.
     """
-    from rag.ingest import ingest
-
     if not paths:
         raise RagError("choose one or more files to add first")
     s = ctx.settings
@@ -149,10 +146,8 @@ def add_files(ctx: "AppContext", paths: list[Path], progress: Progress | None = 
     return rows
 
 
-def rebuild(ctx: "AppContext", progress: Progress | None = None, user: str = "local") -> list[Row]:
+def rebuild(ctx: AppContext, progress: Progress | None = None, user: str = "local") -> list[Row]:
     """Re-read every indexed document from where it came and rebuild the index."""
-    from rag.ingest import ingest
-
     s = ctx.settings
     report = ingest([], Path(s.index_dir), ctx.pipeline.embedder, rebuild=True, max_mb=s.max_file_mb, progress=progress)
     audit.record(s.index_dir, user, "rebuild", "", f"version {report.version}", files=len(report.files),
@@ -160,10 +155,8 @@ def rebuild(ctx: "AppContext", progress: Progress | None = None, user: str = "lo
     return [(Path(f.path).name, f.status, f.doc_id or "", f.chunks, f.reason) for f in report.files]
 
 
-def remove_doc(ctx: "AppContext", doc: str, user: str = "local") -> str:
+def remove_doc(ctx: AppContext, doc: str, user: str = "local") -> str:
     """Remove a document (as `rag remove`), and its uploaded copy; returns the removed doc id."""
-    from rag.ingest import remove_document
-
     if not doc or not isinstance(doc, str):
         raise RagError("choose a document to remove")
     root = Path(ctx.settings.index_dir)
@@ -176,7 +169,7 @@ def remove_doc(ctx: "AppContext", doc: str, user: str = "local") -> str:
     return doc_id
 
 
-def read_doc(ctx: "AppContext", doc: str | None) -> str:
+def read_doc(ctx: AppContext, doc: str | None) -> str:
     index = current_index(ctx)
     if index is None or not doc:
         return '<div class="empty">Choose a document to read its paragraphs with their locators.</div>'
@@ -192,15 +185,13 @@ def rows_json(rows: list[Row]) -> list[dict[str, Any]]:
     return [{"file": r[0], "status": r[1], "doc": r[2], "chunks": r[3], "reason": r[4]} for r in rows]
 
 
-def build(ctx: "AppContext", doc_filter: "gr.Dropdown") -> tuple[list[Any], Callable[..., tuple], list[Any]]:
+def build(ctx: AppContext, doc_filter: "gr.Dropdown") -> tuple[list[Any], Callable[..., tuple], list[Any]]:
     """Lay out the tab; `doc_filter` (the chat's multiselect of documents) follows index changes.
 
     Returns the components listing documents, a function giving their refreshed values (for the load event),
     and the management controls (shown to editors only, by the load event).
     """
     import gradio as gr
-
-    from rag.readers import SUPPORTED
 
     mb = ctx.settings.max_file_mb
     summary = gr.Markdown()

@@ -5,17 +5,19 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from rag.evaluate import RETRIEVAL_MODES, SHIPPED_GOLD, EvalConfig, EvalRun, compare_configs, run_eval
-from rag.gold import contains_evidence, load_gold
-from rag.report import breakdown_table, fmt, primary_config, sort_failures_first
+from rag.answer.retrieve import MODES
+from rag.errors import RagError
+from rag.eval.evaluate import SHIPPED_GOLD, EvalConfig, EvalRun, compare_configs, run_eval
+from rag.eval.gold import contains_evidence, load_gold
+from rag.eval.report import breakdown_table, fmt, primary_config, sort_failures_first
+from rag.generation.registry import available_generators
 from rag.sanitize import md_escape
-from rag.types import RagError
+from ui.context import AppContext
 from ui.render import esc
 
 if TYPE_CHECKING:
     import gradio as gr
 
-    from ui.app import AppContext
 
 SHIPPED = "Shipped gold set (seeds/gold/gold.jsonl)"
 UPLOADED = "Uploaded file"
@@ -96,7 +98,7 @@ def summary_markdown(run: EvalRun) -> str:
     return "\n".join(lines)
 
 
-def run_from_ui(ctx: "AppContext", source: str, upload: str | None, llm: str, mode: str, compare: bool, k: int,
+def run_from_ui(ctx: AppContext, source: str, upload: str | None, llm: str, mode: str, compare: bool, k: int,
                 skip_invalid: bool, progress: Any = None) -> EvalRun:
     """Evaluate the chosen gold file with the app's pipeline; files go to a fresh temporary folder."""
     if source == UPLOADED:
@@ -112,14 +114,12 @@ def run_from_ui(ctx: "AppContext", source: str, upload: str | None, llm: str, mo
                     progress=progress)
 
 
-def build(ctx: "AppContext") -> None:
+def build(ctx: AppContext) -> None:
     """Lay out the tab (called inside `with gr.Tab("Evaluate"):`)."""
     import gradio as gr
 
-    from rag.llm import available_modes
-
     try:
-        generators = available_modes(ctx.settings)
+        generators = available_generators(ctx.settings)
     except Exception:  # noqa: BLE001 - the tab must render even if probing generators fails
         generators = ["extractive"]
     default_llm = ctx.settings.llm if ctx.settings.llm in generators else "extractive"
@@ -133,7 +133,7 @@ def build(ctx: "AppContext") -> None:
         with gr.Column(scale=2):
             llm = gr.Dropdown(generators, value=default_llm, label="Generator", elem_id="eval-llm",
                               info="local LLMs take 10–20 s a question on a small CPU")
-            mode = gr.Dropdown(list(RETRIEVAL_MODES), value="hybrid", label="Retrieval", elem_id="eval-mode")
+            mode = gr.Dropdown(list(MODES), value="hybrid", label="Retrieval", elem_id="eval-mode")
             compare = gr.Checkbox(False, label="Compare dense / BM25 / hybrid side by side", elem_id="eval-compare")
         with gr.Column(scale=1):
             k = gr.Slider(1, 20, value=ctx.settings.retrieval.k, step=1, label="Passages for the answer (k)")
@@ -180,6 +180,6 @@ def build(ctx: "AppContext") -> None:
     on_run.__annotations__ = {"request": gr.Request}
     run_btn.click(on_run, [source, upload, llm, mode, compare, k, skip],
                   [status, summary, chart, table, ordered, detail, detail_json, files],
-                  api_visibility="private", concurrency_id="long", concurrency_limit=1)
+                  api_visibility="private", concurrency_id="long", concurrency_limit=2)
     upload.upload(lambda _f: gr.Radio(value=UPLOADED), [upload], [source], api_visibility="private")
     table.select(on_select, [ordered], [detail, detail_json], api_visibility="private")

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from rag.answer.citations import MARKER_RE
 from rag.types import Answer, Chunk, Citation, DocMeta, Hit
 
 _WS = re.compile(r"\s+")
@@ -57,7 +58,7 @@ def who(chunk: Chunk) -> str:
     """`Speaker (Delegation)` of a meeting-record passage, or ''."""
     if not chunk.speaker:
         return chunk.delegation or ""
-    return chunk.speaker + (f" ({chunk.delegation})" if chunk.delegation else "")
+    return chunk.speaker_label()
 
 
 def _head(chunk: Chunk, label: str) -> str:
@@ -109,7 +110,7 @@ def answer_html(answer: Answer, turn: int) -> str:
     known = {c.n for c in answer.citations}
     parts: list[str] = []
     pos = 0
-    for m in re.finditer(r"\[(\d+)\]", answer.text):
+    for m in MARKER_RE.finditer(answer.text):
         n = int(m.group(1))
         if n not in known:
             continue

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Iterator
 
 from rag.config import Settings, cache_dir
-from rag.types import RagError
+from rag.errors import RagError
 
 MODEL_NAME = "Qwen2.5-Coder-1.5B-Instruct Q4_K_M"
 MODEL_FILENAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -75,7 +75,7 @@ def find_part(i: int) -> Path | None:
     try:
         module = importlib.import_module(name)
         path = Path(module.get_part_path())
-    except Exception:  # a broken part package is reported like a missing one
+    except Exception:  # noqa: BLE001 - a broken part package (any error in its code) is reported like a missing one
         return None
     return path if path.is_file() else None
 

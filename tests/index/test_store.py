@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, SEED_FILES
 from index.dense import DenseIndex
 from index.keyword import KeywordIndex
 from index.store import IndexLoadError, IndexWriter, current_version, load_index
-from rag.ingest import ingest
+from rag.ingest.library import ingest
+from tests.fixtures import ROOT, SEED_FILES
 
 
 def test_manifest_and_files(fake_index_dir):
@@ -95,8 +95,8 @@ def test_failure_during_commit_keeps_previous_version(tmp_path, fake_embedder, m
 KILL_SCRIPT = """
 import sys
 from pathlib import Path
-from rag.embed import get_embedder
-from rag.ingest import ingest
+from rag.models.embed import get_embedder
+from rag.ingest.library import ingest
 paths = [Path(p) for p in sys.argv[2:]]
 while True:  # keep rewriting the index until killed
     ingest(paths, Path(sys.argv[1]), get_embedder("fake"), rebuild=True)

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-from fixtures import make_docx, make_pdf
+from tests.fixtures import make_docx, make_pdf
 
 TYPES = (".txt", ".md", ".html", ".pdf", ".docx")
 GOOD_TEXT = ("A/HOSTILE/{n}\n\n1. The Working Group on hostile inputs met in Geneva on {n} March 2026.\n\n"

@@ -9,11 +9,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from conftest import ROOT, PeakMemory, record_figures
-from hostile import ATTACKS, TYPES, hostile_files, hostile_questions
-
 from index.store import current_version, load_index
-from rag import sandbox
+from rag.ingest import sandbox
+from tests.reliability.conftest import ROOT, PeakMemory, record_figures
+from tests.reliability.hostile import ATTACKS, TYPES, hostile_files, hostile_questions
 
 SEEDS = {"CCW/GGE.1/2023/2", "EUR/44A25/1", "CD/PV.1505"}
 
@@ -29,7 +28,7 @@ def _one_line(reason: str) -> bool:
 
 def test_hostile_files_fail_alone_with_one_line_and_the_indexed_documents_stay(seed_index: Path, tmp_path: Path,
                                                                                 fake_embedder, monkeypatch) -> None:
-    from rag.ingest import ingest
+    from rag.ingest.library import ingest
 
     files = hostile_files(tmp_path / "corpus")
     assert len(files) >= 200 and {p.suffix for p in files} == set(TYPES)

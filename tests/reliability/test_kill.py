@@ -10,17 +10,16 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ROOT, record_figures
-
 from index.store import COMMIT_STEPS, CURRENT, KILL_ENV, VERSIONS, current_version
+from rag.answer.pipeline import Pipeline
 from rag.config import RetrievalSettings, Settings
-from rag.pipeline import Pipeline
+from tests.reliability.conftest import ROOT, record_figures
 
 CHILD = """
 import sys
 from pathlib import Path
-from rag.embed import get_embedder
-from rag.ingest import ingest
+from rag.models.embed import get_embedder
+from rag.ingest.library import ingest
 embedder = get_embedder("fake")
 print("ready", flush=True)
 ingest([Path(p) for p in sys.argv[2:]], Path(sys.argv[1]), embedder)
@@ -57,7 +56,7 @@ def _leftovers(index: Path, keep: set[str]) -> list[str]:
 
 
 def test_kill_9_at_every_commit_step_and_at_random_moments(seed_index: Path, tmp_path: Path, fake_embedder) -> None:
-    from rag.ingest import ingest
+    from rag.ingest.library import ingest
 
     pipe_settings = Settings(index_dir=seed_index, embed_model="fake",
                              retrieval=RetrievalSettings(refuse_below=-1, refuse_below_cross=-1))

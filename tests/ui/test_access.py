@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from rag import audit
-from rag.types import RagError
+from rag.errors import RagError
 from rag.users import UserStore
 from ui.access import Access, is_loopback
 
@@ -69,7 +69,8 @@ def _private_handlers(demo) -> dict[str, object]:
 def test_every_library_and_long_job_handler_refuses_a_reader_on_the_server(fake_index_copy: Path, make_settings,
                                                                          users_file: Path) -> None:
     """The hidden buttons' handlers themselves check the role: a raw HTTP call by fn_index changes nothing."""
-    from ui.app import build_app, make_context
+    from ui.app import build_app
+    from ui.context import make_context
 
     ctx = make_context(make_settings(fake_index_copy), Access(users=UserStore(users_file)))
     fns = _private_handlers(build_app(ctx))

@@ -36,6 +36,10 @@ def ask(page, question: str, timeout_ms: int = 180_000) -> None:
     page.wait_for_timeout(300)
 
 
+def _squash(s: str) -> str:
+    return "".join(s.split())
+
+
 def current_cites(page) -> list[tuple[str, str]]:
     cites = page.locator("#citations section.current li.cite")
     return [(c.locator(".sym").inner_text(), c.locator(".loc").inner_text()) for c in cites.all()]
@@ -48,7 +52,7 @@ def test_chat_citations_upload_and_ask_about_it(real_index: Path, real_model: st
     index = tmp_path / "index"
     shutil.copytree(real_index, index, ignore=shutil.ignore_patterns("lock"))
     dialogs: list[str] = []
-    with app_runner(make_settings(index, real_model)) as (url, _ctx), sync_playwright() as p:
+    with app_runner(make_settings(index, real_model)) as (url, ctx), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -56,12 +60,17 @@ def test_chat_citations_upload_and_ask_about_it(real_index: Path, real_model: st
             page.goto(url)
             page.wait_for_selector("#question textarea")
 
-            # 1. A question answered with a citation: symbol and locator in the panel, support highlighted.
+            # 1. A question answered with citations: the page shows exactly the pipeline's Answer (its text, and
+            # symbol and locator of each citation in the panel), the conclusions of ¶21 among them, support marked.
+            expected = ctx.pipeline.ask(ZH_IHL_QUESTION)
+            assert not expected.refused
             ask(page, ZH_IHL_QUESTION)
             page.screenshot(path=str(artifacts / "browser-1-answer.png"))
             cites = current_cites(page)
-            assert ("CCW/GGE.1/2023/2", "¶21") in cites or any(s == "CCW/GGE.1/2023/2" and l.startswith("¶") for s, l in cites), cites
-            assert page.locator("#citations section.current mark.support").count() >= 1
+            assert cites == [(c.chunk.symbol, c.chunk.locator) for c in expected.citations]
+            assert any(s == "CCW/GGE.1/2023/2" and loc.startswith("¶21") for s, loc in cites), cites
+            assert _squash(page.locator("#chat .bot .answer").last.inner_text()) == _squash(expected.text)
+            assert page.locator("#citations section.current mark.support").count() == sum(1 for c in expected.citations if c.support)
 
             # 2. Clicking [n] in the answer brings its passage into view (and flashes it).
             link = page.locator("#chat .bot a.cite-ref").last
@@ -78,14 +87,14 @@ def test_chat_citations_upload_and_ask_about_it(real_index: Path, real_model: st
             assert "CCW/GGE.1/2023/2 ¶" in page.inner_text("#answer-md .cm-content")
 
             # 4. A second question in the same conversation; the first answer's citations stay reachable.
+            expected = ctx.pipeline.ask(G21_QUESTION)
+            assert not expected.refused and expected.citations
             ask(page, G21_QUESTION)
             assert page.locator("#citations details.turn.earlier").count() == 1
             cites = current_cites(page)
-            if cites:  # answered (else refused, which the panel shows as such)
-                assert all(s == "CD/PV.1505" for s, _ in cites), cites
-                assert page.locator("#citations section.current .spk").count() >= 1
-            else:
-                assert page.locator("#citations section.current .refusal").count() == 1
+            assert cites == [(c.chunk.symbol, c.chunk.locator) for c in expected.citations]
+            assert {s for s, _ in cites} == {"CD/PV.1505"}
+            assert page.locator("#citations section.current .spk").count() == len(expected.citations)
             page.locator("#chat .bot a.cite-ref").first.click()  # an [n] of the first answer opens its section
             page.wait_for_function("document.querySelector('#citations details.turn.earlier').open", timeout=5000)
             page.screenshot(path=str(artifacts / "browser-2-follow-up.png"))

@@ -1,0 +1,189 @@
+"""The one pipeline behind the CLI, the UI and the Python API: retrieve, decide, generate, check citations."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+from index.store import Index, current_version, load_index
+from rag.answer import refusal
+from rag.answer.citations import check_citations, semantic_scorer
+from rag.answer.conversation import heuristic_rewrite, is_follow_up
+from rag.answer.refusal import refusal_text
+from rag.answer.retrieve import Filters, Retrieval, Retriever
+from rag.config import Settings
+from rag.errors import RagError
+from rag.generation.base import NOT_IN_DOCUMENTS, Generator
+from rag.generation.extractive import ExtractiveGenerator
+from rag.generation.llm import llm_errors
+from rag.generation.prompt import build_rewrite_messages
+from rag.generation.registry import make_generator, registration
+from rag.lang import detect_language
+from rag.models.embed import Embedder, get_embedder
+from rag.sanitize import clean_question
+from rag.types import Answer
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    """Loads the index and models once; picks up a new index version before each question."""
+
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings or Settings()
+        self._embedder = embedder
+        self._index: Index | None = None
+        self._retriever: Retriever | None = None
+        self._generators: dict[str, Generator] = {}
+        self._lock = threading.RLock()
+        self._semantic_scorer = None
+
+    # --- loading -------------------------------------------------------------------------------
+    @property
+    def index_dir(self) -> Path:
+        return Path(self.settings.index_dir)
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = get_embedder(self.settings.embed_model, threads=self.settings.threads,
+                                               device=self.settings.embed_device,
+                                               precision=self.settings.embed_precision)
+            return self._embedder
+
+    @property
+    def index(self) -> Index:
+        """The current index version, reloaded when another process or tab committed a new one."""
+        with self._lock:  # UI users share one pipeline: one of them reloads, the others wait for it
+            return self._load_current()
+
+    def _load_current(self) -> Index:
+        version = current_version(self.index_dir)
+        if self._index is None or version != self._index.version:
+            index = load_index(self.index_dir)
+            if index.model != self.embedder.name:
+                raise RagError(
+                    f"the index at {self.index_dir} was built with embedding model {index.model!r} but the "
+                    f"configured model is {self.embedder.name!r}: rebuild it with "
+                    f"`rag ingest --rebuild --index {self.index_dir}` or configure {index.model!r}"
+                )
+            self._index = index
+            self._retriever = Retriever(index, self.embedder, self.settings.retrieval)
+        return self._index
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._lock:
+            self._load_current()
+            assert self._retriever is not None
+            return self._retriever
+
+    def generator(self, name: str) -> Generator:
+        """The generator registered as `name` (see rag.generation.registry), built once per pipeline.
+
+        Raises:
+            RagError: naming the registered generators when `name` is not one, or saying what to install.
+        """
+        key = registration(name).name  # RagError listing the choices
+        with self._lock:  # one model per generator, however many users ask at once
+            if key not in self._generators:
+                self._generators[key] = make_generator(key, self.settings, self.embedder)
+            return self._generators[key]
+
+    # --- asking ----------------------------------------------------------------------------------
+    def validate_question(self, question: str) -> str:
+        """The question cleaned (invalid Unicode, control characters) and checked (length, has words)."""
+        if question is None:
+            raise RagError('the question is empty: ask something, e.g. "What did the Group of Experts conclude?"')
+        return clean_question(question, self.settings.max_question_chars)
+
+    def standalone(self, question: str, history: list[tuple[str, str]] | None, llm: str) -> str:
+        if not history or not is_follow_up(question):
+            return question
+        if llm != "extractive":
+            try:
+                gen = self.generator(llm)
+                if gen.uses_model:
+                    rewritten = gen.complete(build_rewrite_messages(history, question)).strip().splitlines()
+                    if rewritten and 2 <= len(rewritten[0]) <= 300:
+                        return rewritten[0].strip()
+            except Exception:  # noqa: BLE001 - any model failure: the heuristic is always there to fall back on
+                log.warning("the %s model could not rewrite the follow-up %r; using the heuristic", llm, question,
+                            exc_info=True)
+        return heuristic_rewrite(history, question)
+
+    def stream(
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters = Filters(),
+        llm: str | None = None,
+        history: list[tuple[str, str]] | None = None,
+        mode: str = "hybrid",
+    ) -> Iterator[str | Answer]:
+        """Yield answer text pieces as they are generated, then the final `Answer`."""
+        llm = llm or self.settings.llm
+        q = self.validate_question(question)
+        gen = self.generator(llm)  # fail early on an unknown or unavailable generator
+        lang = detect_language(q)
+        t0 = time.perf_counter()
+        standalone = self.standalone(q, history, llm)
+        retrieval = self.retriever.search(standalone, k=k, filters=filters, mode=mode)
+        t1 = time.perf_counter()
+        timings = {"retrieve_ms": (t1 - t0) * 1e3, "generate_ms": 0.0}
+        answer = Answer(
+            question=q, text="", refused=False, retrieved=retrieval.hits, timings=timings, generator=gen.name,
+            standalone_question=standalone if standalone != q else None, confidence=retrieval.confidence,
+        )
+        if self.should_refuse(lang, retrieval):
+            # Refusals follow retrieval confidence, never the model: a small model answers anyway.
+            answer.refused = True
+            answer.text = refusal_text(lang)
+            yield answer.text
+            yield answer
+            return
+        hits = retrieval.hits
+        raw = ""
+        try:
+            with llm_errors(gen.name, self.settings):
+                for piece in gen.stream(standalone if standalone != q else q, hits, lang, retrieval.query_vector):
+                    raw += piece
+                    yield piece
+        except RagError as e:  # a failing model must not cost the user the answer
+            answer.notes.append(f"{e}; extractive answer shown")
+            raw = ""
+        text, citations, notes = check_citations(raw, hits, semantic=self._semantic()) if raw else ("", [], [])
+        answer.notes.extend(notes)
+        if gen.name != "extractive" and (NOT_IN_DOCUMENTS in raw or not any(c.supported for c in citations)):
+            if raw and not answer.notes:
+                answer.notes.append(f"the {gen.name} answer cited no supporting passage; extractive answer shown")
+            fallback = ExtractiveGenerator(self.embedder)
+            raw = "".join(fallback.stream(q, hits, lang, retrieval.query_vector))
+            text, citations, notes = check_citations(raw, hits, semantic=self._semantic())
+            answer.generator = f"{gen.name}→extractive"
+        answer.text = text
+        answer.citations = citations
+        answer.timings["generate_ms"] = (time.perf_counter() - t1) * 1e3
+        yield answer
+
+    def should_refuse(self, question_lang: str, retrieval: Retrieval) -> bool:
+        """Nothing found, or the best match below the threshold for the question's language group."""
+        return refusal.should_refuse(self.settings.retrieval, question_lang, retrieval)
+
+    def ask(self, question: str, **kw) -> Answer:
+        """Answer `question` (see `stream` for the options)."""
+        final = None
+        for item in self.stream(question, **kw):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def _semantic(self):
+        """The cross-lingual support scorer over this pipeline's embedder (built once)."""
+        if self._semantic_scorer is None:
+            self._semantic_scorer = semantic_scorer(self.embedder)
+        return self._semantic_scorer

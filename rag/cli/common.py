@@ -1,0 +1,80 @@
+"""What every command shares: the common options, settings from flags, progress bars, answer printing."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+from rag.answer.retrieve import Filters
+from rag.config import Settings, default_index_dir
+from rag.types import Answer
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def parent_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The options every command takes (`--index`, `--model`) and those of commands that generate text."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index", metavar="DIR", help=f"index directory (default $RAG_INDEX or {default_index_dir()})")
+    common.add_argument("--model", metavar="NAME_OR_PATH", help="embedding model (default: built-in multilingual-e5-small)")
+    gen = argparse.ArgumentParser(add_help=False)
+    # Not argparse choices: plug-in generators register at run time; the registry's error lists the choices.
+    gen.add_argument("--llm", metavar="NAME",
+                     help="generator: extractive, local, openai or a registered one (default $RAG_LLM or extractive)")
+    gen.add_argument("--openai-base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")
+    gen.add_argument("--openai-model", help="model name on that server")
+    gen.add_argument("--local-model", help="path to a GGUF file for --llm local")
+    return common, gen
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, overridden by the flags given."""
+    kw = {"index_dir": Path(args.index) if getattr(args, "index", None) else None}
+    for attr, field in (("model", "embed_model"), ("llm", "llm"), ("openai_base_url", "openai_base_url"),
+                        ("openai_model", "openai_model"), ("local_model", "local_model_path"),
+                        ("device", "embed_device"), ("precision", "embed_precision")):
+        if getattr(args, attr, None):
+            kw[field] = getattr(args, attr)
+    return Settings().with_(**kw)
+
+
+def filters_from(args: argparse.Namespace) -> Filters:
+    """Retrieval filters from `--doc` (repeatable) and `--speaker`."""
+    return Filters(docs=tuple(args.doc or ()), speaker=args.speaker)
+
+
+def progress_bar(desc: str) -> Callable[[int, int, str], None]:
+    """A tqdm bar on stderr, updated with (done, total, current file)."""
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int, label: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=desc, unit="file", file=sys.stderr, disable=total == 0)
+        bar.n = done
+        bar.set_postfix_str(Path(label).name[:40] if label else "")
+        bar.refresh()
+        if done == total:
+            bar.close()
+
+    return update
+
+
+def print_answer(a: Answer, as_json: bool) -> None:
+    """One JSON line (`--json`), or the answer with its citations for a person; notes go to stderr."""
+    if as_json:
+        print(json.dumps(a.to_json(), ensure_ascii=False), flush=True)
+        return
+    print(a.text)
+    if a.citations:
+        print()
+        for c in a.citations:
+            flag = "" if c.supported else "  [not clearly supported]"
+            who = f" — {c.chunk.speaker_label()}" if c.chunk.speaker else ""
+            print(f"[{c.n}] {c.chunk.cite}{who}{flag}\n    {c.chunk.text[:300]}")
+    for note in a.notes:
+        print(f"note: {note}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""Evaluation: gold sets, metrics, reports, refusal calibration and SQuAD-format conversion."""

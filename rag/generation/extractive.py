@@ -1,0 +1,78 @@
+"""The extractive generator: the most relevant sentences of the top passages, quoted verbatim, each cited."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from index.tokenize import tokenize
+from rag.errors import RagError
+from rag.models.embed import Embedder
+from rag.text import split_sentences
+from rag.types import Hit
+
+TOP_PASSAGES = 3
+MAX_SENTENCES = 2
+LEAD_IN_PENALTY = 0.02  # seeds/gold: citation P .594 vs .582 without it, F1 .240 vs .235
+SAME_DOCUMENT_ONLY = True  # a second sentence from another document read as a non sequitur; gold cit. P .600 vs .594
+SECOND_SENTENCE_MARGIN = 0.015  # on seeds/gold: citation P .582 vs .529 at 0.03, .576 with one sentence only
+
+
+def candidate_sentences(hits: list[Hit]) -> list[tuple[int, str]]:
+    """(passage number, sentence) pairs from the top passages."""
+    out: list[tuple[int, str]] = []
+    for n, h in enumerate(hits[:TOP_PASSAGES], 1):
+        text = h.chunk.text
+        for a, b in split_sentences(text):
+            s = text[a:b].strip()
+            if len(s) >= 4:
+                out.append((n, s))
+    return out
+
+
+def extractive_answer(question: str, hits: list[Hit], embedder: Embedder, query_vector: np.ndarray | None = None) -> str:
+    """Answer text with [n] markers, quoting the best sentences verbatim."""
+    cands = candidate_sentences(hits)
+    if not cands:
+        return ""
+    q = query_vector if query_vector is not None else embedder.embed_queries([question])[0]
+    vecs = embedder.embed_passages([s for _, s in cands])
+    sims = vecs @ q
+    q_tokens = set(tokenize(question))
+    scores = []
+    for (n, s), sim in zip(cands, sims):
+        lexical = len(q_tokens & set(tokenize(s))) / len(q_tokens) if q_tokens else 0.0
+        # Dense similarity leads (it works across languages); shared keywords and passage rank break ties.
+        # A lead-in ("专家组得出结论认为：") announces the answer without giving it: quote what follows instead.
+        lead_in = LEAD_IN_PENALTY if s.rstrip().endswith((":", "：")) else 0.0
+        scores.append(float(sim) + 0.05 * lexical + 0.01 * (TOP_PASSAGES - n) - lead_in)
+    order = np.argsort(-np.asarray(scores))
+    chosen = [int(order[0])]
+    for i in order[1:MAX_SENTENCES * 3]:
+        if len(chosen) >= MAX_SENTENCES:
+            break
+        if scores[chosen[0]] - scores[int(i)] > SECOND_SENTENCE_MARGIN:
+            continue
+        if SAME_DOCUMENT_ONLY and hits[cands[int(i)][0] - 1].chunk.doc_id != hits[cands[chosen[0]][0] - 1].chunk.doc_id:
+            continue
+        chosen.append(int(i))
+    chosen.sort(key=lambda i: (cands[i][0], i))  # keep document order within and across passages
+    return " ".join(f"{cands[i][1]}[{cands[i][0]}]" for i in chosen)
+
+
+class ExtractiveGenerator:
+    """No language model: the most relevant sentences of the top passages, quoted verbatim with their [n]."""
+
+    name = "extractive"
+    uses_model = False
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def stream(self, question: str, hits: list[Hit], language: str, query_vector: np.ndarray | None = None) -> Iterator[str]:
+        """See `Generator.stream`; yields the whole answer at once (it takes ~0.1 s)."""
+        yield extractive_answer(question, hits, self.embedder, query_vector)
+
+    def complete(self, messages: list[tuple[str, str]]) -> str:
+        """The extractive generator has no model to run free-form prompts."""
+        raise RagError("the extractive generator cannot run free-form prompts: choose a language model (--llm local)")

@@ -1,0 +1,100 @@
+"""Hybrid retrieval: modes, filters, de-duplication (fake embedder) and the issue's questions on the real model."""
+from __future__ import annotations
+
+import pytest
+
+from index.store import load_index
+from rag.answer.retrieve import Filters, Retriever, _near_duplicate
+from rag.config import RetrievalSettings
+from rag.errors import RagError
+
+MINSK = "明斯克将举行什么会议？"
+IHL_EN = "What did the Group of Experts conclude about international humanitarian law?"
+
+
+@pytest.fixture(scope="module")
+def fake_retriever(fake_index_dir, fake_embedder) -> Retriever:
+    return Retriever(load_index(fake_index_dir), fake_embedder)
+
+
+def test_bm25_ranks_the_only_paragraph_naming_minsk_first(fake_retriever) -> None:
+    hits = fake_retriever.search("明斯克", k=3, mode="bm25").hits
+    # BM25 mode returns only passages sharing a term with the question: here exactly one.
+    assert [(h.chunk.cite, h.rank, h.bm25_rank, h.dense_rank) for h in hits] == [("CD/PV.1505 turn 2 ¶20", 1, 1, None)]
+
+
+def test_modes_and_unknown_mode(fake_retriever) -> None:
+    for mode in ("dense", "bm25", "hybrid"):
+        assert len(fake_retriever.search(MINSK, k=4, mode=mode).hits) == 4
+    dense = fake_retriever.search(MINSK, k=4, mode="dense").hits
+    assert all(h.bm25_rank is None for h in dense)
+    with pytest.raises(RagError, match=r"unknown retrieval mode 'sparse'; choose one of: dense, bm25, hybrid"):
+        fake_retriever.search(MINSK, mode="sparse")
+
+
+def test_hybrid_is_weighted_reciprocal_rank_fusion(fake_index_dir, fake_embedder) -> None:
+    s = RetrievalSettings(rrf_k=10, dense_weight=1.0, bm25_weight=0.75)
+    hits = Retriever(load_index(fake_index_dir), fake_embedder, s).search(MINSK, k=5).hits
+    for h in hits:
+        expected = (1.0 / (10 + h.dense_rank) if h.dense_rank else 0.0) + (0.75 / (10 + h.bm25_rank) if h.bm25_rank else 0.0)
+        assert h.score == pytest.approx(expected)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_filters_by_document_speaker_body_and_language(fake_retriever) -> None:
+    by_doc = fake_retriever.search(MINSK, k=10, filters=Filters(docs=("CCW/GGE.1/2023/2",))).hits
+    assert {h.chunk.symbol for h in by_doc} == {"CCW/GGE.1/2023/2"}
+    by_delegation = fake_retriever.search(MINSK, k=10, filters=Filters(speaker="白俄罗斯")).hits
+    assert {h.chunk.delegation for h in by_delegation} == {"白俄罗斯"} and len(by_delegation) == 10
+    by_speaker = fake_retriever.search(MINSK, k=3, filters=Filters(speaker="维尼亚尔")).hits
+    assert {h.chunk.speaker for h in by_speaker} == {"维尼亚尔女士"}
+    assert fake_retriever.search(MINSK, filters=Filters(language="fr")).hits == []
+    assert fake_retriever.search(MINSK, filters=Filters(speaker="nobody")).confidence == 0.0
+    with pytest.raises(RagError, match="unknown document 'A/RES/1'"):
+        fake_retriever.search(MINSK, filters=Filters(docs=("A/RES/1",)))
+
+
+def test_near_duplicates_are_collapsed() -> None:
+    a = "国际人道法继续充分适用于致命性自主武器系统的潜在开发和使用。"
+    assert _near_duplicate(a, a.replace("。", "；"), 0.95) is False  # one character differs: 0.9 trigram Jaccard
+    assert _near_duplicate(a, "  " + a.replace("继续", "继续 ") + "\n", 0.95) is True  # whitespace only
+    assert _near_duplicate(a, "另有一段。" + a, 0.95) is True  # contained in a longer chunk
+    assert _near_duplicate("短句", "短句子", 0.95) is False
+
+
+# --- the real model on the seeds: the issue's "done when" ------------------------------------------------
+
+
+@pytest.mark.slow
+def test_minsk_question_returns_the_belarus_paragraph(real_pipeline) -> None:
+    answer = real_pipeline.ask(MINSK)
+    top = answer.retrieved[0].chunk
+    assert (top.symbol, top.locator, top.speaker, top.delegation) == ("CD/PV.1505", "turn 2 ¶20", "安布拉舍维奇先生", "白俄罗斯")
+    assert not answer.refused
+    assert [(c.chunk.symbol, c.chunk.locator) for c in answer.citations][:1] == [("CD/PV.1505", "turn 2 ¶20")]
+    assert "明斯克" in answer.citations[0].support
+
+
+@pytest.mark.slow
+def test_english_question_on_ihl_retrieves_paragraph_21_in_top_3(real_pipeline) -> None:
+    answer = real_pipeline.ask(IHL_EN)
+    top3 = [(h.chunk.symbol, h.chunk.locator) for h in answer.retrieved[:3]]
+    assert any(sym == "CCW/GGE.1/2023/2" and loc.startswith("¶21") for sym, loc in top3), top3
+    assert not answer.refused
+    assert any(c.chunk.locator.startswith("¶21") and "国际人道法" in c.chunk.text for c in answer.citations)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["如何在家制作四川麻婆豆腐？", "What is the best way to bake sourdough bread at home?"])
+def test_unrelated_questions_are_refused(real_pipeline, question: str) -> None:
+    answer = real_pipeline.ask(question)
+    assert answer.refused and answer.citations == []
+    assert answer.text in ("文件中没有回答这个问题的内容。", "The documents do not say.")
+
+
+@pytest.mark.slow
+def test_cross_lingual_dense_beats_bm25_on_the_english_question(real_pipeline) -> None:
+    r = real_pipeline.retriever
+    dense = [h.chunk.locator for h in r.search(IHL_EN, k=3, mode="dense").hits]
+    bm25 = [h.chunk.locator for h in r.search(IHL_EN, k=3, mode="bm25").hits]
+    assert any(loc.startswith("¶21") for loc in dense) and not any(loc.startswith("¶21") for loc in bm25)
