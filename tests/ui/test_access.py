@@ -159,3 +159,24 @@ def test_a_sidecar_never_replaces_a_document_without_an_explicit_replace(fake_in
         assert not any((fake_index_copy / "uploads").rglob("fake.txt")), "a failed upload is deleted"
         rows = c.predict(files, True, api_name="/upload")
         assert [(r["status"], r["doc"]) for r in rows] == [("updated", "CD/PV.1505")]
+
+
+def test_a_user_with_four_requests_waiting_is_refused_a_fifth_others_are_not(users_file: Path) -> None:
+    import asyncio
+
+    from ui.access import limit_queued_per_user
+
+    access = Access(users=UserStore(users_file))
+    waiting = [SimpleNamespace(username="rita", request=None, session_hash=f"s{i}") for i in range(4)]
+    pushed = []
+
+    async def push(body, request, username):
+        pushed.append(username)
+        return True, "event", "success"
+
+    queue = SimpleNamespace(push=push, event_queue_per_concurrency_id={"answer": SimpleNamespace(queue=waiting)})
+    assert limit_queued_per_user(SimpleNamespace(_queue=queue), access)
+    body = SimpleNamespace(session_hash="new")
+    ok, message, kind = asyncio.run(queue.push(body, None, "rita"))
+    assert (ok, kind) == (False, "error") and message.startswith("4 of your requests are waiting already")
+    assert asyncio.run(queue.push(body, None, "ed")) == (True, "event", "success") and pushed == ["ed"]
