@@ -108,3 +108,31 @@ def test_hostile_questions_through_the_api_never_take_the_server_down(seed_index
     assert sum(outcomes.values()) == len(questions) and mem.over_idle < 1024
     record_figures(hostile_questions_api=len(questions), hostile_questions_api_outcomes=dict(outcomes),
                    hostile_questions_api_rss_over_idle_mb=round(mem.over_idle))
+
+
+def test_hostile_uploads_through_the_server_fail_alone_and_leave_no_files_behind(seed_index: Path, tmp_path: Path,
+                                                                                  make_settings_rel,
+                                                                                  app_runner) -> None:
+    """The same corpus through the `upload` API (files the server accepts at its 50 MB door, minus the slow traps
+    the previous test times out on): the server answers after each batch and keeps only what it indexed."""
+    from gradio_client import Client, handle_file
+
+    slow = ("million-tags", "many-lines", "over-text-limit", "huge-line", "over-size", "emoji-astral", "zalgo")
+    files = [p for p in hostile_files(tmp_path / "corpus")
+             if not p.name.startswith(slow) and "\n" not in p.name and p.stat().st_size < 50 * 1024 * 1024]
+    assert len(files) >= 150
+    before = _snapshot(seed_index)
+    with PeakMemory() as mem, app_runner(make_settings_rel(seed_index)) as (url, _ctx):
+        client = Client(url, verbose=False)
+        rows = []
+        for i in range(0, len(files), 40):
+            batch = [handle_file(str(p)) for p in files[i: i + 40]]
+            rows += client.predict(batch, False, api_name="/upload")
+            assert client.predict("明斯克将举行什么会议？", "extractive", 3, api_name="/ask")["citations"]
+    assert len(rows) == len(files) and all(_one_line(r["reason"]) for r in rows if r["status"] == "failed")
+    assert _snapshot(seed_index) == before and mem.over_idle < 1024
+    kept = {p.name for p in (seed_index / "uploads").rglob("*") if p.is_file() and not p.name.endswith(".meta.json")}
+    indexed = {Path(m.path).name for m in load_index(seed_index).docs.values() if m.path and "uploads" in m.path}
+    assert kept == indexed  # failed uploads were deleted
+    record_figures(hostile_uploads=len(files), hostile_uploads_statuses=dict(Counter(r["status"] for r in rows)),
+                   hostile_uploads_rss_over_idle_mb=round(mem.over_idle))
