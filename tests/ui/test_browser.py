@@ -94,7 +94,7 @@ def test_chat_citations_upload_and_ask_about_it(real_index: Path, real_model: st
             cites = current_cites(page)
             assert cites == [(c.chunk.symbol, c.chunk.locator) for c in expected.citations]
             assert {s for s, _ in cites} == {"CD/PV.1505"}
-            assert page.locator("#citations section.current .spk").count() == len(expected.citations)
+            assert page.locator("#citations section.current li.cite .spk").count() == len(expected.citations)
             page.locator("#chat .bot a.cite-ref").first.click()  # an [n] of the first answer opens its section
             page.wait_for_function("document.querySelector('#citations details.turn.earlier').open", timeout=5000)
             page.screenshot(path=str(artifacts / "browser-2-follow-up.png"))
