@@ -238,7 +238,7 @@ class IndexWriter:
         dense = DenseIndex.build(matrix, self.dim)
         dense.save(tmp / "dense.faiss")
         _step("dense")
-        KeywordIndex.build([c.text for c in chunks]).save(tmp / "bm25")
+        KeywordIndex.build([c.keyword_text() for c in chunks]).save(tmp / "bm25")
         _step("bm25")
         manifest = {
             "format": FORMAT_VERSION,

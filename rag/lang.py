@@ -7,6 +7,9 @@ from collections import Counter
 
 from rag.text import is_ideograph
 
+# Tokens that read the same in every language: numbers, acronyms, symbols (A/69/767, UNEP, COVID-19).
+NEUTRAL_TOKEN = re.compile(r"[A-Za-z]*\d[\w/.-]*|\b[A-Z]{2,}[A-Za-z]*\b")
+
 _STOP = {
     "en": set("the a an of in on to and for by with from about at is are was were be been did does do what "
               "which who whom whose when where why how this that these those it its has have had according "

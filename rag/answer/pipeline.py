@@ -12,7 +12,7 @@ from rag.answer import refusal
 from rag.answer.citations import check_citations, semantic_scorer
 from rag.answer.conversation import heuristic_rewrite, is_follow_up
 from rag.answer.refusal import refusal_text
-from rag.answer.retrieve import Filters, Retrieval, Retriever
+from rag.answer.retrieve import Filters, Retrieval, Retriever, expand_hits
 from rag.config import Settings
 from rag.errors import RagError
 from rag.generation.base import NOT_IN_DOCUMENTS, Generator
@@ -20,6 +20,7 @@ from rag.generation.extractive import ExtractiveGenerator
 from rag.generation.llm import llm_errors
 from rag.generation.prompt import build_rewrite_messages
 from rag.generation.registry import make_generator, registration
+from rag.ingest.chunk import CHUNKER_VERSION
 from rag.lang import detect_language
 from rag.models.embed import Embedder, get_embedder
 from rag.sanitize import clean_question
@@ -69,6 +70,12 @@ class Pipeline:
                     f"the index at {self.index_dir} was built with embedding model {index.model!r} but the "
                     f"configured model is {self.embedder.name!r}: rebuild it with "
                     f"`rag ingest --rebuild --index {self.index_dir}` or configure {index.model!r}"
+                )
+            built_by = str(index.manifest.get("chunker_version"))
+            if built_by != CHUNKER_VERSION:  # old chunks lack the units and headers this retriever relies on
+                raise RagError(
+                    f"the index at {self.index_dir} was built by chunker version {built_by}, this is version "
+                    f"{CHUNKER_VERSION}: rebuild it with `rag ingest --rebuild --index {self.index_dir}`"
                 )
             self._index = index
             self._retriever = Retriever(index, self.embedder, self.settings.retrieval)
@@ -145,7 +152,7 @@ class Pipeline:
             yield answer.text
             yield answer
             return
-        hits = retrieval.hits
+        hits = expand_hits(retrieval.hits)  # each part of a passage is numbered and cited on its own
         raw = ""
         try:
             with llm_errors(gen.name, self.settings):
@@ -164,6 +171,8 @@ class Pipeline:
             raw = "".join(fallback.stream(q, hits, lang, retrieval.query_vector))
             text, citations, notes = check_citations(raw, hits, semantic=self._semantic())
             answer.generator = f"{gen.name}→extractive"
+        for c in citations:  # [n] numbers the parts of the passages; say which retrieved passage holds each
+            c.passage = hits[c.n - 1].group
         answer.text = text
         answer.citations = citations
         answer.timings["generate_ms"] = (time.perf_counter() - t1) * 1e3

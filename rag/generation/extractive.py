@@ -19,9 +19,11 @@ SECOND_SENTENCE_MARGIN = 0.015  # on seeds/gold: citation P .582 vs .529 at 0.03
 
 
 def candidate_sentences(hits: list[Hit]) -> list[tuple[int, str]]:
-    """(passage number, sentence) pairs from the top passages."""
+    """(passage number, sentence) pairs from the top passages (a unit of siblings counts as one passage)."""
     out: list[tuple[int, str]] = []
-    for n, h in enumerate(hits[:TOP_PASSAGES], 1):
+    for n, h in enumerate(hits, 1):
+        if (h.group or n) > TOP_PASSAGES:
+            break
         text = h.chunk.text
         for a, b in split_sentences(text):
             s = text[a:b].strip()
@@ -42,11 +44,15 @@ def extractive_answer(question: str, hits: list[Hit], embedder: Embedder, query_
     scores = []
     for (n, s), sim in zip(cands, sims):
         lexical = len(q_tokens & set(tokenize(s))) / len(q_tokens) if q_tokens else 0.0
-        # Dense similarity leads (it works across languages); shared keywords and passage rank break ties.
+        # Dense similarity leads (it works across languages); shared keywords and passage rank break ties
+        # (the rank of the retrieved passage, `group`, not of the part within it).
         # A lead-in ("专家组得出结论认为：") announces the answer without giving it: quote what follows instead.
         lead_in = LEAD_IN_PENALTY if s.rstrip().endswith((":", "：")) else 0.0
-        scores.append(float(sim) + 0.05 * lexical + 0.01 * (TOP_PASSAGES - n) - lead_in)
+        scores.append(float(sim) + 0.05 * lexical + 0.01 * (TOP_PASSAGES - (hits[n - 1].group or n)) - lead_in)
     order = np.argsort(-np.asarray(scores))
+    listed = listed_unit(hits, cands[int(order[0])][0])
+    if listed:
+        return " ".join(f"{hits[n - 1].chunk.text.strip()}[{n}]" for n in listed)
     chosen = [int(order[0])]
     for i in order[1:MAX_SENTENCES * 3]:
         if len(chosen) >= MAX_SENTENCES:
@@ -76,3 +82,18 @@ class ExtractiveGenerator:
     def complete(self, messages: list[tuple[str, str]]) -> str:
         """The extractive generator has no model to run free-form prompts."""
         raise RagError("the extractive generator cannot run free-form prompts: choose a language model (--llm local)")
+
+
+def listed_unit(hits: list[Hit], n: int) -> list[int]:
+    """Passage numbers of a lead-in and its items when passage `n` belongs to a unit that announces a list.
+
+    "专家组得出结论认为：" gives no answer by itself; its items (a)–(c) do, each cited to its own locator.
+    Retrieval brings a hit's siblings along (rag.retrieve, small-to-big), so the items are among the hits.
+    """
+    unit = hits[n - 1].chunk.unit
+    if not unit:
+        return []
+    members = [i for i, h in enumerate(hits, 1) if h.chunk.unit == unit]
+    if len(members) < 2 or not hits[members[0] - 1].chunk.text.rstrip().endswith((":", "：")):
+        return []
+    return members

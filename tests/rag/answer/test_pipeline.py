@@ -7,6 +7,7 @@ import pytest
 
 from rag.answer.pipeline import Pipeline
 from rag.answer.refusal import refusal_text, refusal_threshold
+from rag.answer.retrieve import expand_hits
 from rag.config import RetrievalSettings, Settings
 from rag.errors import RagError
 from rag.generation.chat import ChatGenerator
@@ -56,26 +57,28 @@ def test_prompt_numbers_passages_with_symbol_locator_and_speaker() -> None:
 
 def test_citations_map_to_the_numbered_passages(fake_index_dir, fake_embedder) -> None:
     probe = _pipeline(fake_index_dir, fake_embedder)
-    hits = probe.retriever.search(MINSK).hits
+    passages = probe.retriever.search(MINSK).hits
+    hits = expand_hits(passages)  # the prompt numbers each passage's matched chunk and its unit: here 5 chunks
     second = hits[1].chunk.text.split("。")[0] + "。"
-    chat = RecordingChat(reply=f"{second}[2] 另见[9]。")
+    chat = RecordingChat(reply=f"{second}[2] 另见[99]。")
     answer = _pipeline(fake_index_dir, fake_embedder, chat).ask(MINSK, llm="recording")
 
     assert len(chat.prompts) == 1  # one generation call; its user message numbers exactly these passages
     user = chat.prompts[0][1].content
-    assert [line for line in user.splitlines() if line.startswith("[")] == [
+    numbered = [line for line in user.splitlines() if line.startswith("[")]
+    assert numbered == [
         "[1] CD/PV.1505 turn 4 ¶6, 维尼亚尔女士 (联合国裁军研究所(裁研所))",
-        "[2] CD/PV.1505 turn 4 ¶7, 维尼亚尔女士 (联合国裁军研究所(裁研所))",
-        "[3] CD/PV.1505 turn 7 ¶22, 巴格赫里·哈马内先生 (伊朗伊斯兰共和国)",
-        "[4] CD/PV.1505 turn 1 ¶2, 主席",
+        "[2] CD/PV.1505 turn 7 ¶22, 巴格赫里·哈马内先生 (伊朗伊斯兰共和国)",
+        "[3] CD/PV.1505 turn 1 ¶2, 主席",
+        "[4] CD/PV.1505 turn 8 ¶5, 主席",
         "[5] CD/PV.1505 turn 2 ¶21, 安布拉舍维奇先生 (白俄罗斯)",
     ]
-    assert [f"[{n}] {h.chunk.cite}" for n, h in enumerate(hits, 1)] == [line.split(",")[0] for line in user.splitlines() if line.startswith("[")]
-    assert answer.text == f"{second}[2] 另见。"  # [9] points nowhere: dropped
-    assert [(c.n, c.chunk.chunk_id, c.supported) for c in answer.citations] == [(2, hits[1].chunk.chunk_id, True)]
+    assert [f"[{n}] {h.chunk.cite}" for n, h in enumerate(hits, 1)] == [line.split(",")[0] for line in numbered]
+    assert answer.text == f"{second}[2] 另见。"  # [99] points nowhere: dropped
+    assert [(c.n, c.chunk.chunk_id, c.supported, c.passage) for c in answer.citations] == [(2, hits[1].chunk.chunk_id, True, 2)]
     assert answer.citations[0].support == second
-    assert answer.notes == ["dropped [9]: no such passage"]
-    assert [h.chunk.chunk_id for h in answer.retrieved] == [h.chunk.chunk_id for h in hits]
+    assert answer.notes == ["dropped [99]: no such passage"]
+    assert [h.chunk.chunk_id for h in answer.retrieved] == [h.chunk.chunk_id for h in passages]
     assert answer.generator == "recording" and not answer.refused
 
 
