@@ -23,6 +23,7 @@ from rag.generation.registry import make_generator, registration
 from rag.ingest.chunk import CHUNKER_VERSION
 from rag.lang import detect_language
 from rag.models.embed import Embedder, get_embedder
+from rag.sanitize import clean_question
 from rag.types import Answer
 
 log = logging.getLogger(__name__)
@@ -101,14 +102,10 @@ class Pipeline:
 
     # --- asking ----------------------------------------------------------------------------------
     def validate_question(self, question: str) -> str:
-        if not isinstance(question, str) or not question.strip():
+        """The question cleaned (invalid Unicode, control characters) and checked (length, has words)."""
+        if question is None:
             raise RagError('the question is empty: ask something, e.g. "What did the Group of Experts conclude?"')
-        q = question.strip()
-        if len(q) > self.settings.max_question_chars:
-            raise RagError(
-                f"the question is {len(q)} characters long; the limit is {self.settings.max_question_chars}"
-            )
-        return q
+        return clean_question(question, self.settings.max_question_chars)
 
     def standalone(self, question: str, history: list[tuple[str, str]] | None, llm: str) -> str:
         if not history or not is_follow_up(question):
