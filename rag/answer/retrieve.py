@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -138,8 +139,19 @@ class Retriever:
         return np.asarray(keep, dtype=np.int64)
 
     def search(self, query: str, k: int | None = None, filters: Filters = Filters(), mode: str = "hybrid") -> Retrieval:
-        import time
+        """The top `k` passages for `query`: dense and keyword candidates, fused, grown into passages.
 
+        Args:
+            query: the standalone question.
+            k: passages wanted (default `settings.k`).
+            filters: documents, speaker or delegation, body, language; applied inside both searches.
+            mode: "hybrid" (default), "dense" or "bm25" (see MODES).
+        Returns:
+            A `Retrieval`: ranked `Hit`s (each with its passage `parts`), the top dense cosine as confidence, the ten
+            best cosines, the query vector, per-step timings and the query.
+        Raises:
+            RagError: an unknown mode, or a document filter naming no indexed document.
+        """
         if mode not in MODES:
             raise RagError(f"unknown retrieval mode {mode!r}; choose one of: {', '.join(MODES)}")
         s = self.settings
@@ -151,15 +163,7 @@ class Retriever:
         t0 = time.perf_counter()
         q = self.embedder.embed_queries([query])[0]
         t1 = time.perf_counter()
-        if mask is None:
-            scores, ids = self.index.dense.search(q[None, :], s.candidates)
-            dense_ids, dense_scores = ids[0][ids[0] >= 0], scores[0][ids[0] >= 0]
-        else:
-            # A filtered search scores just the allowed rows exactly: small subsets need no ANN.
-            rows = mask
-            sims = self.index.embeddings[rows] @ q
-            order = np.argsort(-sims)[: s.candidates]
-            dense_ids, dense_scores = rows[order], sims[order]
+        dense_ids, dense_scores = self._dense_candidates(q, mask)
         t2 = time.perf_counter()
         bm = self.index.keyword.scores(query) if mode != "dense" else np.zeros(n, np.float32)
         if mask is not None:
@@ -168,57 +172,80 @@ class Retriever:
             bm = np.where(allowed, bm, 0.0)
         bm_order = [i for i in np.argsort(-bm)[: s.candidates] if bm[i] > 0]
         t3 = time.perf_counter()
-
         # Keyword evidence counts only where it can match: a passage in the question's language. Across
         # languages BM25 matches only stray numbers and names, and fusing it ranked English questions over
         # Chinese text below dense search alone (UNPC dev, benchmarks/README.md).
         if mode == "hybrid" and s.same_language_keywords:
             bm_order = self._language_aware(query, bm, bm_order, mask)
-        fused: dict[int, float] = {}
-        info: dict[int, dict] = {}
-        if mode in ("hybrid", "dense"):
-            for r, (i, sc) in enumerate(zip(dense_ids.tolist(), dense_scores.tolist()), 1):
-                fused[i] = fused.get(i, 0.0) + s.dense_weight / (s.rrf_k + r)
-                info.setdefault(i, {})["dense"] = (r, sc)
-        if mode in ("hybrid", "bm25"):
-            for r, i in enumerate(bm_order, 1):
-                fused[i] = fused.get(i, 0.0) + s.bm25_weight / (s.rrf_k + r)
-                info.setdefault(i, {})["bm25"] = (r, float(bm[i]))
-        ranked = sorted(fused, key=lambda i: -fused[i])
-        allowed_rows = None if mask is None else set(mask.tolist())
+        dense = list(zip(dense_ids.tolist(), dense_scores.tolist())) if mode in ("hybrid", "dense") else []
+        keyword = [(i, float(bm[i])) for i in bm_order] if mode in ("hybrid", "bm25") else []
+        fused, info = rrf_fuse(dense, keyword, s.rrf_k, s.dense_weight, s.bm25_weight)
+        hits = self._passages(fused, info, q, k, None if mask is None else set(mask.tolist()))
+        confidence = float(dense_scores[0]) if len(dense_scores) else 0.0
+        timings = {"embed_ms": (t1 - t0) * 1e3, "dense_ms": (t2 - t1) * 1e3, "bm25_ms": (t3 - t2) * 1e3}
+        return Retrieval(hits, confidence, [float(x) for x in dense_scores[:10]], q, timings, query)
+
+    def _dense_candidates(self, q: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Row ids and cosines of the best `candidates` chunks for the query vector, within the filter's rows."""
+        if mask is None:
+            scores, ids = self.index.dense.search(q[None, :], self.settings.candidates)
+            return ids[0][ids[0] >= 0], scores[0][ids[0] >= 0]
+        # A filtered search scores just the allowed rows exactly: small subsets need no ANN.
+        sims = self.index.embeddings[mask] @ q
+        order = np.argsort(-sims)[: self.settings.candidates]
+        return mask[order], sims[order]
+
+    def _passages(self, fused: dict[int, float], info: dict[int, dict], q: np.ndarray, k: int,
+                  allowed_rows: set[int] | None) -> list[Hit]:
+        """The top `k` passages in fused order: near-duplicates skipped, each grown from its chunk (small-to-big)."""
+        s = self.settings
         hits: list[Hit] = []
         taken: set[int] = set()
-        units = 0
-        for i in ranked:
+        for i in sorted(fused, key=lambda i: -fused[i]):
             if i in taken:
                 continue
             chunk: Chunk = self.index.chunks[i]
             if any(_near_duplicate(chunk.text, h.chunk.text, s.dedupe_threshold) for h in hits):
                 continue
-            units += 1
             # Small-to-big: the hit opens a passage made of its unit (a lead-in with its items) and its section
             # neighbours, each part keeping its own locator; what is in one passage is not ranked again.
             members = self._unit_members(i, allowed_rows, taken) if s.unit_chars or s.window_chars else [i]
             taken.update(members)
             d = info[i].get("dense")
             b = info[i].get("bm25")
-            hits.append(
-                Hit(
-                    chunk=chunk,
-                    score=fused[i],
-                    rank=units,
-                    dense_score=float(d[1]) if d else float(self.index.embeddings[i] @ q),
-                    bm25_score=b[1] if b else None,
-                    dense_rank=d[0] if d else None,
-                    bm25_rank=b[0] if b else None,
-                    parts=[self.index.chunks[j] for j in members] if len(members) > 1 else [],
-                )
-            )
-            if units >= k:
+            hits.append(Hit(
+                chunk=chunk, score=fused[i], rank=len(hits) + 1,
+                dense_score=float(d[1]) if d else float(self.index.embeddings[i] @ q),
+                bm25_score=b[1] if b else None, dense_rank=d[0] if d else None, bm25_rank=b[0] if b else None,
+                parts=[self.index.chunks[j] for j in members] if len(members) > 1 else [],
+            ))
+            if len(hits) >= k:
                 break
-        confidence = float(dense_scores[0]) if len(dense_scores) else 0.0
-        timings = {"embed_ms": (t1 - t0) * 1e3, "dense_ms": (t2 - t1) * 1e3, "bm25_ms": (t3 - t2) * 1e3}
-        return Retrieval(hits, confidence, [float(x) for x in dense_scores[:10]], q, timings, query)
+        return hits
+
+
+def rrf_fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], rrf_k: int, dense_weight: float,
+             keyword_weight: float) -> tuple[dict[int, float], dict[int, dict]]:
+    """Weighted reciprocal rank fusion of two ranked candidate lists.
+
+    Args:
+        dense: (row, cosine) in dense rank order.
+        keyword: (row, BM25 score) in keyword rank order.
+        rrf_k: the constant k of 1 / (k + rank).
+        dense_weight: weight of the dense list.
+        keyword_weight: weight of the keyword list.
+    Returns:
+        (row -> fused score, row -> {"dense": (rank, cosine), "bm25": (rank, score)} for the lists it was in).
+    """
+    fused: dict[int, float] = {}
+    info: dict[int, dict] = {}
+    for r, (i, sc) in enumerate(dense, 1):
+        fused[i] = fused.get(i, 0.0) + dense_weight / (rrf_k + r)
+        info.setdefault(i, {})["dense"] = (r, sc)
+    for r, (i, sc) in enumerate(keyword, 1):
+        fused[i] = fused.get(i, 0.0) + keyword_weight / (rrf_k + r)
+        info.setdefault(i, {})["bm25"] = (r, sc)
+    return fused, info
 
 
 def expand_hits(hits: list[Hit]) -> list[Hit]:

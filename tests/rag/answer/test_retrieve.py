@@ -103,3 +103,11 @@ def test_cross_lingual_dense_beats_bm25_on_the_english_question(real_pipeline) -
     dense = [h.chunk.locator for h in r.search(IHL_EN, k=3, mode="dense").hits]
     bm25 = [h.chunk.locator for h in r.search(IHL_EN, k=3, mode="bm25").hits]
     assert any(loc.startswith("¶21") for loc in dense) and not any(loc.startswith("¶21") for loc in bm25)
+
+
+def test_rrf_fuse_weights_each_list_by_reciprocal_rank() -> None:
+    from rag.answer.retrieve import rrf_fuse
+
+    fused, info = rrf_fuse([(7, 0.9), (3, 0.8)], [(3, 12.0), (5, 4.0)], rrf_k=10, dense_weight=1.0, keyword_weight=0.5)
+    assert fused == {7: 1 / 11, 3: 1 / 12 + 0.5 / 11, 5: 0.5 / 12}
+    assert info == {7: {"dense": (1, 0.9)}, 3: {"dense": (2, 0.8), "bm25": (1, 12.0)}, 5: {"bm25": (2, 4.0)}}
