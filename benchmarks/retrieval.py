@@ -1,39 +1,33 @@
-"""Retrieval hit@1/hit@5/MRR and latency on CMRC 2018, the UN parallel dev set and the seed gold set; --tune grid."""
+"""Retrieval and refusals of our default against three peer recipes on CMRC 2018, UNPC en→zh and seeds/gold (dev/test)."""
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import random
 import sys
 import tempfile
 import time
 import unicodedata
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-warnings.filterwarnings("ignore", message=".*langchain-community.*", category=DeprecationWarning)
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (  # noqa: E402
-    OUT,
-    ROOT,
-    GuardedEmbedder,
-    data_dir,
-    machine,
-    machine_line,
-    md_table,
-    percentiles,
-    set_threads,
-    write_report,
-)
+from common import OUT, ROOT, data_dir, machine, machine_line, md_table, percentiles, set_threads, write_report  # noqa: E402
 
-METHODS = ("dense", "bm25", "hybrid", "langchain")
-TUNE_BM25 = (0.0, 0.25, 0.5, 0.75, 1.0)
-TUNE_RRF = (10, 30, 60)
 K = 10  # ranks looked at: MRR is MRR@10
+BUDGETS = (500, 1500)  # reading budgets: evidence within the first N characters of the ranked passages
+PEERS = ("faiss-750", "bm25-750", "rrf-750")
+WINDOW, OVERLAP = 750, 150  # the LangChain / Chatchat default recipe
+PEER_RRF_K = 60  # "plain" reciprocal rank fusion, equal weights
+UNPC_DOC_LINES = 8  # a UNPC "document" is this many consecutive aligned sentences
+HELD_OUT = 0.2  # share of articles / documents left out of the index: their questions are unanswerable
 
 
 def norm(s: str) -> str:
@@ -41,317 +35,558 @@ def norm(s: str) -> str:
     return "".join(unicodedata.normalize("NFKC", s).split())
 
 
+def _h(*parts: Any) -> float:
+    """A deterministic number in [0, 1) from `parts` (stable across runs and machines, unlike hash())."""
+    return int(hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()[:12], 16) / 16**12
+
+
 @dataclass
-class Question:
+class SrcDoc:
+    """A document of a benchmark corpus, before any chunking."""
+
+    doc_id: str
+    text: str
+    meta: dict[str, Any]
+    half: str  # "dev" or "test"
+    held_out: bool = False  # left out of the index (its questions become unanswerable)
+    path: Path | None = None  # an existing file (seeds), else written to a temporary folder
+
+
+@dataclass
+class Q:
+    """A benchmark question: relevant passages contain one of `needles` (normalised)."""
+
     qid: str
     text: str
-    needles: list[str]  # normalised evidence strings
-    exact: bool = False  # True: a passage is relevant only when it *is* the needle (UNPC sentence)
+    needles: list[str]
+    half: str
+    answerable: bool
+    lang: str
+    kind: str = ""  # seeds/gold: the gold `type` (e.g. "unanswerable" = close to the corpus, "off-topic")
 
-    def relevant(self, passage: str) -> bool:
-        return self.relevant_norm(norm(passage))
-
-    def relevant_norm(self, hay: str) -> bool:
-        return hay in self.needles if self.exact else any(n and n in hay for n in self.needles)
+    def rank_and_chars(self, passages: list[str]) -> tuple[int, int]:
+        """(1-based rank of the first relevant passage or 0, normalised characters read up to the needle's end)."""
+        read = 0
+        for r, p in enumerate(passages, 1):
+            hay = norm(p)
+            ends = [hay.find(n) + len(n) for n in self.needles if n and n in hay]
+            if ends:
+                return r, read + min(ends)
+            read += len(hay)
+        return 0, 10**9
 
 
 @dataclass
-class Dataset:
+class Corpus:
     name: str
-    index: Any  # index.store.Index
-    questions: list[Question]
+    docs: list[SrcDoc]
+    questions: list[Q]
     note: str
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
-def _cache_dir(name: str, model: str) -> Path:
-    from rag.ingest.chunk import CHUNKER_VERSION
+class CachedEmbedder:
+    """The embedder behind an on-disk cache keyed by (prompt kind, text) hash: variants never re-embed a text."""
 
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model)
-    return OUT / "cache" / f"{name}-{safe}-c{CHUNKER_VERSION}"
+    def __init__(self, inner: Any, path: Path) -> None:
+        self.inner, self.path, self.name, self.dim = inner, path, inner.name, inner.dim
+        self.rows: dict[str, np.ndarray] = {}
+        if path.exists():
+            z = np.load(path, allow_pickle=False)
+            self.rows = dict(zip(z["keys"].tolist(), z["vecs"]))
+        self.new = 0
+
+    def _get(self, kind: str, texts: list[str], fn: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        keys = [hashlib.sha1(f"{kind}\x1f{t}".encode()).hexdigest() for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self.rows))
+        if missing:
+            by_key = dict(zip(keys, texts))
+            todo = [by_key[k] for k in missing]
+            for a in range(0, len(todo), 256):
+                vecs = fn(todo[a : a + 256])
+                self.rows.update(zip(missing[a : a + 256], np.asarray(vecs, np.float32)))
+                self.new += len(vecs)
+                if len(todo) > 256:
+                    print(f"  embedded {min(a + 256, len(todo))}/{len(todo)} {kind} texts", file=sys.stderr)
+            self.save()
+        if not keys:
+            return np.zeros((0, self.dim), np.float32)
+        return np.stack([self.rows[k] for k in keys])
+
+    def embed_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        return self._get("passage", list(texts), lambda t: self.inner.embed_passages(t, batch_size=32))
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._get("query", list(texts), self.inner.embed_queries)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp.npz")
+        keys = list(self.rows)
+        np.savez(tmp, keys=np.asarray(keys), vecs=np.stack([self.rows[k] for k in keys]))
+        tmp.replace(self.path)
 
 
-def _ingest_files(name: str, files: list[tuple[str, str]] | list[Path], embedder: Any, fresh: bool) -> Any:
-    """Ingest (name, text) pairs written as .txt files in a temp dir, or existing files, with rag.ingest.
-
-    The index is kept under benchmarks/out/cache: unchanged files are not re-embedded on the next run."""
-    from index.store import load_index
-    from rag.ingest.library import ingest
-
-    dest = _cache_dir(name, embedder.name)
-    with tempfile.TemporaryDirectory() as tmp:
-        paths: list[Path] = []
-        for f in files:
-            if isinstance(f, Path):
-                paths.append(f)
-            else:
-                p = Path(tmp) / f"{f[0]}.txt"
-                p.write_text(f[1] if f[1].endswith("\n") else f[1] + "\n", encoding="utf-8")
-                paths.append(p)
-        t0 = time.perf_counter()
-        rep = ingest(paths, dest, embedder, rebuild=fresh,
-                     progress=lambda i, n, _p: i % 100 == 0 and print(f"  [{name}] ingest {i}/{n}", file=sys.stderr))
-        print(f"  [{name}] {rep.counts()} in {time.perf_counter() - t0:.0f} s -> {dest}", file=sys.stderr)
-        if rep.failed:
-            print(f"  [{name}] failed: {[(f.path, f.reason) for f in rep.failed[:5]]}", file=sys.stderr)
-    return load_index(dest)
+# ---------------------------------------------------------------- corpora
 
 
-def load_cmrc(data: Path, embedder: Any, limit: int, seed: int, fresh: bool) -> Dataset:
+def _pick(questions: list[Q], limit: int, seed: int) -> list[Q]:
+    """At most `limit` answerable and `limit // 2` unanswerable questions per half (random, fixed seed)."""
+    out: list[Q] = []
+    for half in ("dev", "test"):
+        for ans, n in ((True, limit), (False, limit // 2)):
+            pool = [q for q in questions if q.half == half and q.answerable == ans]
+            out += random.Random(f"{seed}-{half}-{ans}").sample(pool, min(n, len(pool)))
+    return out
+
+
+def load_cmrc(data: Path, limit: int, seed: int, articles: float) -> Corpus:
+    """CMRC 2018 dev: a fixed share of the articles; halves and held-out articles drawn by title."""
     from rag.eval.squad import squad_contexts, squad_to_gold
 
     path = data / "cmrc2018" / "cmrc2018_dev.squad.json"
-    index = _ingest_files("cmrc", [(d, t) for d, _title, t in squad_contexts(path)], embedder, fresh)
-    records, _stats = squad_to_gold(path)
-    qs = [Question(r["id"], r["question"], [norm(e) for e in r["evidence"]]) for r in records if r["evidence"]]
-    qs = random.Random(seed).sample(qs, min(limit, len(qs)))
-    return Dataset("CMRC 2018 dev", index, qs,
-                   f"{len(qs)} of {len(records)} questions (random sample, seed {seed}); "
-                   f"relevant = chunk contains the answer's evidence sentence")
+    docs: dict[str, SrcDoc] = {}
+    for doc_id, title, text in squad_contexts(path):
+        if _h(seed, "use", title) >= articles:
+            continue
+        half = "dev" if _h(seed, "half", title) < 0.5 else "test"
+        docs[doc_id] = SrcDoc(doc_id, text, {"symbol": doc_id, "title": title, "language": "zh", "kind": "document"},
+                              half, _h(seed, "out", title) < HELD_OUT)
+    records, _ = squad_to_gold(path)
+    qs = [Q(r["id"], r["question"], [norm(e) for e in r["evidence"]], docs[r["doc"]].half,
+            not docs[r["doc"]].held_out, "zh") for r in records if r["evidence"] and r["doc"] in docs]
+    qs = _pick(qs, limit, seed)
+    return Corpus("CMRC 2018 dev (zh)", list(docs.values()), qs,
+                  f"{len(docs)} of 848 contexts (share {articles} of the titles); halves by title; {HELD_OUT:.0%} of "
+                  f"the titles left out of the index (their questions are unanswerable); relevant = a passage holds "
+                  f"the answer's evidence sentence")
 
 
-def _build_unpc(dest: Path, zh: list[str], ids: list[str], embedder: Any) -> None:
-    from index.store import IndexWriter, write_lock
-    from rag.ingest.chunk import CHUNKER_VERSION
-    from rag.types import Chunk, DocMeta
-
-    docs: dict[str, list[int]] = {}
-    for i, line in enumerate(ids):
-        docs.setdefault(line.split()[0], []).append(i)
-    t0 = time.perf_counter()
-    print(f"  [unpc] embedding {len(zh)} Chinese sentences ...", file=sys.stderr)
-    vecs = embedder.embed_passages(zh, batch_size=64)
-    print(f"  [unpc] embedded in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    with write_lock(dest):
-        w = IndexWriter(dest, embedder.name, embedder.dim, CHUNKER_VERSION, rebuild=True)
-        for sym, rows in docs.items():
-            chunks, text, pos = [], "", 0
-            for o, r in enumerate(rows):
-                chunks.append(Chunk(f"{sym}#{r}", sym, sym, f"line {r + 1}", zh[r], pos, pos + len(zh[r]),
-                                    language="zh", ordinal=o))
-                text += zh[r] + "\n"
-                pos = len(text)
-            w.add(DocMeta(sym, symbol=sym, language="zh", kind="document", source=f"UNv1.0.devset:{sym}"),
-                  text, chunks, vecs[rows])
-        w.commit()
-
-
-def load_unpc(data: Path, embedder: Any, limit: int, seed: int, fresh: bool) -> Dataset:
-    from index.store import current_version, load_index
-
+def load_unpc(data: Path, limit: int, seed: int) -> Corpus:
+    """UNPC dev: the Chinese side cut into documents of consecutive sentences; English sentences as questions."""
     base = data / "unpc-devset" / "UNv1.0.devset"
-    en, zh, ids = (Path(f"{base}.{x}").read_text(encoding="utf-8").splitlines() for x in ("en", "zh", "ids"))
-    dest = _cache_dir("unpc", embedder.name)
-    if fresh or current_version(dest) is None or load_index(dest).manifest["counts"]["chunks"] != len(zh):
-        _build_unpc(dest, zh, ids, embedder)
-    index = load_index(dest)
-    qs = [Question(f"unpc-{i}", en[i], [norm(zh[i])], exact=True) for i in range(len(en)) if en[i].strip() and zh[i].strip()]
-    qs = random.Random(seed).sample(qs, min(limit, len(qs)))
-    return Dataset("UNPC dev (en→zh)", index, qs,
-                   f"{len(qs)} of {len(en)} English sentences (random sample, seed {seed}) against {len(zh)} Chinese "
-                   f"sentences (one chunk each); relevant = the chunk is the aligned sentence (or an identical one)")
+    en, zh = (Path(f"{base}.{x}").read_text(encoding="utf-8").splitlines() for x in ("en", "zh"))
+    docs: list[SrcDoc] = []
+    owner: dict[int, SrcDoc] = {}
+    for j in range(0, len(zh), UNPC_DOC_LINES):
+        lines = [ln.strip() for ln in zh[j : j + UNPC_DOC_LINES]]
+        sym = f"UNPC/{j // UNPC_DOC_LINES + 1}"
+        d = SrcDoc(sym.replace("/", "_"), "\n\n".join(ln for ln in lines if ln), {"symbol": sym, "language": "zh",
+                   "kind": "document"}, "dev" if _h(seed, "half", sym) < 0.5 else "test", _h(seed, "out", sym) < HELD_OUT)
+        docs.append(d)
+        for i in range(j, min(j + UNPC_DOC_LINES, len(zh))):
+            owner[i] = d
+    # A question is usable when its Chinese sentence is long enough to be specific and occurs in one document.
+    seen: dict[str, int] = {}
+    for d in docs:
+        for ln in d.text.split("\n\n"):
+            seen[norm(ln)] = seen.get(norm(ln), 0) + 1
+    qs = [Q(f"unpc-{i}", en[i].strip(), [norm(zh[i])], owner[i].half, not owner[i].held_out, "en")
+          for i in range(len(zh)) if en[i].strip() and len(norm(zh[i])) >= 10 and seen.get(norm(zh[i])) == 1]
+    qs = _pick(qs, limit, seed)
+    return Corpus("UNPC dev (en→zh)", docs, qs,
+                  f"{len(zh)} Chinese sentences in {len(docs)} documents of {UNPC_DOC_LINES} consecutive sentences; "
+                  f"halves by document; {HELD_OUT:.0%} of the documents left out (unanswerable); question = the "
+                  f"English sentence; relevant = a passage holds the aligned Chinese sentence (≥10 characters, unique)")
 
 
-def load_seed_gold(embedder: Any, fresh: bool) -> Dataset:
-    from rag.eval.gold import load_gold
-
-    index = _ingest_files("seeds", sorted((ROOT / "seeds").glob("*.txt")), embedder, fresh)
-    gold = load_gold(ROOT / "seeds" / "gold" / "gold.jsonl")
-    qs = [Question(q.id, q.question, [norm(e) for e in q.evidence]) for q in gold if q.answerable and q.evidence]
-    return Dataset("seed gold", index, qs, f"{len(qs)} answerable of {len(gold)} questions; relevant = chunk contains "
-                   f"an evidence string (rag.gold matching)")
+UNPC_EN_HELD_OUT = 0.5  # 40 questions only: half their documents left out, so each half has unanswerable ones
 
 
-class CachedQueries:
-    """An embedder that answers embed_queries from vectors computed beforehand (so methods share one embedding)."""
+def load_unpc_en(data: Path, seed: int) -> Corpus:
+    """UNPC dev, English side: documents of consecutive English sentences; the 40 hand-written English questions of
+    benchmarks/data/unpc_en_questions.jsonl (paraphrases of one sentence each) as English-to-English questions."""
+    en = (data / "unpc-devset" / "UNv1.0.devset.en").read_text(encoding="utf-8").splitlines()
+    docs: list[SrcDoc] = []
+    owner: dict[int, SrcDoc] = {}
+    for j in range(0, len(en), UNPC_DOC_LINES):
+        sym = f"UNPC-EN/{j // UNPC_DOC_LINES + 1}"
+        text = "\n\n".join(ln.strip() for ln in en[j : j + UNPC_DOC_LINES] if ln.strip())
+        d = SrcDoc(sym.replace("/", "_"), text, {"symbol": sym, "language": "en", "kind": "document"},
+                   "dev" if _h(seed, "half", sym) < 0.5 else "test", _h(seed, "out", sym) < UNPC_EN_HELD_OUT)
+        docs.append(d)
+        for i in range(j, min(j + UNPC_DOC_LINES, len(en))):
+            owner[i] = d
+    rows = [json.loads(ln) for ln in (ROOT / "benchmarks" / "data" / "unpc_en_questions.jsonl")
+            .read_text(encoding="utf-8").splitlines() if ln.strip()]
+    qs = [Q(r["id"], r["question"], [norm(e) for e in r["evidence"]], owner[r["line"]].half,
+            not owner[r["line"]].held_out, "en") for r in rows]
+    return Corpus("UNPC dev (en→en)", docs, qs,
+                  f"{len(en)} English sentences in {len(docs)} documents of {UNPC_DOC_LINES} consecutive sentences; "
+                  f"halves by document; {UNPC_EN_HELD_OUT:.0%} of the documents left out (unanswerable); 40 "
+                  f"hand-written English questions paraphrasing one sentence each; relevant = a passage holds the "
+                  f"answer span")
 
-    def __init__(self, inner: Any, vectors: dict[str, np.ndarray]) -> None:
-        self.inner, self.vectors, self.name, self.dim = inner, vectors, inner.name, inner.dim
 
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return np.stack([self.vectors[t] if t in self.vectors else self.inner.embed_queries([t])[0] for t in texts])
+def load_gold(seed: int) -> Corpus:
+    """seeds/gold over the seed documents; halves by 1,500-character region of the evidence (no shared context)."""
+    from rag.eval.gold import load_gold as read_gold
 
-    def embed_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        return self.inner.embed_passages(texts, batch_size, progress)
+    src = sorted((ROOT / "seeds").glob("*.txt"))
+    docs = []
+    by_symbol: dict[str, str] = {}
+    for p in src:
+        meta = json.loads(p.with_name(p.name + ".meta.json").read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
+        docs.append(SrcDoc(p.stem, text, meta, "both", path=p))
+        by_symbol[meta["symbol"]] = norm(text)
+    qs = []
+    region: dict[str, tuple[str, ...]] = {}
+    gold_path = ROOT / "seeds" / "gold" / "gold.jsonl"
+    types = {r["id"]: r.get("type", "") for r in map(json.loads, gold_path.read_text(encoding="utf-8").splitlines()) if r}
+    for g in read_gold(gold_path):
+        lang = getattr(g, "lang", None) or ("zh" if any("\u4e00" <= c <= "\u9fff" for c in g.question) else "en")
+        if g.answerable and g.evidence:
+            hay = by_symbol.get(g.doc or "", "")
+            pos = min((hay.find(norm(e)) for e in g.evidence if norm(e) in hay), default=-1)
+            region[g.id] = (str(g.doc), str(pos // 1000)) if pos >= 0 else (g.id,)
+            qs.append(Q(g.id, g.question, [norm(e) for e in g.evidence], "", True, lang))
+        else:
+            region[g.id] = ("unanswerable", g.id)
+            qs.append(Q(g.id, g.question, [], "", False, lang, types.get(g.id, "")))
+    # Regions in a fixed random order, each to the half with fewer questions so far (the halves stay even).
+    groups: dict[tuple[str, ...], list[Q]] = {}
+    for q in qs:
+        groups.setdefault(region[q.qid], []).append(q)
+    count = {"dev": 0, "test": 0}
+    for key in sorted(groups, key=lambda k: _h(seed, "half", *k)):
+        half = min(count, key=lambda h: (count[h], h))
+        for q in groups[key]:
+            q.half = half
+        count[half] += len(groups[key])
+    return Corpus("seeds/gold", docs, qs, f"{len(qs)} questions over {len(docs)} seed documents; answerable ones "
+                  "split into halves by the 1,000-character region holding their evidence (regions in a seeded random order, each to the smaller half), unanswerable ones one by one")
 
 
-def embed_questions(ds: Dataset, embedder: Any, timed: bool) -> tuple[dict[str, np.ndarray], list[float]]:
-    """Query vectors by text; one at a time and timed when `timed` (the latency a user sees), else batched."""
-    texts = list(dict.fromkeys(q.text for q in ds.questions))
-    if not timed:
-        return dict(zip(texts, embedder.embed_queries(texts))), []
-    out, ms = {}, []
-    for t in texts:
+# ---------------------------------------------------------------- systems
+
+
+@dataclass
+class Ranked:
+    passages: list[str]
+    ms: float
+    retrieval: Any = None  # our Retrieval (for the refusal decision)
+
+
+class Ours:
+    """The project's default: real parser and chunker, the index store, rag.retrieve.Retriever."""
+
+    def __init__(self, corpus: Corpus, emb: CachedEmbedder, work: Path, settings: Any = None) -> None:
+        from index.store import IndexWriter, load_index
+        from rag.answer.retrieve import Retriever
+        from rag.ingest.chunk import CHUNKER_VERSION
+        from rag.ingest.parse import parse_document
+
+        dest = work / "ours"
+        writer = IndexWriter(dest, emb.name, emb.dim, CHUNKER_VERSION, rebuild=True)
+        srcdir = work / "src"
+        srcdir.mkdir(exist_ok=True)
+        seen: set[str] = set()
+        parsed = []
+        for d in corpus.docs:
+            if d.held_out:
+                continue
+            path = d.path
+            if path is None:
+                path = srcdir / f"{d.doc_id}.txt"
+                path.write_text(d.text + "\n", encoding="utf-8")
+                path.with_name(path.name + ".meta.json").write_text(json.dumps(d.meta, ensure_ascii=False), "utf-8")
+            doc = parse_document(path)
+            if doc.meta.doc_id in seen:
+                raise SystemExit(f"duplicate doc id {doc.meta.doc_id} in {corpus.name}")
+            seen.add(doc.meta.doc_id)
+            parsed.append(doc)
+        vecs = emb.embed_passages([c.embed_text() for doc in parsed for c in doc.chunks])  # one batch: one save
+        at = 0
+        for doc in parsed:
+            writer.add(doc.meta, doc.text, doc.chunks, vecs[at : at + len(doc.chunks)])
+            at += len(doc.chunks)
+        writer.commit()
+        self.index = load_index(dest)
+        self.retriever = Retriever(self.index, emb, settings)
+        self.size_bytes = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file())
+
+    def search(self, q: str) -> Ranked:
+        """The top K units; a unit (a hit with the siblings it brought) is one passage, read in document order."""
         t0 = time.perf_counter()
-        out[t] = embedder.embed_queries([t])[0]
-        ms.append((time.perf_counter() - t0) * 1e3)
-    return out, ms
+        r = self.retriever.search(q, k=K)
+        ms = (time.perf_counter() - t0) * 1e3
+        return Ranked([h.text for h in r.hits], ms, r)
 
 
-def langchain_store(ds: Dataset, embedder: Any, queries: dict[str, np.ndarray]) -> Any:
-    """The plain recipe: FAISS.from_texts over the chunk texts with an Embeddings adapter on our embedder."""
-    from langchain_community.vectorstores import FAISS
-    from langchain_core.embeddings import Embeddings
-
-    # Passages whose embedded string equals what our index embedded reuse its vectors (same model, prompt and
-    # input, so the same numbers); any other text is embedded here.
-    known = {c.embed_text(): ds.index.embeddings[i] for i, c in enumerate(ds.index.chunks)}
-
-    class E5Embeddings(Embeddings):
-        def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            missing = [t for t in dict.fromkeys(texts) if t not in known]
-            if missing:
-                known.update(zip(missing, embedder.embed_passages(missing)))  # "passage: " prompt
-            return [known[t].tolist() for t in texts]
-
-        def embed_query(self, text: str) -> list[float]:
-            v = queries.get(text)
-            return (v if v is not None else embedder.embed_queries([text])[0]).tolist()  # "query: " prompt
-
-    return FAISS.from_texts([c.text for c in ds.index.chunks], E5Embeddings())
-
-
-def evaluate(ds: Dataset, search: Callable[[str], list[str]]) -> dict[str, Any]:
-    """hit@1, hit@5, MRR@10 and search latency of `search` (query -> ranked passage texts)."""
-    ranks, ms = [], []
-    for q in ds.questions:
-        t0 = time.perf_counter()
-        texts = search(q.text)
-        ms.append((time.perf_counter() - t0) * 1e3)
-        ranks.append(next((r for r, t in enumerate(texts[:K], 1) if q.relevant(t)), 0))
-    r = np.asarray(ranks)
-    return {"hit@1": float(np.mean(r == 1)), "hit@5": float(np.mean((r >= 1) & (r <= 5))),
-            "mrr": float(np.mean(np.where(r > 0, 1.0 / np.maximum(r, 1), 0.0))), "search": percentiles(ms), "_ms": ms}
+# Variants of our default tried on the dev halves (benchmarks/README.md): the embedded/keyword header fields,
+# whether BM25 sees the header, small-to-big units, language-aware fusion.
+FULL = ("title", "heading", "context", "speaker")
+VARIANTS: dict[str, dict[str, Any]] = {
+    "ours": {},  # the code's defaults
+    "v2": {"embed": ("speaker",), "kw": (), "unit_chars": 0, "window_chars": 0, "same_language_keywords": False},
+    "dense-speaker": {"embed": ("speaker",)},
+    "dense-context": {"embed": ("context", "speaker")},
+    "dense-heading": {"embed": ("heading", "context", "speaker")},
+    "dense-full": {"embed": FULL},
+    "kw-plain": {"kw": ()},
+    "kw-full": {"kw": FULL},
+    "no-units": {"unit_chars": 0, "window_chars": 0},
+    "no-window": {"window_chars": 0},
+    "window-1500": {"window_chars": 1500},
+    "window-forward": {"window_back": False},
+    "units-400": {"unit_chars": 400},
+    "units-1500": {"unit_chars": 1500},
+    "fusion-all-languages": {"same_language_keywords": False},
+}
 
 
-def reachable(ds: Dataset) -> int:
-    """Questions whose evidence lies inside at least one chunk (the ceiling of hit@k)."""
-    hays = [norm(c.text) for c in ds.index.chunks]
-    return sum(any(q.relevant_norm(h) for h in hays) for q in ds.questions)
-
-
-def searcher(ds: Dataset, emb: Any, method: str, settings: Any, lc: Any = None) -> Callable[[str], list[str]]:
-    from rag.answer.retrieve import Retriever
-
-    if method == "langchain":
-        return lambda q: [d.page_content for d in lc.similarity_search(q, k=K)]
-    r = Retriever(ds.index, emb, settings)
-    return lambda q: [h.chunk.text for h in r.search(q, k=K, mode=method).hits]
-
-
-def main_eval(sets: list[Dataset], embedder: Any) -> tuple[dict[str, Any], str]:
+def make_ours(corpus: Corpus, emb: CachedEmbedder, work: Path, variant: str) -> Ours:
+    """Build our index under a variant (module defaults patched for the build, restored after)."""
+    import rag.types as types
     from rag.config import RetrievalSettings
+
+    v = VARIANTS[variant]
+    saved = (types.EMBED_CONTEXT, types.KEYWORD_CONTEXT)
+    types.EMBED_CONTEXT = v.get("embed", saved[0])
+    types.KEYWORD_CONTEXT = v.get("kw", saved[1])  # keyword header fields
+    try:
+        fields = {k: val for k, val in v.items() if k not in ("embed", "kw")}
+        d = work / variant
+        d.mkdir()
+        ours = Ours(corpus, emb, d, RetrievalSettings(**fields))
+    finally:
+        types.EMBED_CONTEXT, types.KEYWORD_CONTEXT = saved
+    return ours
+
+
+class Peers:
+    """750/150-character windows (LangChain RecursiveCharacterTextSplitter) in a LangChain FAISS store, BM25 + jieba
+    on the same windows, and their plain RRF (k = 60)."""
+
+    def __init__(self, corpus: Corpus, emb: CachedEmbedder) -> None:
+        from langchain_community.vectorstores import FAISS
+        from langchain_core.embeddings import Embeddings
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        from index.keyword import KeywordIndex
+
+        split = RecursiveCharacterTextSplitter(chunk_size=WINDOW, chunk_overlap=OVERLAP)
+        self.windows = [w for d in corpus.docs if not d.held_out for w in split.split_text(d.text)]
+        self.emb = emb
+
+        class E5Embeddings(Embeddings):  # e5's "passage: " / "query: " prompts, through the shared cache
+            def embed_documents(self, texts: list[str]) -> list[list[float]]:
+                return emb.embed_passages(texts).tolist()
+
+            def embed_query(self, text: str) -> list[float]:
+                return emb.embed_queries([text])[0].tolist()
+
+        vecs = emb.embed_passages(self.windows)
+        self.store = FAISS.from_embeddings(list(zip(self.windows, vecs.tolist())), E5Embeddings())
+        self.bm25 = KeywordIndex.build(self.windows)
+        self.size_bytes = int(vecs.nbytes + sum(len(w.encode()) for w in self.windows))
+
+    def dense(self, q: str, k: int = K) -> list[str]:
+        return [d.page_content for d in self.store.similarity_search(q, k=k)]
+
+    def keyword(self, q: str, k: int = K) -> list[str]:
+        s = self.bm25.scores(q)
+        return [self.windows[i] for i in np.argsort(-s)[:k] if s[i] > 0]
+
+    def rrf(self, q: str) -> list[str]:
+        fused: dict[str, float] = {}
+        for run in (self.dense(q, 50), self.keyword(q, 50)):
+            for r, t in enumerate(run, 1):
+                fused[t] = fused.get(t, 0.0) + 1.0 / (PEER_RRF_K + r)
+        return sorted(fused, key=lambda t: -fused[t])[:K]
+
+    def search(self, method: str, q: str) -> Ranked:
+        t0 = time.perf_counter()
+        fn = {"faiss-750": self.dense, "bm25-750": self.keyword, "rrf-750": self.rrf}[method]
+        out = fn(q)
+        return Ranked(out, (time.perf_counter() - t0) * 1e3)
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def score(qs: list[Q], runs: list[Ranked]) -> dict[str, Any]:
+    """hit@1, hit@5, MRR@10, evidence within the reading budgets, search latency."""
+    rc = [q.rank_and_chars(r.passages) for q, r in zip(qs, runs)]
+    ranks = np.asarray([r for r, _ in rc])
+    chars = np.asarray([c for _, c in rc])
+    out = {"n": len(qs), "hit@1": float(np.mean(ranks == 1)), "hit@5": float(np.mean((ranks >= 1) & (ranks <= 5))),
+           "mrr@10": float(np.mean(np.where(ranks > 0, 1.0 / np.maximum(ranks, 1), 0.0)))}
+    for b in BUDGETS:
+        out[f"ev@{b}"] = float(np.mean(chars <= b))
+    out["search"] = percentiles([r.ms for r in runs])
+    return out
+
+
+SIGNALS: list[tuple[str, bool, Any]] = []  # (set, answerable, RefusalSignals) of the dev half, for --calibrate
+
+
+def refusal_points(qs: list[Q], runs: list[Ranked], emb: CachedEmbedder, set_name: str = "") -> list[dict[str, Any]]:
+    """The refusal signals of every question, with the decision the code's defaults take."""
+    from rag.answer.refusal import decide, refusal_signals
+    from rag.config import RetrievalSettings
+    from rag.lang import detect_language
 
     settings = RetrievalSettings()
-    res: dict[str, Any] = {}
-    md: list[str] = []
-    for ds in sets:
-        print(f"[{ds.name}] embedding {len(ds.questions)} questions one at a time ...", file=sys.stderr)
-        qv, embed_ms = embed_questions(ds, embedder, timed=True)
-        emb = CachedQueries(embedder, qv)
+    pts = []
+    for q, r in zip(qs, runs):
+        sig = refusal_signals(q.text, detect_language(q.text), r.retrieval)
+        if q.half == "dev":
+            SIGNALS.append((set_name, q.answerable, sig))
+        pts.append({"id": q.qid, "answerable": q.answerable, "kind": q.kind, "half": q.half, **sig.to_dict(),
+                    "refused": decide(sig, settings)})
+    return pts
+
+
+def refusal_summary(pts: list[dict[str, Any]]) -> dict[str, Any]:
+    """False refusals per language pair among answerable questions; refusals among unanswerable ones."""
+    out: dict[str, Any] = {}
+    for g in sorted({p["group"] for p in pts}):
+        a = [p for p in pts if p["group"] == g and p["answerable"]]
+        u = [p for p in pts if p["group"] == g and not p["answerable"]]
+        out[g] = {"answerable": len(a), "false_refusal": float(np.mean([p["refused"] for p in a])) if a else None,
+                  "unanswerable": len(u), "refused": float(np.mean([p["refused"] for p in u])) if u else None}
+    a = [p for p in pts if p["answerable"]]
+    u = [p for p in pts if not p["answerable"]]
+    out["all"] = {"answerable": len(a), "false_refusal": float(np.mean([p["refused"] for p in a])) if a else None,
+                  "unanswerable": len(u), "refused": float(np.mean([p["refused"] for p in u])) if u else None}
+    close = [p for p in u if p["kind"] == "unanswerable"]
+    if close:
+        out["close_to_corpus"] = {"n": len(close), "refused": int(sum(p["refused"] for p in close))}
+    return out
+
+
+def run_corpus(corpus: Corpus, emb: CachedEmbedder, split: str, variants: list[str]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        lc = langchain_store(ds, embedder, qv)
-        lc_build = time.perf_counter() - t0
-        reach = reachable(ds)
-        out: dict[str, Any] = {"note": ds.note, "questions": len(ds.questions), "chunks": len(ds.index.chunks),
-                               "reachable": reach, "query_embed": percentiles(embed_ms),
-                               "langchain_build_s": round(lc_build, 2), "methods": {}}
-        rows = []
-        for m in METHODS:
-            r = evaluate(ds, searcher(ds, emb, m, settings, lc))
-            e2e = percentiles([a + b for a, b in zip(embed_ms, r.pop("_ms"))]) if len(embed_ms) == len(ds.questions) else {}
-            r["end_to_end"] = e2e
-            out["methods"][m] = r
-            rows.append([m, r["hit@1"], r["hit@5"], r["mrr"], r["search"]["p50_ms"], r["search"]["p95_ms"],
-                         e2e.get("p50_ms", "-"), e2e.get("p95_ms", "-")])
-            print(f"  [{ds.name}] {m}: hit@1 {r['hit@1']:.3f} hit@5 {r['hit@5']:.3f} MRR {r['mrr']:.3f} "
-                  f"search p50 {r['search']['p50_ms']} ms", file=sys.stderr)
-        res[ds.name] = out
-        pe = out["query_embed"]
-        md += [f"### {ds.name}", "", f"{ds.note}; {out['chunks']} chunks indexed; {reach}/{len(ds.questions)} questions "
-               f"have their evidence inside one chunk (the ceiling). Query embedding (one at a time): p50 "
-               f"{pe['p50_ms']} ms, p95 {pe['p95_ms']} ms.", "",
-               md_table(["method", "hit@1", "hit@5", "MRR@10", "search p50 ms", "search p95 ms", "embed+search p50 ms",
-                         "embed+search p95 ms"], rows), ""]
-    return res, "\n".join(md)
+        systems = {v: make_ours(corpus, emb, Path(tmp), v) for v in ["ours"] + [v for v in variants if v != "ours"]}
+        ours = systems["ours"]
+        peers = Peers(corpus, emb)
+        build_s = time.perf_counter() - t0
+        halves = ("dev", "test") if split == "both" else (split,)
+        qs_all = [q for q in corpus.questions if q.half in halves]
+        emb.embed_queries([q.text for q in qs_all])  # batch once; searches below read the cache
+        res: dict[str, Any] = {"note": corpus.note, "passages": {"ours": len(ours.index.chunks),
+                               "peers": len(peers.windows)}, "build_s": round(build_s, 1),
+                               "index_bytes": {**{v: o.size_bytes for v, o in systems.items()},
+                                               "peers": peers.size_bytes}, "halves": {}}
+        for half in halves:
+            ans = [q for q in qs_all if q.half == half and q.answerable]
+            una = [q for q in qs_all if q.half == half and not q.answerable]
+            runs = {v: [o.search(q.text) for q in ans] for v, o in systems.items()}
+            for m in PEERS:
+                runs[m] = [peers.search(m, q.text) for q in ans]
+            h: dict[str, Any] = {"methods": {m: score(ans, r) for m, r in runs.items()}}
+            pts = refusal_points(ans + una, runs["ours"] + [ours.search(q.text) for q in una], emb, corpus.name)
+            h["refusal"] = refusal_summary(pts)
+            h["points"] = pts
+            res["halves"][half] = h
+            for m, sc in h["methods"].items():
+                print(f"  [{corpus.name} {half}] {m:18s} hit@1 {sc['hit@1']:.3f} hit@5 {sc['hit@5']:.3f} "
+                      f"MRR {sc['mrr@10']:.3f} ev500 {sc['ev@500']:.3f} ev1500 {sc['ev@1500']:.3f} "
+                      f"p50 {sc['search']['p50_ms']} ms", file=sys.stderr)
+            print(f"  [{corpus.name} {half}] refusal {json.dumps(h['refusal'])}", file=sys.stderr)
+        res["latency_5"] = latency(ours, emb, [q.text for q in qs_all][:60])
+    return res
 
 
-def tune(sets: list[Dataset], embedder: Any) -> tuple[dict[str, Any], str]:
-    from rag.config import RetrievalSettings
+def latency(ours: Ours, emb: CachedEmbedder, questions: list[str]) -> dict[str, Any]:
+    """What a user waits for a 5-passage question: query embedding (uncached, one at a time) + search."""
+    ms = []
+    for q in questions:
+        t0 = time.perf_counter()
+        v = emb.inner.embed_queries([q])
+        t1 = time.perf_counter()
+        ours.retriever.search(q, k=5)  # the cached vector is the same one
+        ms.append((t1 - t0) * 1e3 + (time.perf_counter() - t1) * 1e3)
+        del v
+    return percentiles(ms)
 
-    base = RetrievalSettings()
-    embs = {ds.name: CachedQueries(embedder, embed_questions(ds, embedder, timed=False)[0]) for ds in sets}
-    grid = []
-    for w in TUNE_BM25:
-        for rk in TUNE_RRF:
-            s = RetrievalSettings(k=K, candidates=base.candidates, rrf_k=rk, dense_weight=1.0, bm25_weight=w)
-            row: dict[str, Any] = {"dense_weight": 1.0, "bm25_weight": w, "rrf_k": rk}
-            for ds in sets:
-                r = evaluate(ds, searcher(ds, embs[ds.name], "hybrid", s))
-                row[ds.name] = {"mrr": r["mrr"], "hit@5": r["hit@5"]}
-            row["mean_mrr"] = float(np.mean([row[ds.name]["mrr"] for ds in sets]))
-            print(f"  bm25_weight {w} rrf_k {rk}: mean MRR {row['mean_mrr']:.4f}", file=sys.stderr)
-            grid.append(row)
-    best = max(grid, key=lambda g: g["mean_mrr"])
-    headers = ["bm25_weight", "rrf_k"] + [f"{ds.name} {m}" for ds in sets for m in ("MRR", "hit@5")] + ["mean MRR"]
-    rows = [[g["bm25_weight"], g["rrf_k"]] + [g[ds.name][m] for ds in sets for m in ("mrr", "hit@5")]
-            + [g["mean_mrr"]] for g in grid]
-    default = next((g for g in grid if (g["bm25_weight"], g["rrf_k"]) == (base.bm25_weight, base.rrf_k)), None)
-    md = ["dense_weight = 1.0 throughout; hybrid mode, candidates = " + str(base.candidates) + ".", "",
-          md_table(headers, rows), "",
-          f"**Best mean MRR: bm25_weight = {best['bm25_weight']}, rrf_k = {best['rrf_k']} "
-          f"(mean MRR {best['mean_mrr']:.4f}).**"]
-    if default:
-        md.append(f"Current default in rag/config.py (bm25_weight = {base.bm25_weight}, rrf_k = {base.rrf_k}): "
-                  f"mean MRR {default['mean_mrr']:.4f}.")
-    notes = {ds.name: ds.note for ds in sets}
-    return {"grid": grid, "best": best, "default": default, "sets": notes}, "\n".join(md)
+
+def markdown(results: dict[str, Any], info: dict[str, Any], wall: float) -> str:
+    lines = ["## Retrieval: our default against peer recipes", "",
+             f"Machine: {machine_line(info)}. Wall time {wall:.0f} s (embeddings cached by text hash). Peers: "
+             f"{WINDOW}/{OVERLAP}-character windows (LangChain RecursiveCharacterTextSplitter) in a LangChain FAISS "
+             f"store; BM25 + jieba on the same windows; their plain RRF (k = {PEER_RRF_K}). Same embedder everywhere. "
+             f"ev@N = evidence within the first N characters (whitespace excluded) of the ranked passages.", ""]
+    for name, r in results.items():
+        lines += [f"### {name}", "", r["note"] + f". Passages: ours {r['passages']['ours']}, windows "
+                  f"{r['passages']['peers']}. Ours, 5-passage question (embed + search): p50 "
+                  f"{r['latency_5']['p50_ms']} ms, p95 {r['latency_5']['p95_ms']} ms. Index on disk: ours "
+                  f"{r['index_bytes']['ours'] / 1e6:.2f} MB" + (f", {r['index_bytes']['ours'] / r['index_bytes']['v2']:.2f}× "
+                  f"the chunker-2 index (v2)" if "v2" in r["index_bytes"] else "") + ".", ""]
+        for half, h in r["halves"].items():
+            rows = [[m, s["n"], s["hit@1"], s["hit@5"], s["mrr@10"], s["ev@500"], s["ev@1500"], s["search"]["p50_ms"],
+                     s["search"]["p95_ms"]] for m, s in h["methods"].items()]
+            lines += [f"{half} half:", "", md_table(["method", "questions", "hit@1", "hit@5", "MRR@10", "ev@500",
+                                                     "ev@1500", "search p50 ms", "search p95 ms"], rows), ""]
+            rr = [[g, v.get("answerable", ""), v.get("false_refusal"), v.get("unanswerable", ""), v.get("refused")]
+                  for g, v in h["refusal"].items() if g != "close_to_corpus"]
+            lines += [md_table(["language pair", "answerable", "false refusals", "unanswerable", "refused"], rr), ""]
+            if "close_to_corpus" in h["refusal"]:
+                c = h["refusal"]["close_to_corpus"]
+                lines += [f"Close-to-corpus unanswerable questions refused: {c['refused']} of {c['n']}.", ""]
+    return "\n".join(lines)
+
+
+def calibrate_md() -> str:
+    """Fit the refusal rule on the dev-half signals of all sets (rag.calibrate.fit_refusal) and describe it."""
+    from rag.eval.calibrate import fit_refusal
+
+    rule = fit_refusal(SIGNALS, max_false_refusal=0.04)
+    print(f"refusal rule fitted on dev: {rule}", file=sys.stderr)
+    return (f"### Refusal rule fitted on the dev halves (false refusals capped at 4% per set and language pair)\n\n"
+            f"coverage_weight {rule.coverage_weight}, gap_weight {rule.gap_weight}, neutral_penalty "
+            f"{rule.neutral_penalty}; thresholds {rule.thresholds}; worst false refusal per pair "
+            f"{rule.worst_false_refusal}; mean share of unanswerable questions refused {rule.refused}.")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", help="data folder (default: ../shared/data beside the repository)")
-    ap.add_argument("--sets", default="cmrc,unpc,gold", help="comma list of cmrc, unpc, gold")
-    ap.add_argument("--limit-cmrc", type=int, default=500, help="CMRC questions (random sample)")
-    ap.add_argument("--limit-unpc", type=int, default=1000, help="UNPC questions (random sample)")
+    ap.add_argument("--sets", default="cmrc,unpc,unpc-en,gold", help="comma list of cmrc, unpc, unpc-en, gold")
+    ap.add_argument("--split", default="test", choices=("dev", "test", "both"), help="which half to report")
+    ap.add_argument("--limit", type=int, default=300, help="answerable questions per half and set "
+                    "(and half as many unanswerable ones)")
+    ap.add_argument("--cmrc-articles", type=float, default=0.5, help="share of the CMRC titles used")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch/FAISS threads (1 is fastest on a busy 2-core box)")
-    ap.add_argument("--model", help="embedder (default: the project's default)")
-    ap.add_argument("--fresh", action="store_true", help="rebuild the cached indexes under benchmarks/out/cache")
-    ap.add_argument("--tune", action="store_true", help="grid-search dense/BM25 fusion instead of comparing methods")
+    ap.add_argument("--cache", default=str(OUT / "cache" / "embeddings.npz"), help="embedding cache file")
+    ap.add_argument("--out", default="retrieval", help="report name under benchmarks/out")
+    ap.add_argument("--calibrate", action="store_true", help="fit the refusal rule on the dev halves' signals")
+    ap.add_argument("--variants", default="", help=f"extra variants of ours to compare: {', '.join(VARIANTS)}")
     args = ap.parse_args(argv)
+    bad = [v for v in args.variants.split(",") if v and v not in VARIANTS]
+    if bad:
+        ap.error(f"unknown variant {bad[0]!r}; choose from {', '.join(VARIANTS)}")
     set_threads(args.threads)
     from rag.models.embed import get_embedder
 
     info = machine()
     data = data_dir(args.data)
-    t_start = time.perf_counter()
-    embedder = GuardedEmbedder(get_embedder(args.model) if args.model else get_embedder())
-    wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
-    sets: list[Dataset] = []
-    for name in wanted:
-        print(f"loading {name} ...", file=sys.stderr)
+    t0 = time.perf_counter()
+    emb = CachedEmbedder(get_embedder(), Path(args.cache))
+    results: dict[str, Any] = {}
+    for name in [s.strip() for s in args.sets.split(",") if s.strip()]:
         if name == "cmrc":
-            sets.append(load_cmrc(data, embedder, args.limit_cmrc, args.seed, args.fresh))
+            corpus = load_cmrc(data, args.limit, args.seed, args.cmrc_articles)
         elif name == "unpc":
-            sets.append(load_unpc(data, embedder, args.limit_unpc, args.seed, args.fresh))
+            corpus = load_unpc(data, args.limit, args.seed)
         elif name == "gold":
-            sets.append(load_seed_gold(embedder, args.fresh))
+            corpus = load_gold(args.seed)
+        elif name == "unpc-en":
+            corpus = load_unpc_en(data, args.seed)
         else:
-            ap.error(f"unknown set {name!r}; choose from cmrc, unpc, gold")
-    t_loaded = time.perf_counter()
-    res, body = (tune if args.tune else main_eval)(sets, embedder)
-    wall = time.perf_counter() - t_start
-    title = "Retrieval fusion tuning" if args.tune else "Retrieval quality and latency"
-    guard = embedder.report()
-    guard_md = (f" Tokenizer workaround: {guard['texts_touched']} embedded text(s) had characters the converted "
-                f"tokenizer panics on ({', '.join(guard['bad_chars'])}), replaced by spaces." if guard["texts_touched"] else "")
-    md = (f"## {title}\n\nMachine: {machine_line(info)}. Embedder {embedder.name} ({embedder.dim}-d). "
-          f"Wall time {wall:.0f} s ({t_loaded - t_start:.0f} s loading/indexing; cached indexes are reused)."
-          f"{guard_md}\n\n{body}")
-    data_out = {"machine": info, "args": vars(args), "embedder": embedder.name, "wall_s": round(wall, 1),
-                "tokenizer_workaround": guard, "results": res}
-    name = ("retrieval_tune" if args.tune else "retrieval") + (f"_seed{args.seed}" if args.seed else "")
-    write_report(name, data_out, md)
+            ap.error(f"unknown set {name!r}; choose from cmrc, unpc, unpc-en, gold")
+        print(f"[{corpus.name}] {len(corpus.docs)} documents, {len(corpus.questions)} questions", file=sys.stderr)
+        results[corpus.name] = run_corpus(corpus, emb, args.split, [v for v in args.variants.split(",") if v])
+    wall = time.perf_counter() - t0
+    md = markdown(results, info, wall)
+    if args.calibrate:
+        md += "\n\n" + calibrate_md()
+    write_report(args.out, {"machine": info, "args": vars(args), "embedder": emb.name, "wall_s": round(wall, 1),
+                            "results": results}, md)
     return 0
 
 

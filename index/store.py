@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -23,6 +24,16 @@ FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 KEEP_OLD_VERSIONS = 1  # the previous version stays for readers that loaded it a moment ago
+# The reliability suite kills a writer at each step of a commit (tests/reliability/test_kill.py): with
+# RAG_TEST_KILL_AT=<step> the process SIGKILLs itself there. Unset, `_step` costs one dict lookup.
+KILL_ENV = "RAG_TEST_KILL_AT"
+COMMIT_STEPS = ("start", "chunks", "texts", "embeddings", "dense", "bm25", "manifest", "version-renamed",
+                "pointer-written", "pointer-replaced", "collected")
+
+
+def _step(name: str) -> None:
+    if os.environ.get(KILL_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class IndexLoadError(RagError):
@@ -140,7 +151,8 @@ class IndexWriter:
         self.docs: dict[str, DocEntry] = {}
         self.changed = False
         self.previous_paths: list[str] = []  # where the documents of the replaced index came from
-        if current_version(root) is None:
+        self.base_version = current_version(root)  # kept after the commit, for readers that loaded it
+        if self.base_version is None:
             return
         base = load_index(root)
         if rebuild:
@@ -205,6 +217,7 @@ class IndexWriter:
         version = time.strftime("v%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
         tmp = versions / f".tmp-{version}"
         tmp.mkdir()
+        _step("start")
         chunks: list[Chunk] = []
         embs: list[np.ndarray] = []
         for entry in self.docs.values():
@@ -213,15 +226,20 @@ class IndexWriter:
         matrix = np.concatenate(embs) if embs else np.zeros((0, self.dim), np.float32)
         lines = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in chunks)
         _fsync_write(tmp / "chunks.jsonl", lines.encode("utf-8"))
+        _step("chunks")
         texts = "".join(json.dumps({"doc_id": d, "text": e.text}, ensure_ascii=False) + "\n" for d, e in self.docs.items())
         _fsync_write(tmp / "texts.jsonl", texts.encode("utf-8"))
+        _step("texts")
         with open(tmp / "embeddings.npy", "wb") as f:
             np.save(f, matrix, allow_pickle=False)
             f.flush()
             os.fsync(f.fileno())
+        _step("embeddings")
         dense = DenseIndex.build(matrix, self.dim)
         dense.save(tmp / "dense.faiss")
-        KeywordIndex.build([c.text for c in chunks]).save(tmp / "bm25")
+        _step("dense")
+        KeywordIndex.build([c.keyword_text() for c in chunks]).save(tmp / "bm25")
+        _step("bm25")
         manifest = {
             "format": FORMAT_VERSION,
             "model": self.model,
@@ -236,22 +254,29 @@ class IndexWriter:
         }
         _fsync_write(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
         _fsync_dir(tmp)
+        _step("manifest")
         final = versions / version
         os.rename(tmp, final)
         _fsync_dir(versions)
+        _step("version-renamed")
         pointer = self.root / f".{CURRENT}.tmp-{uuid.uuid4().hex[:8]}"
         _fsync_write(pointer, json.dumps({"version": version}).encode())
+        _step("pointer-written")
         os.replace(pointer, self.root / CURRENT)  # the atomic step: readers see the old or the new version
         _fsync_dir(self.root)
+        _step("pointer-replaced")
         self._collect_garbage(version)
+        _step("collected")
         return version
 
     def _collect_garbage(self, keep: str) -> None:
         versions = self.root / VERSIONS
-        done = sorted((p for p in versions.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
-        old = [p for p in done if p.name != keep]
-        for p in old[: max(0, len(old) - KEEP_OLD_VERSIONS)]:
-            shutil.rmtree(p, ignore_errors=True)
+        # Keep the new version and the one it replaced; anything else is older, or a version a killed writer
+        # renamed into place but never pointed CURRENT to (it would otherwise outlive the real previous one).
+        keep_names = {keep, self.base_version} if KEEP_OLD_VERSIONS else {keep}
+        for p in versions.iterdir():
+            if not p.name.startswith(".") and p.name not in keep_names:
+                shutil.rmtree(p, ignore_errors=True)
         for p in versions.glob(".tmp-*"):  # left by a killed writer; never pointed to by CURRENT
             shutil.rmtree(p, ignore_errors=True)
         for p in self.root.glob(f".{CURRENT}.tmp-*"):

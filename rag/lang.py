@@ -7,6 +7,8 @@ from collections import Counter
 
 from rag.text import is_ideograph
 
+# Tokens that read the same in every language: numbers, acronyms, symbols (A/69/767, UNEP, COVID-19).
+NEUTRAL_TOKEN = re.compile(r"[A-Za-z]*\d[\w/.-]*|\b[A-Z]{2,}[A-Za-z]*\b")
 LANGUAGE_LABELS = {"zh": "Chinese", "en": "English", "fr": "French", "es": "Spanish", "ru": "Russian", "ar": "Arabic"}
 
 _STOP = {

@@ -55,6 +55,16 @@ class Paragraph:
     is_heading: bool = False
 
 
+# What a chunk's matched text says about where it sits (chunker version 3), chosen on the dev halves of
+# benchmarks/retrieval.py (hit@1 / hit@5, 2026-12-01, benchmarks/README.md). Embedded: the parent's lead-in (items
+# and bullets only) and the speaker. The document title in the embedding helped seeds/gold (0.75/0.95 vs 0.75/0.925)
+# but cost English-to-Chinese UNPC 0.40/0.56 vs 0.53/0.67: one Chinese title shared by every chunk blurs them
+# for a question in another language. The keyword index gets the full header; keywords only count in the
+# question's language (rag.answer.retrieve), where title and heading words can only help.
+EMBED_CONTEXT: tuple[str, ...] = ("context", "speaker")
+KEYWORD_CONTEXT: tuple[str, ...] = ("title", "heading", "context", "speaker")
+
+
 @dataclass
 class Chunk:
     """A unit of retrieval: a paragraph, or a sentence-bounded piece of a long one."""
@@ -75,6 +85,7 @@ class Chunk:
     title: str | None = None
     ordinal: int = 0  # position of the chunk within its document
     context: str = ""  # lead-in of the parent paragraph, embedded with the text but never cited
+    unit: str = ""  # the answerable unit: a numbered paragraph with its lead-in and items, or one paragraph
 
     @property
     def cite(self) -> str:
@@ -85,15 +96,29 @@ class Chunk:
         """`Speaker (Delegation)` for a meeting-record turn, else ""."""
         return speaker_label(self.speaker, self.delegation)
 
-    def embed_text(self) -> str:
-        """Text sent to the embedder: the verbatim paragraph, after its speaker in a meeting record.
+    def header(self, fields: tuple[str, ...]) -> str:
+        """Where the chunk sits, for matching only (never cited): title, heading, lead-in, speaker as `fields` say."""
+        parts = []
+        for f in fields:
+            if f == "title" and self.title:
+                parts.append(self.title)
+            elif f == "heading" and self.headings:
+                parts.append(self.headings[-1])
+            elif f == "context" and self.context:
+                parts.append(self.context)
+            elif f == "speaker" and self.speaker:
+                parts.append(self.speaker_label())
+        return "\n".join(parts)
 
-        Measured on seeds/gold (hybrid MRR@10): speaker prefix 0.632, bare text 0.622, heading + speaker 0.622,
-        title + headings + speaker 0.596 (one title shared by every chunk of a document blurs them together).
-        """
-        if not self.speaker:
-            return self.text
-        return f"{self.speaker_label()}\n{self.text}"
+    def embed_text(self) -> str:
+        """Text sent to the embedder and the keyword index: the verbatim text after its header (see `header`)."""
+        head = self.header(EMBED_CONTEXT)
+        return f"{head}\n{self.text}" if head else self.text
+
+    def keyword_text(self) -> str:
+        """Text given to the keyword index: the verbatim text after the header of `KEYWORD_CONTEXT`."""
+        head = self.header(KEYWORD_CONTEXT)
+        return f"{head}\n{self.text}" if head else self.text
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,6 +139,13 @@ class Hit:
     bm25_score: float | None = None
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    group: int = 0  # for a part of an expanded passage (rag.answer.retrieve.expand_hits): the passage's rank
+    parts: list[Chunk] = field(default_factory=list)  # the passage: the chunk's unit and section window, in order
+
+    @property
+    def text(self) -> str:
+        """What the reader gets for this hit: the parts' verbatim texts in document order, else the chunk's."""
+        return "\n".join(c.text for c in self.parts) if self.parts else self.chunk.text
 
 
 @dataclass
@@ -126,6 +158,7 @@ class Citation:
     support: str = ""  # the span of the passage that best supports the citing sentence
     supported: bool = True  # False when the citing sentence is not backed by the passage
     support_score: float = 0.0
+    passage: int = 0  # rank of the retrieved passage (Answer.retrieved) that holds the cited chunk
 
     def to_json(self) -> dict[str, Any]:
         c = self.chunk
@@ -140,6 +173,7 @@ class Citation:
             "support": self.support,
             "supported": self.supported,
             "score": round(float(self.score), 6),
+            "passage": self.passage,
         }
 
 
@@ -176,8 +210,9 @@ class Answer:
                     "symbol": h.chunk.symbol,
                     "locator": h.chunk.locator,
                     "speaker": h.chunk.speaker,
-                    "text": h.chunk.text,
+                    "text": h.text,
                     "score": round(float(h.score), 6),
+                    "parts": [{"locator": c.locator, "speaker": c.speaker, "text": c.text} for c in h.parts],
                 }
                 for h in self.retrieved
             ],

@@ -13,7 +13,7 @@ PACKAGES = ("rag", "index", "ui")
 # Stages of `rag/` from the bottom up: a module may import its own stage and the ones below, never above.
 # index/ sits just above the shared records; ui/ above everything but the CLI, which is the top leaf.
 LAYERS = [
-    {"rag.types", "rag.errors", "rag.config", "rag.lang", "rag.text"},
+    {"rag.types", "rag.errors", "rag.config", "rag.lang", "rag.text", "rag.sanitize", "rag.users", "rag.audit"},
     {"index"},
     {"rag.models"},
     {"rag.ingest"},

@@ -10,8 +10,9 @@ from rag.answer.retrieve import Filters
 from rag.errors import RagError
 from rag.types import Answer
 from ui import brief_tab, documents, eval_tab
+from ui.access import EDITOR, limit_queued_per_user, takes_request
 from ui.context import AppContext, generator_options, no_index
-from ui.render import ChatSession, Turn, chat_messages, citations_panel, markdown_copy
+from ui.render import ChatSession, Turn, chat_messages, citations_panel, esc, markdown_copy
 
 if TYPE_CHECKING:  # gradio and the pipeline are imported lazily: `rag ask` must not pay for them
     import gradio as gr
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 CONCURRENT_ANSWERS = 4  # questions answered at once (all sessions); the rest wait in Gradio's queue
+# Briefs and evaluations run minutes each: they share their own concurrency group "long" (Gradio queues each
+# group separately), so at most LONG_JOBS of them run and askers keep their CONCURRENT_ANSWERS slots.
+LONG_JOBS = 2
+EDITOR_TABS = ("Evaluate",)  # tabs only editors see (an evaluation costs minutes of CPU)
 CSS = """
 #citations .cite-panel { max-height: 72vh; overflow-y: auto; padding-right: 4px; }
 .cite-panel .empty, .doc-reader .empty { color: var(--body-text-color-subdued); font-style: italic; padding: 8px 0; }
@@ -91,6 +96,7 @@ def answer_stream(
     k: float | None,
     docs: list[str] | None,
     speaker: str | None,
+    request: Any = None,
 ) -> Iterator[tuple[Any, ...]]:
     """The chat's event: streams (chat messages, citations panel, Markdown copy, session, question box)."""
     import gradio as gr
@@ -107,6 +113,7 @@ def answer_stream(
     try:
         if no_index(ctx):
             raise RagError("no documents are indexed yet: add some in the Documents tab")
+        ctx.access.check_generator(request, llm, ctx.settings.llm)
         filters = Filters(docs=tuple(docs or ()), speaker=(speaker or "").strip() or None)
         shown = 0.0
         for item in ctx.pipeline.stream(q, k=int(k) if k else None, filters=filters, llm=llm or None, history=history):
@@ -125,8 +132,10 @@ def answer_stream(
     yield chat_messages(session), citations_panel(session), markdown_copy(session), session, gr.skip()
 
 
-def ask_json(ctx: AppContext, question: str, llm: str | None = None, k: int | None = None) -> dict[str, Any]:
+def ask_json(ctx: AppContext, question: str, llm: str | None = None, k: int | None = None,
+             request: Any = None) -> dict[str, Any]:
     """The `ask` API: one answer with its citations as JSON (`Answer.to_json()`); RagError for bad input."""
+    ctx.access.check_generator(request, llm, ctx.settings.llm)
     if k is not None and int(k) < 1:
         raise RagError(f"k must be at least 1, got {k}")
     if no_index(ctx):
@@ -175,14 +184,26 @@ def build_app(ctx: AppContext) -> "gr.Blocks":
                             markdown = gr.Code(language="markdown", interactive=False, buttons=["copy"], wrap_lines=True,
                                                max_lines=14, show_label=False, elem_id="answer-md")
             with gr.Tab("Documents", id="documents"):
-                lists, refreshed = documents.build(ctx, docs)
-            with gr.Tab("Evaluate"):
+                lists, refreshed, manage = documents.build(ctx, docs)
+            # Editors only; without a login the role is the same for everyone, so it is decided once here,
+            # with a login the load event shows it to editors. The handlers check the role anyway.
+            with gr.Tab("Evaluate", visible=not ctx.access.login and not ctx.access.read_only) as eval_ui:
                 eval_tab.build(ctx)
             with gr.Tab("Briefing"):
                 brief_tab.build(ctx)
+        whoami = gr.Markdown(access_banner(ctx, None), elem_id="whoami")
 
-        def respond(q: str, s: ChatSession | None, g: str, kk: float, d: list[str], sp: str) -> Iterator[tuple]:
-            yield from answer_stream(ctx, q, s, g, kk, d, sp)
+        @takes_request
+        def respond(q, s, g, kk, d, sp, request):
+            yield from answer_stream(ctx, q, s, g, kk, d, sp, request)
+
+        @takes_request
+        def on_load(request):
+            """Per visitor: management controls and the Evaluate tab for editors only, the allowed generators."""
+            editor = ctx.access.role(request) == EDITOR
+            allowed = [(label, v) for label, v in choices if editor or v in (default_llm, "extractive")]
+            return (*refreshed(), *[gr.update(visible=editor) for _ in manage], gr.Dropdown(choices=allowed),
+                    access_banner(ctx, request), gr.Tab(visible=editor))
 
         def new_conversation() -> tuple:
             fresh = ChatSession()
@@ -204,9 +225,9 @@ def build_app(ctx: AppContext) -> "gr.Blocks":
         new_btn.click(new_conversation, None, reset, api_visibility="private")
         chatbot.clear(new_conversation, None, reset, api_visibility="private")
         chat_tab.select(doc_filter_choices, [docs], [docs], api_visibility="private")
-        demo.load(lambda: refreshed(), None, lists, api_visibility="private")
+        demo.load(on_load, None, [*lists, *manage, llm, whoami, eval_ui], api_visibility="private")
 
-        def ask(question: str, llm: str | None = None, k: int | None = None) -> dict:
+        def ask(question: str, llm: str | None = None, k: int | None = None, request: Any = None) -> dict:
             """Answer `question` from the indexed documents; returns the answer and its citations as JSON.
 
             Args:
@@ -215,12 +236,31 @@ def build_app(ctx: AppContext) -> "gr.Blocks":
                 k: passages to retrieve (default 5).
             """
             try:
-                return ask_json(ctx, question, llm, k)
+                return ask_json(ctx, question, llm, k, request)
             except RagError as e:
                 raise gr.Error(str(e), print_exception=False) from None
 
+        ask.__annotations__ = {"question": str, "llm": str | None, "k": int | None, "request": gr.Request,
+                               "return": dict}
+
         gr.api(ask, api_name="ask", concurrency_id="answer", concurrency_limit=CONCURRENT_ANSWERS)
     return demo
+
+
+def access_banner(ctx: AppContext, request: Any) -> str:
+    """One line under the title: who is signed in and what they may do (escaped: names are user input)."""
+    a = ctx.access
+    if a.login:
+        name = getattr(request, "username", None)
+        if not name:
+            return ""
+        role = a.role(request)
+        return (f"Signed in as **{esc(name)}** ({role or 'no role'})" +
+                ("" if role == EDITOR else " — readers ask, read documents and write briefs."))
+    if a.read_only:
+        return ("**Read-only library**: this shared instance was started without `--users`, so documents cannot "
+                "be added, removed or rebuilt here.")
+    return ""
 
 
 def launch(demo: "gr.Blocks", ctx: AppContext, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT,
@@ -229,10 +269,16 @@ def launch(demo: "gr.Blocks", ctx: AppContext, host: str = DEFAULT_HOST, port: i
     import gradio as gr
 
     demo.queue(max_size=128)
+    if ctx.access.login:
+        kw.setdefault("auth", ctx.access.auth)
+        kw.setdefault("auth_message", "UN documents Q&A: sign in as a reader or an editor.")
     try:
-        return demo.launch(
+        result = demo.launch(
             server_name=host, server_port=port, css=CSS, head=HEAD, theme=gr.themes.Default(primary_hue="blue"),
             max_file_size=f"{ctx.settings.max_file_mb:g}mb", footer_links=["api"], **kw,
         )
+        if not limit_queued_per_user(demo, ctx.access):
+            log.warning("this Gradio's queue has no push() to wrap: no per-user limit on queued requests")
+        return result
     except OSError as e:
         raise RagError(f"cannot start the web app on {host}:{port}: {e}") from None

@@ -9,10 +9,12 @@ import re
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from rag.brief.build import FORMATS, build_brief
 from rag.brief.render import save, to_markdown
 from rag.errors import RagError
+from rag.sanitize import md_escape
 from ui.context import generator_options
 
 EXAMPLES = ["人工智能武器化", "lethal autonomous weapons: what has been agreed",
@@ -37,17 +39,21 @@ def _filename(topic: str, fmt: str) -> str:
     return f"brief-{slug}.{fmt}"
 
 
-def make_brief(ctx, topic: str, docs: list[str] | None, fmt: str, llm: str | None) -> tuple[str, str | None]:
+def make_brief(ctx, topic: str, docs: list[str] | None, fmt: str, llm: str | None,
+               request: Any = None) -> tuple[str, str | None]:
     """(Markdown preview, path of the file to download); (error message, None) on bad input."""
     try:
+        access = getattr(ctx, "access", None)
+        if access is not None:  # readers write briefs, with the deployment's generator or the extractive one
+            access.check_generator(request, llm, ctx.settings.llm)
         if fmt not in FORMATS:
             raise RagError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
         brief = build_brief(ctx.pipeline, topic, docs=tuple(docs or ()), llm=llm or None)
     except RagError as e:
-        return f"**Error:** {e}", None
+        return f"**Error:** {md_escape(str(e))}", None
     md = to_markdown(brief)
     if brief.notes:
-        md += "\n" + "\n".join(f"> note: {n}" for n in brief.notes) + "\n"
+        md += "\n" + "\n".join(f"> note: {md_escape(n)}" for n in brief.notes) + "\n"
     path = Path(tempfile.mkdtemp(prefix="un-rag-brief-")) / _filename(brief.topic, fmt)
     save(brief, path, fmt)
     return md, str(path)
@@ -71,13 +77,15 @@ def build(ctx) -> SimpleNamespace:
     preview = gr.Markdown(label="Briefing note")
     download = gr.DownloadButton("Download", visible=False)
 
-    def run(t, d, f, g):
-        md, path = make_brief(ctx, t, d, f, g)
+    def run(t, d, f, g, request=None):
+        md, path = make_brief(ctx, t, d, f, g, request)
         return md, gr.DownloadButton(label=f"Download {Path(path).name}" if path else "Download", value=path,
                                      visible=path is not None)
 
     docs.focus(lambda: gr.Dropdown(choices=doc_choices(ctx)), outputs=docs)  # documents ingested since
-    for trigger in (go.click, topic.submit):
-        trigger(run, inputs=[topic, docs, fmt, llm], outputs=[preview, download], concurrency_limit=2)
+    run.__annotations__ = {"request": gr.Request}
+    for trigger in (go.click, topic.submit):  # a long job: its own group, so askers keep their answer slots
+        trigger(run, inputs=[topic, docs, fmt, llm], outputs=[preview, download], concurrency_id="long",
+                concurrency_limit=2)
     return SimpleNamespace(topic=topic, docs=docs, format=fmt, llm=llm, button=go, preview=preview,
                            download=download, run=run)

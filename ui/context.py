@@ -1,12 +1,13 @@
 """What every tab of the web app shares: the settings, the one pipeline, and the generator menu."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from index.store import current_version
 from rag.answer.pipeline import Pipeline
 from rag.config import Settings
 from rag.generation.registry import available_generators, generator_names
+from ui.access import Access
 
 GENERATOR_LABELS = {
     "local": "local model (llama.cpp)",
@@ -21,12 +22,14 @@ class AppContext:
 
     settings: Settings
     pipeline: Pipeline
+    access: Access = field(default_factory=Access)  # who may change the library (ui/access.py)
 
 
-def make_context(settings: Settings | None = None) -> AppContext:
-    """The context of one app: `settings` (default: from the environment) and a pipeline over them."""
+def make_context(settings: Settings | None = None, access: Access | None = None) -> AppContext:
+    """The context of one app: `settings` (default: from the environment), a pipeline over them, and the
+    access policy (default: one person on loopback, who may do everything)."""
     settings = settings or Settings()
-    return AppContext(settings, Pipeline(settings))
+    return AppContext(settings, Pipeline(settings), access or Access())
 
 
 def generator_options(settings: Settings) -> tuple[list[tuple[str, str]], str, str]:

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from index.store import current_version, load_index
+from rag import audit
 from rag.errors import RagError
 from rag.ingest.library import ingest, remove_document
 from rag.ingest.readers import SUPPORTED
+from ui.access import takes_request
 from ui.context import AppContext
 from ui.render import document_html, esc, ingest_report_html
 
@@ -98,31 +100,68 @@ def stage_uploads(paths: list[Path], uploads_dir: Path, max_mb: float) -> tuple[
     return staged, problems
 
 
-def add_files(ctx: AppContext, paths: list[Path], progress: Progress | None = None) -> list[Row]:
-    """Ingest uploaded files into the index; one row per file (failures never stop the others)."""
+def _discard_failed(staged: Path, uploads_dir: Path) -> None:
+    """Delete a staged upload that did not make it into the index (and its sidecar, and its folder if empty)."""
+    staged = staged.resolve()
+    if not staged.is_relative_to(uploads_dir.resolve()):
+        return
+    staged.unlink(missing_ok=True)
+    staged.with_name(staged.name + SIDECAR).unlink(missing_ok=True)
+    try:
+        staged.parent.rmdir()
+    except OSError:  # another file of the same content is still there (indexed under another name)
+        pass
+
+
+def add_files(ctx: AppContext, paths: list[Path], progress: Progress | None = None, user: str = "local",
+              replace: bool = False) -> list[Row]:
+    """Ingest uploaded files into the index; one row per file (failures never stop the others).
+
+    Args:
+        ctx: the app.
+        paths: the uploaded files (with optional NAME.meta.json sidecars).
+        progress: called with (done, total, current file).
+        user: who uploads, for the audit log (the caller has checked the role).
+        replace: the editor confirmed that a file may replace a document indexed under the same symbol.
+
+    Returns:
+        (file name, status, doc id, chunks, reason) per file; failed uploads are deleted from INDEX/uploads/.
+    """
     if not paths:
         raise RagError("choose one or more files to add first")
     s = ctx.settings
-    staged, rows = stage_uploads(paths, Path(s.index_dir) / UPLOADS, s.max_file_mb)
+    uploads = Path(s.index_dir) / UPLOADS
+    staged, rows = stage_uploads(paths, uploads, s.max_file_mb)
     if staged:
-        report = ingest(staged, Path(s.index_dir), ctx.pipeline.embedder, max_mb=s.max_file_mb, progress=progress)
+        report = ingest(staged, Path(s.index_dir), ctx.pipeline.embedder, max_mb=s.max_file_mb, progress=progress,
+                        replace=replace)
+        for f in report.files:
+            if f.status == "failed":
+                _discard_failed(Path(f.path), uploads)
         rows += [(Path(f.path).name, f.status, f.doc_id or "", f.chunks, f.reason) for f in report.files]
+    for name, status, doc_id, _, reason in rows:
+        if status != "unchanged":
+            audit.record(s.index_dir, user, "upload", doc_id or name, status if status != "failed" else f"failed: {reason}",
+                         file=name)
     return rows
 
 
-def rebuild(ctx: AppContext, progress: Progress | None = None) -> list[Row]:
+def rebuild(ctx: AppContext, progress: Progress | None = None, user: str = "local") -> list[Row]:
     """Re-read every indexed document from where it came and rebuild the index."""
     s = ctx.settings
     report = ingest([], Path(s.index_dir), ctx.pipeline.embedder, rebuild=True, max_mb=s.max_file_mb, progress=progress)
+    audit.record(s.index_dir, user, "rebuild", "", f"version {report.version}", files=len(report.files),
+                 failed=len(report.failed))
     return [(Path(f.path).name, f.status, f.doc_id or "", f.chunks, f.reason) for f in report.files]
 
 
-def remove_doc(ctx: AppContext, doc: str) -> str:
+def remove_doc(ctx: AppContext, doc: str, user: str = "local") -> str:
     """Remove a document (as `rag remove`), and its uploaded copy; returns the removed doc id."""
-    if not doc:
+    if not doc or not isinstance(doc, str):
         raise RagError("choose a document to remove")
     root = Path(ctx.settings.index_dir)
     doc_id, meta = remove_document(root, doc)
+    audit.record(root, user, "remove", doc_id)
     kept = meta.path
     uploads = (root / UPLOADS).resolve()
     if kept and Path(kept).resolve().is_relative_to(uploads):
@@ -141,10 +180,16 @@ def read_doc(ctx: AppContext, doc: str | None) -> str:
 # --- the tab ----------------------------------------------------------------------------------
 
 
-def build(ctx: AppContext, doc_filter: "gr.Dropdown") -> tuple[list[Any], Callable[..., tuple]]:
+def rows_json(rows: list[Row]) -> list[dict[str, Any]]:
+    """The `upload` / `rebuild` API's answer: one object per file."""
+    return [{"file": r[0], "status": r[1], "doc": r[2], "chunks": r[3], "reason": r[4]} for r in rows]
+
+
+def build(ctx: AppContext, doc_filter: "gr.Dropdown") -> tuple[list[Any], Callable[..., tuple], list[Any]]:
     """Lay out the tab; `doc_filter` (the chat's multiselect of documents) follows index changes.
 
-    Returns the components listing documents and a function giving their refreshed values (for the load event).
+    Returns the components listing documents, a function giving their refreshed values (for the load event),
+    and the management controls (shown to editors only, by the load event).
     """
     import gradio as gr
 
@@ -152,13 +197,18 @@ def build(ctx: AppContext, doc_filter: "gr.Dropdown") -> tuple[list[Any], Callab
     summary = gr.Markdown()
     table = gr.Dataframe(headers=DOC_HEADERS, interactive=False, wrap=True, label="Indexed documents",
                          column_widths=["16%", "36%", "10%", "8%", "11%", "7%", "12%"])
-    with gr.Row(equal_height=False):
+    # Without a login the role is the same for everyone, so the controls are laid out (or not) once; with a
+    # login they start hidden and the load event shows them to editors. The server checks the role anyway.
+    static = not ctx.access.login
+    with gr.Row(equal_height=False, visible=static and not ctx.access.read_only) as manage:
         with gr.Column(scale=3):
             files = gr.File(
                 file_count="multiple", type="filepath", file_types=[*SUPPORTED, ".json"],
                 label=f"Add documents ({' '.join(SUPPORTED)}; at most {mb:g} MB each; a NAME.meta.json sidecar may come with a file)",
                 elem_id="upload-files",
             )
+            replace = gr.Checkbox(False, label="Replace documents already indexed under the same symbol",
+                                  elem_id="replace-existing")
             add_btn = gr.Button("Add to index", variant="primary", elem_id="add-docs")
         with gr.Column(scale=2):
             remove_pick = gr.Dropdown(label="Document to remove", choices=[], elem_id="remove-pick")
@@ -195,29 +245,61 @@ def build(ctx: AppContext, doc_filter: "gr.Dropdown") -> tuple[list[Any], Callab
 
         return update
 
-    def on_add(paths: list[str] | None, rv: str | None, fv: list[str] | None,
-               progress: gr.Progress = gr.Progress()) -> tuple:
+    root = ctx.settings.index_dir
+
+    def names(paths: list[str] | None) -> str:
+        return ", ".join(Path(str(p)).name for p in paths or [])[:300]
+
+    @takes_request
+    def on_add(paths, rep, rv, fv, request, progress=gr.Progress()):
         try:
-            rows = add_files(ctx, [Path(p) for p in paths or []], progress_cb(progress))
+            user = ctx.access.require_editor(request, "upload", root, names(paths))
+            rows = add_files(ctx, [Path(p) for p in paths or []], progress_cb(progress), user, bool(rep))
         except RagError as e:
             return (f'<div class="error">⚠ {esc(e)}</div>', None, *refreshed("", rv, fv))
         failed = sum(1 for r in rows if r[1] == "failed")
         msg = f"{len(rows) - failed} file(s) processed" + (f", {failed} failed" if failed else "")
         return (ingest_report_html(rows), None, *refreshed(msg, rv, fv))
 
-    def on_rebuild(rv: str | None, fv: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple:
+    @takes_request
+    def on_rebuild(rv, fv, request, progress=gr.Progress()):
         try:
-            rows = rebuild(ctx, progress_cb(progress))
+            rows = rebuild(ctx, progress_cb(progress), ctx.access.require_editor(request, "rebuild", root))
         except RagError as e:
             return (f'<div class="error">⚠ {esc(e)}</div>', *refreshed("", rv, fv))
         return (ingest_report_html(rows), *refreshed("rebuilt", rv, fv))
 
-    def on_remove(doc: str | None, rv: str | None, fv: list[str] | None) -> tuple:
+    @takes_request
+    def on_remove(doc, rv, fv, request):
         try:
-            doc_id = remove_doc(ctx, doc or "")
+            doc_id = remove_doc(ctx, doc or "", ctx.access.require_editor(request, "remove", root, str(doc or "")))
         except RagError as e:
             return (f'<div class="error">⚠ {esc(e)}</div>', *refreshed("", rv, fv))
-        return (f'<div class="ok">Removed {esc(doc_id)}.</div>', *refreshed(f"removed {doc_id}", rv, fv))
+        return (f'<div class="ok">Removed {esc(doc_id)}.</div>', *refreshed(f"removed {esc(doc_id)}", rv, fv))
+
+    # The scripting API (stable names; the same server-side role check as the buttons).
+    @takes_request
+    def api_upload(paths, rep, request):
+        try:
+            user = ctx.access.require_editor(request, "upload", root, names(paths))
+            return rows_json(add_files(ctx, [Path(str(p)) for p in paths or []], None, user, bool(rep)))
+        except RagError as e:
+            raise gr.Error(str(e), print_exception=False) from None
+
+    @takes_request
+    def api_remove(doc, request):
+        try:
+            doc_id = remove_doc(ctx, doc or "", ctx.access.require_editor(request, "remove", root, str(doc or "")))
+        except RagError as e:
+            raise gr.Error(str(e), print_exception=False) from None
+        return {"removed": doc_id}
+
+    @takes_request
+    def api_rebuild(request):
+        try:
+            return rows_json(rebuild(ctx, None, ctx.access.require_editor(request, "rebuild", root)))
+        except RagError as e:
+            raise gr.Error(str(e), print_exception=False) from None
 
     def on_read(doc: str | None) -> str:
         try:
@@ -226,8 +308,18 @@ def build(ctx: AppContext, doc_filter: "gr.Dropdown") -> tuple[list[Any], Callab
             return f'<div class="error">⚠ {esc(e)}</div>'
 
     private: dict[str, Any] = {"api_visibility": "private", "concurrency_id": "index-write", "concurrency_limit": 1}
-    add_btn.click(on_add, [files, *current], [report, files, *lists], **private)
+    add_btn.click(on_add, [files, replace, *current], [report, files, *lists], **private)
     rebuild_btn.click(on_rebuild, current, [report, *lists], **private)
     remove_btn.click(on_remove, [remove_pick, *current], [report, *lists], **private)
     reader_pick.change(on_read, [reader_pick], [reader], api_visibility="private")
-    return lists, refreshed
+    with gr.Row(visible=False):  # inputs and outputs of the API endpoints only
+        api_files = gr.File(file_count="multiple", type="filepath")
+        api_replace = gr.Checkbox(False)
+        api_doc = gr.Textbox()
+        api_out = gr.JSON()
+        api_btn = gr.Button()
+    write = {"concurrency_id": "index-write", "concurrency_limit": 1}
+    api_btn.click(api_upload, [api_files, api_replace], [api_out], api_name="upload", **write)
+    api_btn.click(api_remove, [api_doc], [api_out], api_name="remove", **write)
+    api_btn.click(api_rebuild, None, [api_out], api_name="rebuild", **write)
+    return lists, refreshed, [manage]

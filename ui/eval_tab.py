@@ -11,6 +11,7 @@ from rag.eval.evaluate import SHIPPED_GOLD, EvalConfig, EvalRun, compare_configs
 from rag.eval.gold import contains_evidence, load_gold
 from rag.eval.report import breakdown_table, fmt, primary_config, sort_failures_first
 from rag.generation.registry import available_generators
+from rag.sanitize import md_escape
 from ui.context import AppContext
 from ui.render import esc
 
@@ -86,10 +87,10 @@ def record_html(r: Record | None) -> str:
 def summary_markdown(run: EvalRun) -> str:
     s = run.summary
     lines = [f"**{s['questions']} questions** ({s['answerable']} answerable, {s['unanswerable']} unanswerable) "
-             f"from `{Path(s['gold']).name}`; k = {s['k']}, ranking metrics over the top {s['ranking_depth']}."]
+             f"from {md_escape(Path(s['gold']).name)}; k = {s['k']}, ranking metrics over the top {s['ranking_depth']}."]
     if s["skipped"]:
         lines.append(f"**{len(s['skipped'])} invalid lines skipped:** " +
-                     "; ".join(f"line {x['line']}: {x['problem']}" for x in s["skipped"][:10]))
+                     "; ".join(f"line {x['line']}: {md_escape(x['problem'])}" for x in s["skipped"][:10]))
     lines += ["", run.table(), ""]
     first = primary_config(s["configs"])
     lines += [f"**By question language** ({first['name']})", "", breakdown_table(first["by_language"], "language"), ""]
@@ -153,17 +154,19 @@ def build(ctx: AppContext) -> None:
     ordered = gr.State([])
 
     def on_run(source_v: str, upload_v: str | None, llm_v: str, mode_v: str, compare_v: bool, k_v: float,
-               skip_v: bool, progress: gr.Progress = gr.Progress()) -> tuple:
+               skip_v: bool, request: Any, progress: gr.Progress = gr.Progress()) -> tuple:
         def update(done: int, total: int, label: str) -> None:
             progress((done, total), desc=f"Asking {label}" if label else "Loading", unit="questions")
 
         try:
+            # An evaluation costs minutes of CPU: editors only, checked here whatever the page showed.
+            ctx.access.require_editor(request, "evaluate", ctx.settings.index_dir)
             run = run_from_ui(ctx, source_v, upload_v, llm_v, mode_v, compare_v, int(k_v), skip_v, update)
         except RagError as e:
             return (f'<div class="error">⚠ {esc(e)}</div>', "", None, [], [], record_html(None), None, None)
         rows, recs = question_rows(run.records)
         failed = sum(1 for r in recs if r["failures"] or r["error"])
-        msg = f"Done: {len(recs)} answers, {failed} with problems. Files: `{run.files['report.md'].parent}`"
+        msg = f"Done: {len(recs)} answers, {failed} with problems. Files: {md_escape(str(run.files['report.md'].parent))}"
         return (msg, summary_markdown(run), str(run.files["chart.png"]), rows, recs, record_html(None), None,
                 [str(p) for p in run.files.values()])
 
@@ -174,8 +177,9 @@ def build(ctx: AppContext) -> None:
 
     # Annotations are strings here (postponed evaluation) and `gr` is local: give Gradio the real class.
     on_select.__annotations__["evt"] = gr.SelectData
+    on_run.__annotations__ = {"request": gr.Request}
     run_btn.click(on_run, [source, upload, llm, mode, compare, k, skip],
                   [status, summary, chart, table, ordered, detail, detail_json, files],
-                  api_visibility="private", concurrency_id="eval", concurrency_limit=1)
+                  api_visibility="private", concurrency_id="long", concurrency_limit=2)
     upload.upload(lambda _f: gr.Radio(value=UPLOADED), [upload], [source], api_visibility="private")
     table.select(on_select, [ordered], [detail, detail_json], api_visibility="private")

@@ -27,8 +27,8 @@ from rag.types import Citation, Hit
 MAX_CJK_IN_OTHER_LANGUAGE = 2
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)]|\([a-z]\))\s+")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
-_PARTIAL_MARKER = re.compile(r"\[\d{0,2}$")
-_LEADING_MARKERS = re.compile(r"^\s*(?:\[\d{1,2}\]\s*)+")
+_PARTIAL_MARKER = re.compile(r"\[\d{0,3}$")
+_LEADING_MARKERS = re.compile(r"^\s*(?:\[\d{1,3}\]\s*)+")
 
 
 def _speaker_prefix(hit: Hit) -> str:
@@ -137,16 +137,18 @@ class AnswerChecker:
             return Checked(sentence, False, note=f"dropped a sentence not in the question's language: {bare[:60]!r}")
         kept: dict[int, tuple[str, float]] = {}
         notes = []
-        for n in markers:
+        claims = _claims(sentence)  # a marker backs the text since the previous one ("…决定：[1] 16. 专家组…[7]")
+        for n, claim in zip(markers, claims):
+            claim = claim if _LETTER.search(claim) or not _LETTER.search(bare) else bare
             if not 1 <= n <= len(self.hits):
                 notes.append(f"dropped [{n}]: no such passage")
                 continue
             if n not in self.usable:
                 notes.append(f"dropped [{n}]: that passage was set aside")
                 continue
-            sup = self._support(bare, n)
+            sup = self._support(claim, n)
             if sup is None:
-                alt = self._repoint(bare, exclude=n)
+                alt = self._repoint(claim, exclude=n)
                 if alt is not None:
                     notes.append(f"re-pointed [{n}] to [{alt[0]}]: passage {alt[0]} supports the sentence")
                     n, sup = alt[0], alt[1]
@@ -211,6 +213,20 @@ class AnswerChecker:
         cites = [Citation(n=n, chunk=self.hits[n - 1].chunk, score=self.hits[n - 1].score, support=s,
                           supported=True, support_score=float(sc)) for n, (s, sc) in first.items()]
         return text, cites
+
+
+def _claims(sentence: str) -> list[str]:
+    """For each [n] in `sentence`, the text it backs: from the previous marker (or the start) up to it; markers
+    side by side ("…[1][2]") share the text before the first."""
+    out: list[str] = []
+    last = ""
+    for piece, marker in zip(*[iter(MARKER_RE.split(sentence) + [""])] * 2):
+        text = _bare(piece)
+        if text and marker:
+            last = text
+        if marker:
+            out.append(last)
+    return out
 
 
 def _insert_markers(sentence: str, numbers: list[int], kept: dict[int, tuple[str, float]]) -> str:

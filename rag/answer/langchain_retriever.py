@@ -15,15 +15,17 @@ from rag.types import Hit
 
 
 def hit_to_document(hit: Hit) -> Document:
-    """The verbatim passage as page_content; symbol, locator, speaker and scores as metadata."""
+    """The verbatim passage (the hit's unit and section window) as page_content; symbol, the matched locator,
+    speaker, scores and each part's locator as metadata."""
     c = hit.chunk
     return Document(
-        page_content=c.text,
+        page_content=hit.text,
         id=c.chunk_id,
         metadata={
             "cite": c.cite, "doc": c.doc_id, "symbol": c.symbol, "locator": c.locator, "speaker": c.speaker,
             "delegation": c.delegation, "title": c.title, "headings": list(c.headings), "rank": hit.rank,
             "score": hit.score, "dense_score": hit.dense_score, "bm25_score": hit.bm25_score,
+            "parts": [p.locator for p in hit.parts],
         },
     )
 

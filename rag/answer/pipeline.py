@@ -13,7 +13,7 @@ from rag.answer import refusal
 from rag.answer.checked import AnswerChecker
 from rag.answer.conversation import heuristic_rewrite, is_follow_up
 from rag.answer.refusal import refusal_text
-from rag.answer.retrieve import Filters, Retrieval, Retriever
+from rag.answer.retrieve import Filters, Retrieval, Retriever, expand_hits
 from rag.config import Settings
 from rag.errors import RagError
 from rag.generation.base import NOT_IN_DOCUMENTS, Generator
@@ -21,8 +21,10 @@ from rag.generation.extractive import ExtractiveGenerator, select_evidence, usab
 from rag.generation.llm import llm_errors
 from rag.generation.prompt import build_rewrite_messages
 from rag.generation.registry import make_generator, registration
+from rag.ingest.chunk import CHUNKER_VERSION
 from rag.lang import detect_language
 from rag.models.embed import Embedder, get_embedder
+from rag.sanitize import clean_question
 from rag.types import Answer
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,12 @@ class Pipeline:
                     f"configured model is {self.embedder.name!r}: rebuild it with "
                     f"`rag ingest --rebuild --index {self.index_dir}` or configure {index.model!r}"
                 )
+            built_by = str(index.manifest.get("chunker_version"))
+            if built_by != CHUNKER_VERSION:  # old chunks lack the units and headers this retriever relies on
+                raise RagError(
+                    f"the index at {self.index_dir} was built by chunker version {built_by}, this is version "
+                    f"{CHUNKER_VERSION}: rebuild it with `rag ingest --rebuild --index {self.index_dir}`"
+                )
             self._index = index
             self._retriever = Retriever(index, self.embedder, self.settings.retrieval)
         return self._index
@@ -102,14 +110,10 @@ class Pipeline:
 
     # --- asking ----------------------------------------------------------------------------------
     def validate_question(self, question: str) -> str:
-        if not isinstance(question, str) or not question.strip():
+        """The question cleaned (invalid Unicode, control characters) and checked (length, has words)."""
+        if question is None:
             raise RagError('the question is empty: ask something, e.g. "What did the Group of Experts conclude?"')
-        q = question.strip()
-        if len(q) > self.settings.max_question_chars:
-            raise RagError(
-                f"the question is {len(q)} characters long; the limit is {self.settings.max_question_chars}"
-            )
-        return q
+        return clean_question(question, self.settings.max_question_chars)
 
     def standalone(self, question: str, history: list[tuple[str, str]] | None, llm: str) -> str:
         if not history or not is_follow_up(question):
@@ -161,7 +165,7 @@ class Pipeline:
             yield answer.text
             yield answer
             return
-        hits = retrieval.hits
+        hits = expand_hits(retrieval.hits)  # each part of a passage is numbered and cited on its own
         keep = usable(hits)
         if len(keep) < len(hits):
             aside = [n for n in range(1, len(hits) + 1) if n not in keep]
@@ -215,6 +219,8 @@ class Pipeline:
                 yield sentence
             text, citations = fallback.result()
             answer.generator = f"{gen.name}→extractive"
+        for c in citations:  # [n] numbers the parts of the passages; say which retrieved passage holds each
+            c.passage = hits[c.n - 1].group
         answer.text = text
         answer.citations = citations
         if "→" not in answer.generator and gen.uses_model and citations:

@@ -1,14 +1,22 @@
-"""The refuse-or-answer decision: retrieval confidence against a threshold per question/passage language pair."""
+"""The refuse-or-answer decision: signals of a retrieval (cosine, gap, question coverage) against per-language-pair thresholds."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
+from index.tokenize import tokenize
 from rag.config import RetrievalSettings
+from rag.lang import NEUTRAL_TOKEN
 
 if TYPE_CHECKING:  # annotations only: retrieve imports nothing from here
     from rag.answer.retrieve import Retrieval
 
-GROUPS = ("same", "cross")  # question in the language of its best passage, or not
+# Language pairs with thresholds of their own: e5 cosines of a question and its answer run higher between two
+# Chinese texts than between two English ones (answerable English UNPC questions: 0.839-0.937, a quarter of them
+# under the Chinese threshold), and lowest across languages.
+GROUPS = ("same", "same-other", "cross")  # same language in Chinese script; same language otherwise; different
+CJK_LANGUAGES = {"zh", "ja", "ko"}
 
 REFUSALS = {
     "zh": "文件中没有回答这个问题的内容。",
@@ -26,26 +34,120 @@ def refusal_text(language: str) -> str:
 
 
 def language_group(question_lang: str, passage_lang: str | None) -> str:
-    """Cross-lingual similarities run lower than monolingual ones, so each gets its own threshold."""
-    return "same" if passage_lang and question_lang == passage_lang else "cross"
+    """The language pair's group: "same" (both Chinese), "same-other" (both another language), or "cross"."""
+    if not passage_lang or question_lang != passage_lang:
+        return "cross"
+    return "same" if question_lang in CJK_LANGUAGES else "same-other"
+
+
+def group_threshold(settings: RetrievalSettings, group: str) -> float:
+    """The threshold of a language group (see GROUPS)."""
+    return {"same": settings.refuse_below, "same-other": settings.refuse_below_other}.get(group,
+                                                                                          settings.refuse_below_cross)
 
 
 def refusal_threshold(settings: RetrievalSettings, question_lang: str, passage_lang: str | None) -> float:
-    """The confidence below which a question in `question_lang` over a best passage in `passage_lang` is refused."""
-    same = language_group(question_lang, passage_lang) == "same"
-    return settings.refuse_below if same else settings.refuse_below_cross
+    """The score below which a question in `question_lang` over a best passage in `passage_lang` is refused."""
+    return group_threshold(settings, language_group(question_lang, passage_lang))
+
+
+COVERAGE_PASSAGES = 3  # the passages a reader or the generator actually uses
+_NUMBER = re.compile(r"\d+")
+
+
+
+@dataclass(frozen=True)
+class RefusalSignals:
+    """What the decision looks at, for one retrieval."""
+
+    group: str  # see GROUPS: "same", "same-other" or "cross" (question and best passage in one language or not)
+    confidence: float  # top dense cosine
+    margin: float  # top dense cosine minus the 10th: a flat list means nothing stands out
+    gap: float  # top dense cosine minus the second
+    coverage: float  # share of the question's keywords found in the best passages (same language only, else 1)
+    missing_numbers: int  # numbers of the question (years, meetings, counts) absent from the best passages
+    neutral: int  # language-neutral tokens of the question (numbers, acronyms, symbols)
+    neutral_missing: int  # of those, absent from the best passages
+    hits: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval") -> RefusalSignals:
+    """Signals of `retrieval` for `question` (in `question_lang`).
+
+    Args:
+        question: the (standalone) question.
+        question_lang: its detected language code.
+        retrieval: the retriever's result.
+
+    Returns:
+        The signals; with no hits, confidence 0 and coverage 0.
+    """
+    hits = retrieval.hits
+    if not hits:
+        n = len(set(NEUTRAL_TOKEN.findall(question)))
+        return RefusalSignals("cross", 0.0, 0.0, 0.0, 0.0, len(_NUMBER.findall(question)), n, n, 0)
+    group = language_group(question_lang, hits[0].chunk.language)
+    top = list(retrieval.dense_top) or [retrieval.confidence]
+    margin = top[0] - top[min(len(top), 10) - 1]
+    gap = top[0] - top[1] if len(top) > 1 else top[0]
+    text = "".join(h.chunk.embed_text() for h in hits[:COVERAGE_PASSAGES])
+    if group != "cross":
+        q_tokens = set(tokenize(question))
+        p_tokens = set(tokenize(text))
+        coverage = len(q_tokens & p_tokens) / len(q_tokens) if q_tokens else 1.0
+    else:
+        coverage = 1.0
+    passage_numbers = set(_NUMBER.findall(text))
+    missing = sum(1 for n in set(_NUMBER.findall(question)) if n not in passage_numbers)
+    neutral = set(NEUTRAL_TOKEN.findall(question))
+    flat = text.lower()
+    neutral_missing = sum(1 for t in neutral if t.lower() not in flat)
+    return RefusalSignals(group, round(retrieval.confidence, 4), round(margin, 4), round(gap, 4), round(coverage, 4),
+                          missing, len(neutral), neutral_missing, len(hits))
+
+
+def refusal_score(signals: RefusalSignals, coverage_weight: float, gap_weight: float, neutral_penalty: float) -> float:
+    """One number per retrieval, compared with the threshold of its language pair (higher = more answerable).
+
+    Args:
+        signals: from `refusal_signals`.
+        coverage_weight: weight of keyword coverage (same-language pairs only; across languages it is 1).
+        gap_weight: weight of the gap between the best and the second cosine.
+        neutral_penalty: subtracted per number, acronym or symbol of the question missing from the best passages.
+
+    Returns:
+        The score.
+    """
+    cov = coverage_weight * signals.coverage if signals.group != "cross" else 0.0
+    return signals.confidence + cov + gap_weight * signals.gap - neutral_penalty * signals.neutral_missing
 
 
 def should_refuse(settings: RetrievalSettings, question_lang: str, retrieval: "Retrieval") -> bool:
-    """Nothing found, or the best match below the threshold for the question's language group.
+    """Nothing found, or the refusal score of the retrieval below the threshold of its language pair.
 
     Args:
-        settings: the retrieval settings holding the thresholds.
+        settings: the retrieval settings holding the weights and thresholds.
         question_lang: ISO 639-1 code of the question.
-        retrieval: what the retriever found for it.
+        retrieval: what the retriever found for it (its `query` is the question).
     Returns:
         True when the answer must be the documents-do-not-say reply.
     """
-    if not retrieval.hits:
+    return decide(refusal_signals(retrieval.query, question_lang, retrieval), settings)
+
+
+def decide(signals: RefusalSignals, settings: RetrievalSettings) -> bool:
+    """Refuse when nothing was found or the score is below the threshold of the question/passage language pair.
+
+    Args:
+        signals: from `refusal_signals`.
+        settings: the weights and thresholds (chosen by benchmarks/retrieval.py --calibrate on dev halves).
+    Returns:
+        True to answer with the documents-do-not-say reply.
+    """
+    if not signals.hits:
         return True
-    return retrieval.confidence < refusal_threshold(settings, question_lang, retrieval.hits[0].chunk.language)
+    score = refusal_score(signals, settings.coverage_weight, settings.gap_weight, settings.neutral_penalty)
+    return score < group_threshold(settings, signals.group)

@@ -22,6 +22,7 @@ from rag.brief.model import Brief, Point, Positions, Source, clean_space, speake
 from rag.brief.summary import extractive_summary, llm_summary
 from rag.errors import RagError
 from rag.lang import detect_language
+from rag.sanitize import clean_question, clean_text
 from rag.types import Chunk, Hit
 
 FORMATS = ("md", "docx")
@@ -67,12 +68,9 @@ class BriefOptions:
 
 # --- input ------------------------------------------------------------------------------------------
 def validate_topic(topic: str | None, max_chars: int = 2000) -> str:
-    if not isinstance(topic, str) or not topic.strip():
+    if not isinstance(topic, (str, bytes)) or not clean_text(topic):
         raise RagError('the topic is empty: give one, e.g. rag brief "人工智能武器化" or "lethal autonomous weapons"')
-    t = " ".join(topic.split())
-    if len(t) > max_chars:
-        raise RagError(f"the topic is {len(t)} characters long; the limit is {max_chars}")
-    return t
+    return clean_question(topic, max_chars, what="topic")
 
 
 def output_format(fmt: str | None, out: str | Path | None) -> str:

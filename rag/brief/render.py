@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rag.brief.model import Brief, Point
 from rag.errors import RagError
+from rag.sanitize import md_escape
 
 _KEYS = ("title", "summary", "agreed", "positions", "dates", "sources", "none", "not_covered", "draft", "basis",
          "model")
@@ -41,12 +42,12 @@ def labels(language: str) -> dict[str, str]:
     return dict(zip(_KEYS, LABELS.get(language, LABELS["en"])))
 
 
-def _md(text: str) -> str:
-    """Text safe inside a Markdown list item: no line breaks, no accidental emphasis or HTML."""
-    t = " ".join(text.split())
-    for ch in ("\\", "*", "_", "`", "<", ">", "#"):
-        t = t.replace(ch, "\\" + ch)
-    return t
+_md = md_escape
+
+
+def _cite_md(p: "Point") -> str:
+    """`[symbol ¶n]` per citation, the symbol and locator escaped (a symbol is document text)."""
+    return "".join(f"[{md_escape(c)}]" for c in dict.fromkeys(p.citations))
 
 
 def _source_line(s, L) -> str:
@@ -82,14 +83,14 @@ def to_markdown(brief: Brief) -> str:
         return "\n".join(out + [L["not_covered"], ""])
     out += [f"*{L['basis'].format(n=brief.passages, d=len(brief.sources))}*", ""]
     for head, groups in sections(brief):
-        out += [f"## {head}", ""]
+        out += [f"## {_md(head)}", ""]
         if not any(pts for _, pts in groups):
             out += [L["none"], ""]
             continue
         for sub, pts in groups:
             if sub:
                 out += [f"### {_md(sub)}", ""]
-            out += [f"- {_md(p.text)} {p.cite_text()}" for p in pts] + [""]
+            out += [f"- {_md(p.text)} {_cite_md(p)}" for p in pts] + [""]
         if head == L["summary"] and any(not p.quote for p in brief.summary):
             out += [f"*{L['model'].format(g=brief.generator)}*", ""]
     out += [f"## {L['sources']}", ""] + [f"- {_md(_source_line(s, L))}" for s in brief.sources] + [""]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -47,21 +48,37 @@ def run(args: argparse.Namespace) -> int:
 
 def _ask_batch(pipe: Pipeline, args: argparse.Namespace) -> int:
     path = Path(args.batch)
-    if not path.exists():
+    if not path.is_file():
         raise RagError(f"{path}: no such file")
     failures = 0
-    for lineno, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
-        if not line.strip():
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for lineno, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
             continue
+        item_id = None
         try:
+            try:  # line by line: one undecodable line is that line's error, not the batch's
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise ValueError(f"not UTF-8 (byte {e.start})") from None
             item = json.loads(line)
             if not isinstance(item, dict) or "question" not in item:
                 raise ValueError('each line must be an object with "question"')
+            item_id = item.get("id")
+            if not isinstance(item["question"], str):
+                raise ValueError(f'"question" must be a string, got {type(item["question"]).__name__}')
             a = pipe.ask(item["question"], k=args.k, filters=filters_from(args), llm=args.llm)
             a.id = item.get("id", lineno)
             print_answer(a, True)
-        except (ValueError, RagError) as e:
+        except Exception as e:  # noqa: BLE001 - a bad line gets an error object; the rest of the batch goes on
+            if os.environ.get("RAG_DEBUG") and not isinstance(e, (ValueError, RagError)):
+                raise
             failures += 1
-            print(json.dumps({"id": None, "line": lineno, "error": str(e)}, ensure_ascii=False), flush=True)
-            print(f"error: {path} line {lineno}: {e}", file=sys.stderr)
+            msg = " ".join(str(e).split()) if isinstance(e, (ValueError, RagError)) else f"{type(e).__name__}: {e}"
+            safe_id = item_id if isinstance(item_id, (str, int, float)) or item_id is None else str(item_id)
+            out = json.dumps({"id": safe_id, "line": lineno, "error": msg}, ensure_ascii=False)
+            print(out.encode("utf-8", "replace").decode("utf-8"), flush=True)
+            print(f"error: {path} line {lineno}: {msg}".encode("utf-8", "replace").decode("utf-8"), file=sys.stderr)
     return 1 if failures else 0

@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from rag import audit
 from rag.cli.common import progress_bar, settings_from
 from rag.errors import RagError
 from rag.ingest.library import ingest
@@ -17,10 +18,22 @@ def register(sub, common: argparse.ArgumentParser, gen: argparse.ArgumentParser)
     sp.add_argument("--rebuild", action="store_true", help="rebuild the whole index (from PATHs, else from the indexed files)")
     sp.add_argument("--max-mb", type=float, default=50.0, help="largest file accepted (MB)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.add_argument("--replace", action="store_true",
+                    help="a file whose symbol is already indexed from another file replaces that document")
     sp.add_argument("--device", metavar="DEV", help="embed on auto (default: a CUDA GPU when present), cpu, cuda or cuda:N")
     sp.add_argument("--precision", metavar="P",
                     help="embedding precision: auto (default: bf16 where the hardware has it), fp32 or bf16")
     sp.set_defaults(func=run)
+
+
+def audit_report(index_dir: Path, user: str, action: str, report) -> None:
+    """One audit line per file that changed the library or failed to."""
+    for f in report.files:
+        if f.status in ("added", "updated", "failed"):
+            audit.record(index_dir, user, action, f.doc_id or Path(f.path).name,
+                         f.status if f.status != "failed" else f"failed: {f.reason}", file=Path(f.path).name)
+    if action == "rebuild" and report.version:
+        audit.record(index_dir, user, "rebuild", "", f"version {report.version}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
         [Path(p) for p in args.paths], s.index_dir,
         get_embedder(s.embed_model, threads=s.threads, device=s.embed_device, precision=s.embed_precision),
         rebuild=args.rebuild, max_mb=args.max_mb, progress=None if args.quiet else progress_bar("ingest"),
+        replace=args.replace,
     )
+    audit_report(s.index_dir, audit.cli_user(), "rebuild" if args.rebuild else "ingest", report)
     width = max((len(f.path) for f in report.files), default=10)
     for f in report.files:
         detail = f"{f.doc_id} ({f.chunks} chunks)" if f.doc_id else f.reason

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from rag import audit
 from rag.cli.common import settings_from
 from rag.ingest.library import remove_document
 
@@ -14,6 +15,8 @@ def register(sub, common: argparse.ArgumentParser, gen: argparse.ArgumentParser)
 
 
 def run(args: argparse.Namespace) -> int:
-    doc_id, _ = remove_document(settings_from(args).index_dir, args.doc)
+    index_dir = settings_from(args).index_dir
+    doc_id, _ = remove_document(index_dir, args.doc)
+    audit.record(index_dir, audit.cli_user(), "remove", doc_id)
     print(f"removed {doc_id}")
     return 0

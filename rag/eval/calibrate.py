@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from rag.answer.refusal import GROUPS, language_group
+from rag.answer.refusal import GROUPS, refusal_score, refusal_signals
 from rag.eval.gold import GoldSet
 from rag.lang import detect_language
 
@@ -20,7 +20,7 @@ class ConfidencePoint:
 
     id: str
     confidence: float
-    group: str  # "same" or "cross"
+    group: str  # rag.answer.refusal.GROUPS: "same", "same-other" or "cross"
     answerable: bool
 
 
@@ -57,13 +57,15 @@ def best_threshold(points: Sequence[ConfidencePoint], group: str = "all", max_fa
 
 
 def collect(pipeline: "Pipeline", gold: GoldSet, progress: Callable[[int, int], None] | None = None) -> list[ConfidencePoint]:
-    """Retrieve for every gold question exactly as `rag ask` does and record its confidence."""
+    """Retrieve for every gold question exactly as `rag ask` does and record its refusal score (the top cosine
+    plus the configured coverage, gap and number terms: what `rag.answer.refusal` compares with the threshold)."""
     points = []
+    s = pipeline.settings.retrieval
     for i, q in enumerate(gold, 1):
         r = pipeline.retriever.search(q.question)
-        passage_lang = r.hits[0].chunk.language if r.hits else None
-        group = language_group(detect_language(q.question), passage_lang)
-        points.append(ConfidencePoint(q.id, round(r.confidence, 4), group, q.answerable))
+        sig = refusal_signals(q.question, detect_language(q.question), r)
+        score = refusal_score(sig, s.coverage_weight, s.gap_weight, s.neutral_penalty) if r.hits else 0.0
+        points.append(ConfidencePoint(q.id, round(score, 4), sig.group, q.answerable))
         if progress:
             progress(i, len(gold))
     return points
@@ -81,3 +83,56 @@ def calibrate(points: Sequence[ConfidencePoint], max_false_refusal: float = MAX_
             out[g] = Threshold(g, pooled.threshold, 0.0, 0.0, sum(p.answerable for p in sub),
                                sum(not p.answerable for p in sub))
     return out
+
+
+@dataclass(frozen=True)
+class RefusalRule:
+    """Weights and per-language-pair thresholds of `rag.refusal.should_refuse`, with how they did on the points."""
+
+    coverage_weight: float
+    gap_weight: float
+    neutral_penalty: float
+    thresholds: dict[str, float]
+    worst_false_refusal: dict[str, float]  # per group: the highest false-refusal rate over the sets
+    refused: dict[str, float]  # per group: the mean share of unanswerable questions refused over the sets
+
+
+def fit_refusal(points: Sequence[tuple[str, bool, Any]], max_false_refusal: float = MAX_FALSE_REFUSAL,
+                coverage_weights: Sequence[float] = (0.0, 0.05, 0.1, 0.2),
+                gap_weights: Sequence[float] = (0.0, 0.5, 1.0),
+                neutral_penalties: Sequence[float] = (0.0, 0.01, 0.02)) -> RefusalRule:
+    """Grid-search the weights; per language pair the highest threshold whose false refusals stay within
+    `max_false_refusal` on every set, scored by the mean share of unanswerable questions refused over the sets.
+
+    Args:
+        points: (set name, answerable, RefusalSignals) of dev questions from several sets.
+        max_false_refusal: the cap, applied to each set and language pair separately (never pooled).
+
+    Returns:
+        The best rule; thresholds depend on the language pair, never on the set.
+    """
+    best: RefusalRule | None = None
+    best_key = (-1.0, 0.0)
+    for cw in coverage_weights:
+        for gw in gap_weights:
+            for npen in neutral_penalties:
+                thresholds, worst, refused = {}, {}, {}
+                for g in GROUPS:
+                    pts = [(name, ans, refusal_score(sig, cw, gw, npen)) for name, ans, sig in points
+                           if sig.group == g and sig.hits]
+                    sets = sorted({n for n, _, _ in pts})
+                    pos = {n: sorted(sc for m, a, sc in pts if m == n and a) for n in sets}
+                    # the highest threshold below which at most max_false_refusal of each set's answerable fall
+                    cap = min((v[int(max_false_refusal * len(v))] for v in pos.values() if v), default=0.0)
+                    t = round(cap - 1e-4, 4)
+                    thresholds[g] = t
+                    worst[g] = max((sum(x < t for x in v) / len(v) for v in pos.values() if v), default=0.0)
+                    neg = [[sc for m, a, sc in pts if m == n and not a] for n in sets]
+                    neg = [v for v in neg if v]
+                    refused[g] = float(sum(sum(x < t for x in v) / len(v) for v in neg) / len(neg)) if neg else 0.0
+                key = (sum(refused.values()), -cw - gw - npen)  # prefer the simpler rule on ties
+                if key > best_key:
+                    best_key = key
+                    best = RefusalRule(cw, gw, npen, thresholds, worst, refused)
+    assert best is not None
+    return best

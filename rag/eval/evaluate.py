@@ -159,7 +159,7 @@ class _Corpus:
 
 def _ranking_row(h: Hit, q: GoldQuestion) -> dict[str, Any]:
     return {"rank": h.rank, "doc": h.chunk.doc_id, "symbol": h.chunk.symbol, "locator": h.chunk.locator,
-            "relevant": bool(q.evidence) and M.relevances([h.chunk.text], q.evidence)[0] == 1}
+            "relevant": bool(q.evidence) and M.relevances([h.text], q.evidence)[0] == 1}
 
 
 def run_question(pipeline: "Pipeline", q: GoldQuestion, cfg: EvalConfig, k: int,
@@ -182,7 +182,7 @@ def run_question(pipeline: "Pipeline", q: GoldQuestion, cfg: EvalConfig, k: int,
         ranking = pipeline.retriever.search(answer.standalone_question or answer.question, k=depth,
                                             mode=cfg.mode).hits
     indexed = corpus.count(q.evidence) if corpus is not None and q.evidence else None
-    scores = score_question(q, answer, [h.chunk.text for h in ranking], k, indexed)
+    scores = score_question(q, answer, [h.text for h in ranking], k, indexed)
     answer.id = q.id
     rec = answer.to_json()
     rec.update({

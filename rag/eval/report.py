@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from rag.eval.metrics import percentile
+from rag.sanitize import md_escape
 
 Record = dict[str, Any]
 
@@ -135,8 +136,8 @@ def fmt(value: Any, kind: str = "frac") -> str:
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]], numeric: bool = True) -> str:
     """A Markdown table; `numeric` right-aligns every column but the first."""
-    def cell(s: str) -> str:
-        return str(s).replace("|", "\\|").replace("\n", " ")
+    def cell(s: str) -> str:  # questions and symbols are user and document text: never markup
+        return md_escape(str(s))
 
     lines = ["| " + " | ".join(cell(h) for h in header) + " |",
              "|" + "|".join([":---"] + ["---:" if numeric else ":---"] * (len(header) - 1)) + "|"]

@@ -49,10 +49,16 @@ def usable(hits: list[Hit]) -> list[int]:
 
 
 def candidate_sentences(hits: list[Hit]) -> list[tuple[int, str]]:
-    """(passage number, sentence) pairs from the top usable passages (numbers stay those of `hits`)."""
+    """(passage number, sentence) pairs from the top usable passages (a unit of siblings counts as one passage;
+    numbers stay those of `hits`; a passage that addresses the reader is skipped)."""
     out: list[tuple[int, str]] = []
-    for n in usable(hits)[:TOP_PASSAGES]:
-        text = hits[n - 1].chunk.text
+    keep = set(usable(hits))
+    for n, h in enumerate(hits, 1):
+        if (h.group or n) > TOP_PASSAGES + (n - 1 - sum(1 for m in range(1, n) if m in keep)):
+            break
+        if n not in keep:
+            continue
+        text = h.chunk.text
         for a, b in split_sentences(text):
             s = text[a:b].strip()
             if len(s) >= 4:
@@ -82,11 +88,15 @@ def select_evidence(question: str, hits: list[Hit], embedder: Embedder, query_ve
     scores = []
     for (n, s), sim in zip(cands, sims):
         lexical = len(q_tokens & set(tokenize(s))) / len(q_tokens) if q_tokens else 0.0
-        # Dense similarity leads (it works across languages); shared keywords and passage rank break ties.
+        # Dense similarity leads (it works across languages); shared keywords and passage rank break ties
+        # (the rank of the retrieved passage, `group`, not of the part within it).
         # A lead-in ("专家组得出结论认为：") announces the answer without giving it: quote what follows instead.
         lead_in = LEAD_IN_PENALTY if s.rstrip().endswith((":", "：")) else 0.0
-        scores.append(float(sim) + 0.05 * lexical + 0.01 * (TOP_PASSAGES - n) - lead_in)
+        scores.append(float(sim) + 0.05 * lexical + 0.01 * (TOP_PASSAGES - (hits[n - 1].group or n)) - lead_in)
     order = np.argsort(-np.asarray(scores))
+    listed = [n for n in listed_unit(hits, cands[int(order[0])][0]) if not addresses_reader(hits[n - 1].chunk.text)]
+    if listed:  # a lead-in and its items: each item whole, cited to its own locator
+        return Selection([Evidence(n, hits[n - 1].chunk.text.strip(), 0.0) for n in listed], cands, vecs)
     chosen = [int(order[0])]
     for i in order[1 : max_sentences * 3]:
         if len(chosen) >= max_sentences:
@@ -130,3 +140,18 @@ class ExtractiveGenerator:
     def complete(self, messages: list[tuple[str, str]]) -> str:
         """The extractive generator has no model to run free-form prompts."""
         raise RagError("the extractive generator cannot run free-form prompts: choose a language model (--llm local)")
+
+
+def listed_unit(hits: list[Hit], n: int) -> list[int]:
+    """Passage numbers of a lead-in and its items when passage `n` belongs to a unit that announces a list.
+
+    "专家组得出结论认为：" gives no answer by itself; its items (a)–(c) do, each cited to its own locator.
+    Retrieval brings a hit's siblings along (rag.retrieve, small-to-big), so the items are among the hits.
+    """
+    unit = hits[n - 1].chunk.unit
+    if not unit:
+        return []
+    members = [i for i, h in enumerate(hits, 1) if h.chunk.unit == unit]
+    if len(members) < 2 or not hits[members[0] - 1].chunk.text.rstrip().endswith((":", "：")):
+        return []
+    return members

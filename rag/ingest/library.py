@@ -9,8 +9,9 @@ from index.store import IndexWriter, load_index, write_lock
 from rag.errors import IngestError, RagError
 from rag.ingest.chunk import CHUNKER_VERSION
 from rag.ingest.metadata import SIDECAR_SUFFIX
-from rag.ingest.parse import file_sha256, parse_document
-from rag.ingest.readers import DEFAULT_MAX_MB, SUPPORTED
+from rag.ingest.parse import file_sha256
+from rag.ingest.readers import DEFAULT_MAX_MB, SUPPORTED, check_file
+from rag.ingest.sandbox import parse_isolated
 from rag.models.embed import Embedder
 from rag.types import DocMeta
 
@@ -72,8 +73,23 @@ def ingest(
     rebuild: bool = False,
     max_mb: float = DEFAULT_MAX_MB,
     progress: Callable[[int, int, str], None] | None = None,
+    replace: bool = False,
 ) -> IngestReport:
-    """Add files (or folders) to the index at `index_dir`. Failed files leave the index as it was for them."""
+    """Add files (or folders) to the index at `index_dir`. Failed files leave the index as it was for them.
+
+    Args:
+        paths: files or folders (read recursively).
+        index_dir: the index directory.
+        embedder: the index's embedding model.
+        rebuild: start from an empty index (re-reading the indexed files when `paths` is empty).
+        max_mb: largest file accepted, checked before a byte is read.
+        progress: called with (done, total, current file).
+        replace: a file whose symbol names a document indexed from another file replaces it; without this
+            it is refused (a sidecar alone never replaces a document).
+
+    Returns:
+        One `FileResult` per file and the committed version (None when nothing changed).
+    """
     report = IngestReport()
     index_dir, paths = Path(index_dir), [Path(p) for p in paths]
     with write_lock(index_dir):
@@ -87,20 +103,27 @@ def ingest(
         for i, path in enumerate(files):
             if progress:
                 progress(i, len(files), str(path))
-            report.files.append(_ingest_one(path, writer, embedder, max_mb))
+            report.files.append(_ingest_one(path, writer, embedder, max_mb, replace))
         if progress:
             progress(len(files), len(files), "")
         report.version = writer.commit()
     return report
 
 
-def _ingest_one(path: Path, writer: IndexWriter, embedder: Embedder, max_mb: float) -> FileResult:
+def _ingest_one(path: Path, writer: IndexWriter, embedder: Embedder, max_mb: float, replace: bool = False) -> FileResult:
     try:
-        sha = file_sha256(path) if path.is_file() else ""
-        same = writer.find_by_source(path.name, sha) if sha else None
+        check_file(path, max_mb)  # size and type before a byte is read (a 3 GB file was hashed in full first)
+        sha = file_sha256(path)
+        same = writer.find_by_source(path.name, sha)
         if same is not None:
             return FileResult(str(path), "unchanged", same, len(writer.docs[same].chunks))
-        doc = parse_document(path, max_mb=max_mb)
+        # Parsed in a child process with memory and time limits: a hostile file fails alone.
+        doc = parse_isolated(path, max_mb=max_mb)
+        old = writer.docs.get(doc.meta.doc_id)
+        if old is not None and old.meta.path != str(path.resolve()) and not replace:
+            where = Path(old.meta.path).name if old.meta.path else old.meta.source
+            raise RagError(f"{doc.meta.doc_id} is already indexed (from {where}); replacing it is explicit: "
+                           "rag ingest --replace, or tick 'Replace' in the Documents tab")
         vectors = embedder.embed_passages([c.embed_text() for c in doc.chunks])
     except IngestError as e:
         return FileResult(str(path), "failed", reason=e.reason)

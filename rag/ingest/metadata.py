@@ -13,6 +13,10 @@ from rag.types import DocMeta
 
 SIDECAR_SUFFIX = ".meta.json"
 SIDECAR_FIELDS = ("symbol", "title", "date", "body", "language", "kind")
+# Longest value per field: the longest UN symbol seen is ~40 characters and titles run to ~400; a 5 MB title
+# added ~30 MB to every index version before these limits.
+SIDECAR_LIMITS = {"symbol": 100, "title": 1000, "date": 40, "body": 200, "language": 20, "kind": 40}
+MAX_SIDECAR_BYTES = 64 * 1024
 
 # Issuing body by symbol prefix, for documents that do not state it.
 BODIES = {
@@ -40,6 +44,9 @@ def read_sidecar(path: Path) -> dict[str, str]:
     side = sidecar_path(path)
     if not side.exists():
         return {}
+    size = side.stat().st_size
+    if size > MAX_SIDECAR_BYTES:
+        raise IngestError(side, f"metadata sidecar is {size:,} bytes; the limit is {MAX_SIDECAR_BYTES:,}")
     try:
         data = json.loads(side.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -52,6 +59,11 @@ def read_sidecar(path: Path) -> dict[str, str]:
     bad = [k for k, v in data.items() if v is not None and not isinstance(v, str)]
     if bad:
         raise IngestError(side, f"field(s) {', '.join(bad)} must be strings")
+    for k, v in data.items():
+        if v and len(v) > SIDECAR_LIMITS[k]:
+            raise IngestError(side, f"field {k} is {len(v):,} characters long; the limit is {SIDECAR_LIMITS[k]}")
+        if v and any(ord(ch) < 32 for ch in v):
+            raise IngestError(side, f"field {k} holds control characters (line breaks, NUL); give one line of text")
     return {k: v for k, v in data.items() if v}
 
 

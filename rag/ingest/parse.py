@@ -24,10 +24,13 @@ class ParsedDocument:
 
 def file_sha256(path: Path) -> str:
     """Hash of the file and its sidecar: a changed sidecar re-ingests the document."""
-    h = hashlib.sha256(path.read_bytes())
+    h = hashlib.sha256()
+    with open(path, "rb") as f:  # in blocks: the size was checked, but a 50 MB file need not sit in memory twice
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
     side = path.with_name(path.name + ".meta.json")
     if side.exists():
-        h.update(b"\x00sidecar\x00" + side.read_bytes())
+        h.update(b"\x00sidecar\x00" + side.read_bytes()[: 1 << 20])
     return h.hexdigest()
 
 

@@ -9,6 +9,14 @@ from rag.errors import IngestError
 
 SUPPORTED = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
 DEFAULT_MAX_MB = 50.0
+# Bounds on what one file may cost. A long UN report (e.g. an annual report of 400 pages) is ~2 M characters
+# and ~300 pages; its DOCX holds < 10 MB of XML. The limits leave 2-10x headroom over that and stop the measured
+# attacks: a 492 KB DOCX holding 315 MB of XML (8 GB RSS), a 3 GB sparse .txt, a 5 MB sidecar title.
+MAX_TEXT_CHARS = 5_000_000  # text after extraction (~2,500 pages); embedding it takes ~10 min on 2 cores
+MAX_PDF_PAGES = 3000
+MAX_ZIP_ENTRIES = 1000  # parts of a DOCX (a real one has 15-100)
+MAX_ZIP_XML_MB = 64.0  # decompressed XML of a DOCX (lxml needs ~10x this in memory)
+MAX_ZIP_TOTAL_MB = 256.0  # decompressed size of all parts (python-docx loads every part, images included)
 
 
 def decode_text(data: bytes, path: Path | str = "<bytes>") -> str:
@@ -41,6 +49,8 @@ def _read_pdf(path: Path) -> str:
 
     try:
         reader = PdfReader(str(path))
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise IngestError(path, f"PDF has {len(reader.pages)} pages; the limit is {MAX_PDF_PAGES}")
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PdfReadError, ValueError, KeyError, OSError) as e:
         raise IngestError(path, f"unreadable PDF ({e})") from None
@@ -48,11 +58,35 @@ def _read_pdf(path: Path) -> str:
     return "\n\f\n".join(pages)
 
 
+def check_docx_zip(path: Path) -> None:
+    """Refuse a DOCX whose zip declares too many parts or too many decompressed bytes (a zip bomb).
+
+    The declared sizes bound the real ones: `zipfile` stops reading a part at its declared size (and fails
+    its CRC check when the data was longer).
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise IngestError(path, f"unreadable DOCX: not a valid zip file ({e})") from None
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise IngestError(path, f"DOCX holds {len(infos)} parts; the limit is {MAX_ZIP_ENTRIES}")
+    total = sum(i.file_size for i in infos)
+    xml = sum(i.file_size for i in infos if i.filename.lower().endswith((".xml", ".rels")))
+    if xml > MAX_ZIP_XML_MB * 1048576:
+        raise IngestError(path, f"DOCX decompresses to {xml / 1048576:.0f} MB of XML; the limit is {MAX_ZIP_XML_MB:g} MB")
+    if total > MAX_ZIP_TOTAL_MB * 1048576:
+        raise IngestError(path, f"DOCX decompresses to {total / 1048576:.0f} MB; the limit is {MAX_ZIP_TOTAL_MB:g} MB")
+
+
 def _read_docx(path: Path) -> str:
     import zipfile
 
     from docx import Document
 
+    check_docx_zip(path)
     try:
         doc = Document(str(path))
     except (zipfile.BadZipFile, KeyError, ValueError) as e:
@@ -93,8 +127,8 @@ def _read_html(path: Path, data: bytes) -> str:
     return "\n\n".join(texts)
 
 
-def read_file(path: Path, max_mb: float = DEFAULT_MAX_MB) -> str:
-    """Text of `path`, or IngestError naming the file and the reason."""
+def check_file(path: Path, max_mb: float = DEFAULT_MAX_MB) -> int:
+    """Refuse a missing, non-regular, unsupported, empty or over-size file before reading a byte; returns its size."""
     if not path.exists():
         raise IngestError(path, "no such file")
     if not path.is_file():
@@ -107,6 +141,13 @@ def read_file(path: Path, max_mb: float = DEFAULT_MAX_MB) -> str:
         raise IngestError(path, "empty file")
     if size > max_mb * 1024 * 1024:
         raise IngestError(path, f"file is {size / 1048576:.1f} MB, over the {max_mb:g} MB limit")
+    return size
+
+
+def read_file(path: Path, max_mb: float = DEFAULT_MAX_MB) -> str:
+    """Text of `path`, or IngestError naming the file and the reason."""
+    check_file(path, max_mb)
+    suffix = path.suffix.lower()
     if suffix == ".pdf":
         text = _read_pdf(path)
     elif suffix == ".docx":
@@ -114,6 +155,8 @@ def read_file(path: Path, max_mb: float = DEFAULT_MAX_MB) -> str:
     else:
         data = path.read_bytes()
         text = _read_html(path, data) if suffix in (".html", ".htm") else decode_text(data, path)
+    if len(text) > MAX_TEXT_CHARS:
+        raise IngestError(path, f"{len(text):,} characters of text; the limit is {MAX_TEXT_CHARS:,} (split the document)")
     if not text.strip():
         raise IngestError(path, "no text found (empty, or a scanned PDF without a text layer)")
     return text

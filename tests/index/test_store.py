@@ -26,7 +26,7 @@ def test_manifest_and_files(fake_index_dir):
         "bm25", "chunks.jsonl", "dense.faiss", "embeddings.npy", "manifest.json", "texts.jsonl",
     ]
     m = json.loads((vdir / "manifest.json").read_text())
-    assert m["format"] == 1 and m["chunker_version"] == "2"
+    assert m["format"] == 1 and m["chunker_version"] == "3"
     assert m["counts"] == {"documents": 3, "chunks": 187}
     assert {d: e["chunks"] for d, e in m["documents"].items()} == {
         "CCW/GGE.1/2023/2": 53, "EUR/44A25/1": 41, "CD/PV.1505": 93,
@@ -119,5 +119,5 @@ def test_kill_at_any_moment_leaves_a_loadable_index(tmp_path, fake_embedder):
 
 
 def test_chunker_mismatch_says_rebuild(fake_index_dir):
-    with pytest.raises(IndexLoadError, match=r"built by chunker version 2, this is version 1.*--rebuild"):
-        IndexWriter(fake_index_dir, "fake-256", 256, "1")
+    with pytest.raises(IndexLoadError, match=r"built by chunker version 3, this is version 2.*--rebuild"):
+        IndexWriter(fake_index_dir, "fake-256", 256, "2")

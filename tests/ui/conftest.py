@@ -41,7 +41,7 @@ def settings_for(index_dir: Path, model: str, **kw) -> Settings:
 def fake_settings(index_dir: Path) -> Settings:
     """The fake embedder's cosines are low: answer anyway, so the UI has citations to show."""
     s = settings_for(index_dir, "fake")
-    return replace(s, retrieval=replace(s.retrieval, refuse_below=-1.0, refuse_below_cross=-1.0))
+    return replace(s, retrieval=replace(s.retrieval, refuse_below=-1.0, refuse_below_cross=-1.0, refuse_below_other=-1.0))
 
 
 @pytest.fixture(scope="session")
@@ -77,15 +77,18 @@ def real_index(real_model: str, real_index_dir: Path) -> Path:
 
 
 @contextlib.contextmanager
-def running_app(settings: Settings) -> Iterator[tuple[str, object]]:
-    """Launch the app in this process (Gradio's server thread); yields (url, AppContext)."""
+def running_app(settings: Settings, access=None, host: str = "127.0.0.1") -> Iterator[tuple[str, object]]:
+    """Launch the app in this process (Gradio's server thread); yields (url, AppContext).
+
+    `access` (ui.access.Access) sets logins and roles; `host` is where it listens (the URL is always loopback).
+    """
     from ui.app import build_app, launch
     from ui.context import make_context
 
-    ctx = make_context(settings)
+    ctx = make_context(settings, access)
     demo = build_app(ctx)
     port = free_port()
-    launch(demo, ctx, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
+    launch(demo, ctx, host=host, port=port, prevent_thread_lock=True, quiet=True)
     try:
         yield f"http://127.0.0.1:{port}/", ctx
     finally:

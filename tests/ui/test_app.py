@@ -374,4 +374,8 @@ def test_ask_api_through_gradio_client_real_model(real_index: Path, real_model: 
     with app_runner(make_settings(real_index, real_model)) as (url, _ctx):
         result = Client(url, verbose=False).predict(IHL_QUESTION, api_name="/ask")
     assert not result["refused"], f"refused (retrieval confidence {result['confidence']}): {result['answer']}"
-    assert "CCW/GGE.1/2023/2" in {c["symbol"] for c in result["citations"]}, result["citations"]
+    # the ¶21 passage (its lead-in and items) is retrieved; the extractive answer quotes the closest sentence of the
+    # top 3 passages, a near tie for this English question (issue 10 report)
+    parts = {(r["symbol"], p["locator"]) for r in result["retrieved"][:3] for p in r["parts"]}
+    assert ("CCW/GGE.1/2023/2", "¶21(a)") in parts, parts
+    assert result["citations"] and all(c["passage"] in {r["rank"] for r in result["retrieved"]} for c in result["citations"])

@@ -12,7 +12,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 from rag.answer.checked import AnswerChecker, _complete_segments
 from rag.answer.pipeline import Pipeline
-from rag.answer.retrieve import Filters
+from rag.answer.retrieve import Filters, expand_hits
 from rag.config import RetrievalSettings, Settings
 from rag.generation.chat import ChatGenerator
 from rag.generation.extractive import Evidence, Selection
@@ -127,9 +127,12 @@ def test_an_injected_passage_never_becomes_the_answer(injected_index, fake_embed
     shown = "".join(pieces) + answer.text
     assert "柏林" not in shown and "Berlin" not in shown
     assert all(c.chunk.text.strip() != injected for c in answer.citations)
-    injected_ranks = [n for n, h in enumerate(answer.retrieved, 1) if h.chunk.text.strip() == injected]
+    # [n] numbers the parts of the retrieved passages (expand_hits), as the note does
+    injected_ranks = [n for n, h in enumerate(expand_hits(answer.retrieved), 1) if h.chunk.text.strip() == injected]
     assert injected_ranks, "the planted passage is retrieved (and shown as a retrieved passage, as data)"
-    assert any(note.startswith("set aside passage") and f"[{injected_ranks[0]}]" in note for note in answer.notes)
+    # Either retrieval's refusal decision comes first (an off-topic question), or the planted passage is set aside.
+    assert answer.refused or any(
+        note.startswith("set aside passage") and f"[{injected_ranks[0]}]" in note for note in answer.notes)
 
 
 @pytest.mark.parametrize("llm", ["extractive", "streaming"])

@@ -23,7 +23,7 @@ def recording(fake_index_dir, fake_embedder):
     """A pipeline whose "recording" generator is a chat model with a fixed reply (set `chat.reply`)."""
     chat = RecordingChat()
     register_generator("recording", lambda _s, _e: ChatGenerator(chat, "recording"))
-    r = RetrievalSettings(refuse_below=0.0, refuse_below_cross=0.0)
+    r = RetrievalSettings(refuse_below=0.0, refuse_below_cross=0.0, refuse_below_other=0.0)
     yield Pipeline(Settings(index_dir=fake_index_dir, llm="extractive", retrieval=r), embedder=fake_embedder), chat
     unregister_generator("recording")
 

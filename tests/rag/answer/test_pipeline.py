@@ -7,6 +7,7 @@ import pytest
 
 from rag.answer.pipeline import Pipeline
 from rag.answer.refusal import refusal_text, refusal_threshold
+from rag.answer.retrieve import expand_hits
 from rag.config import RetrievalSettings, Settings
 from rag.errors import RagError
 from rag.generation.chat import ChatGenerator
@@ -20,7 +21,7 @@ MINSK = "明斯克将举行什么会议？"
 
 
 def _pipeline(index_dir, embedder, chat: RecordingChat | None = None, **retrieval: Any) -> Pipeline:
-    r = RetrievalSettings(**({"refuse_below": 0.0, "refuse_below_cross": 0.0} | retrieval))
+    r = RetrievalSettings(**({"refuse_below": 0.0, "refuse_below_cross": 0.0, "refuse_below_other": 0.0} | retrieval))
     pipe = Pipeline(Settings(index_dir=index_dir, llm="extractive", retrieval=r), embedder=embedder)
     if chat is not None:  # a user's own chat model plugs in through the registry, like the built-ins
         register_generator("recording", lambda _s, _e: ChatGenerator(chat, "recording"))
@@ -57,9 +58,10 @@ def test_prompt_numbers_passages_with_symbol_locator_and_speaker() -> None:
 
 def test_citations_map_to_the_numbered_passages(fake_index_dir, fake_embedder) -> None:
     probe = _pipeline(fake_index_dir, fake_embedder)
-    hits = probe.retriever.search(MINSK).hits
+    passages = probe.retriever.search(MINSK).hits
+    hits = expand_hits(passages)  # the prompt numbers each passage's matched chunk and its unit: here 5 chunks
     second = hits[1].chunk.text.split("。")[0] + "。"
-    chat = RecordingChat(reply=f"{second}[2] 另见[9]。")
+    chat = RecordingChat(reply=f"{second}[2] 另见[99]。")
     answer = _pipeline(fake_index_dir, fake_embedder, chat).ask(MINSK, llm="recording")
 
     assert len(chat.prompts) == 1  # one generation call: the rewrite prompt with the selected sentences
@@ -69,11 +71,11 @@ def test_citations_map_to_the_numbered_passages(fake_index_dir, fake_embedder) -
     assert [line for line in user.splitlines() if line.startswith("[")] == [
         f"[{e.n}] ({source_label(hits[e.n - 1])}) {e.text}" for e in selection.evidence
     ]
-    assert answer.text == f"{second}[2]"  # "另见[9]。" cites nothing that exists: dropped, not shown
-    assert [(c.n, c.chunk.chunk_id, c.supported) for c in answer.citations] == [(2, hits[1].chunk.chunk_id, True)]
+    assert answer.text == f"{second}[2]"  # "另见[99]。" cites nothing that exists: dropped, not shown
+    assert [(c.n, c.chunk.chunk_id, c.supported, c.passage) for c in answer.citations] == [(2, hits[1].chunk.chunk_id, True, 2)]
     assert answer.citations[0].support == second
-    assert answer.notes == ["dropped [9]: no such passage; dropped a sentence no cited passage supports: '另见。'"]
-    assert [h.chunk.chunk_id for h in answer.retrieved] == [h.chunk.chunk_id for h in hits]
+    assert answer.notes == ["dropped [99]: no such passage; dropped a sentence no cited passage supports: '另见。'"]
+    assert [h.chunk.chunk_id for h in answer.retrieved] == [h.chunk.chunk_id for h in passages]
     assert answer.generator == "recording" and not answer.refused
 
 
@@ -112,7 +114,7 @@ def test_a_failing_model_gives_the_extractive_answer_and_says_why(fake_index_dir
 
 def test_low_confidence_refuses_without_calling_the_model(fake_index_dir, fake_embedder) -> None:
     chat = RecordingChat(reply="anything [1]")
-    pipe = _pipeline(fake_index_dir, fake_embedder, chat, refuse_below=1.01, refuse_below_cross=1.01)
+    pipe = _pipeline(fake_index_dir, fake_embedder, chat, refuse_below=1.01, refuse_below_cross=1.01, refuse_below_other=1.01)
     items = list(pipe.stream(MINSK, llm="recording"))
     answer = items[-1]
     assert items[:-1] == [refusal_text("zh")] == ["文件中没有回答这个问题的内容。"]
@@ -122,9 +124,12 @@ def test_low_confidence_refuses_without_calling_the_model(fake_index_dir, fake_e
     assert pipe.ask("What will be held in Minsk?", llm="recording").text == "The documents do not say."
 
 
-def test_same_and_cross_language_thresholds(fake_index_dir, fake_embedder) -> None:
-    r = _pipeline(fake_index_dir, fake_embedder, refuse_below=0.9, refuse_below_cross=0.7).settings.retrieval
+def test_thresholds_follow_the_language_pair(fake_index_dir, fake_embedder) -> None:
+    r = _pipeline(fake_index_dir, fake_embedder, refuse_below=0.9, refuse_below_cross=0.7,
+                  refuse_below_other=0.8).settings.retrieval
     assert refusal_threshold(r, "zh", "zh") == 0.9
+    assert [refusal_threshold(r, q, "en") for q in ("en", "fr")] == [0.8, 0.7]
+    assert [refusal_threshold(r, q, q) for q in ("fr", "ru", "ar", "es")] == [0.8, 0.8, 0.8, 0.8]
     assert refusal_threshold(r, "en", "zh") == 0.7
     assert refusal_threshold(r, "en", None) == 0.7
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from index.store import load_index
-from rag.answer.retrieve import Filters, Retriever, _near_duplicate
+from rag.answer.retrieve import Filters, Retriever, _near_duplicate, expand_hits
 from rag.config import RetrievalSettings
 from rag.errors import RagError
 
@@ -45,7 +45,9 @@ def test_filters_by_document_speaker_body_and_language(fake_retriever) -> None:
     by_doc = fake_retriever.search(MINSK, k=10, filters=Filters(docs=("CCW/GGE.1/2023/2",))).hits
     assert {h.chunk.symbol for h in by_doc} == {"CCW/GGE.1/2023/2"}
     by_delegation = fake_retriever.search(MINSK, k=10, filters=Filters(speaker="白俄罗斯")).hits
-    assert {h.chunk.delegation for h in by_delegation} == {"白俄罗斯"} and len(by_delegation) == 10
+    # Belarus's turns read as 4 passages (each with its section window), however many more are asked for
+    assert {h.chunk.delegation for h in by_delegation} == {"白俄罗斯"} and len(by_delegation) == 4
+    assert {c.delegation for h in by_delegation for c in h.parts} == {"白俄罗斯"}  # windows obey the filters
     by_speaker = fake_retriever.search(MINSK, k=3, filters=Filters(speaker="维尼亚尔")).hits
     assert {h.chunk.speaker for h in by_speaker} == {"维尼亚尔女士"}
     assert fake_retriever.search(MINSK, filters=Filters(language="fr")).hits == []
@@ -78,10 +80,13 @@ def test_minsk_question_returns_the_belarus_paragraph(real_pipeline) -> None:
 @pytest.mark.slow
 def test_english_question_on_ihl_retrieves_paragraph_21_in_top_3(real_pipeline) -> None:
     answer = real_pipeline.ask(IHL_EN)
-    top3 = [(h.chunk.symbol, h.chunk.locator) for h in answer.retrieved[:3]]
+    # a passage is the matched chunk with its unit and section window: ¶21 is one of its parts
+    top3 = [(h.chunk.symbol, c.locator) for h in answer.retrieved[:3] for c in h.parts or [h.chunk]]
     assert any(sym == "CCW/GGE.1/2023/2" and loc.startswith("¶21") for sym, loc in top3), top3
     assert not answer.refused
-    assert any(c.chunk.locator.startswith("¶21") and "国际人道法" in c.chunk.text for c in answer.citations)
+    # the ¶21 passage is the third: its lead-in and items (a)-(c) are what the generator reads from it
+    third = expand_hits(answer.retrieved)
+    assert [h.chunk.locator for h in third if h.group == 3] == ["¶21", "¶21(a)", "¶21(b)", "¶21(c)"]
 
 
 @pytest.mark.slow
@@ -98,3 +103,11 @@ def test_cross_lingual_dense_beats_bm25_on_the_english_question(real_pipeline) -
     dense = [h.chunk.locator for h in r.search(IHL_EN, k=3, mode="dense").hits]
     bm25 = [h.chunk.locator for h in r.search(IHL_EN, k=3, mode="bm25").hits]
     assert any(loc.startswith("¶21") for loc in dense) and not any(loc.startswith("¶21") for loc in bm25)
+
+
+def test_rrf_fuse_weights_each_list_by_reciprocal_rank() -> None:
+    from rag.answer.retrieve import rrf_fuse
+
+    fused, info = rrf_fuse([(7, 0.9), (3, 0.8)], [(3, 12.0), (5, 4.0)], rrf_k=10, dense_weight=1.0, keyword_weight=0.5)
+    assert fused == {7: 1 / 11, 3: 1 / 12 + 0.5 / 11, 5: 0.5 / 12}
+    assert info == {7: {"dense": (1, 0.9)}, 3: {"dense": (2, 0.8), "bm25": (1, 12.0)}, 5: {"bm25": (2, 4.0)}}

@@ -27,7 +27,7 @@ def fake_idx(fake_index_dir) -> Path:
 
 @pytest.fixture(scope="module")
 def fake_pipe(fake_idx, fake_embedder) -> Pipeline:
-    s = Settings(index_dir=fake_idx, embed_model="fake", llm="extractive", retrieval=RetrievalSettings(refuse_below=0.2, refuse_below_cross=0.2))
+    s = Settings(index_dir=fake_idx, embed_model="fake", llm="extractive", retrieval=RetrievalSettings(refuse_below=0.2, refuse_below_cross=0.2, refuse_below_other=0.2))
     return Pipeline(s, embedder=fake_embedder)
 
 
@@ -140,7 +140,7 @@ def test_unknown_document_lists_the_known_ones(fake_pipe):
 
 
 def test_uncovered_topic_says_so(fake_idx, fake_embedder):
-    s = Settings(index_dir=fake_idx, embed_model="fake", retrieval=RetrievalSettings(refuse_below=0.99, refuse_below_cross=0.99))
+    s = Settings(index_dir=fake_idx, embed_model="fake", retrieval=RetrievalSettings(refuse_below=0.99, refuse_below_cross=0.99, refuse_below_other=0.99))
     b = build_brief(Pipeline(s, embedder=fake_embedder), "deep-sea fishing quotas in the Pacific")
     assert b.refused and not b.points() and not b.sources
     md = to_markdown(b)
@@ -183,7 +183,7 @@ def covered(monkeypatch):
 
     real = rag.cli.brief.settings_from
     monkeypatch.setattr(rag.cli.brief, "settings_from",
-                        lambda a: real(a).with_(retrieval=RetrievalSettings(refuse_below=0.2, refuse_below_cross=0.2)))
+                        lambda a: real(a).with_(retrieval=RetrievalSettings(refuse_below=0.2, refuse_below_cross=0.2, refuse_below_other=0.2)))
 
 
 def test_cli_writes_docx_and_markdown(fake_idx, tmp_path, capsys, covered):

@@ -35,12 +35,14 @@ def test_ask_json_has_the_contract_fields(index, capsys) -> None:
     assert ANSWER_FIELDS <= set(a) and a["question"] == MINSK and a["refused"] is False
     assert set(a["timings"]) == {"retrieve_ms", "generate_ms"}
     assert [r["rank"] for r in a["retrieved"]] == [1, 2, 3, 4]
-    assert set(a["retrieved"][0]) == {"rank", "doc", "symbol", "locator", "speaker", "text", "score"}
-    assert a["citations"] and {"n", "doc", "symbol", "locator", "speaker", "text", "score"} <= set(a["citations"][0])
+    assert set(a["retrieved"][0]) == {"rank", "doc", "symbol", "locator", "speaker", "text", "score", "parts"}
+    assert a["citations"] and {"n", "doc", "symbol", "locator", "speaker", "text", "score", "passage"} <= set(a["citations"][0])
     by_rank = {r["rank"]: r for r in a["retrieved"]}
-    for c in a["citations"]:  # [n] is the n-th retrieved passage
-        assert (c["symbol"], c["locator"], c["text"]) == (by_rank[c["n"]]["symbol"], by_rank[c["n"]]["locator"], by_rank[c["n"]]["text"])
-        assert f"[{c['n']}]" in a["answer"]
+    for c in a["citations"]:  # [n] is a part of the retrieved passage `passage`, cited to its own locator
+        p = by_rank[c["passage"]]
+        parts = p["parts"] or [{"locator": p["locator"], "speaker": p["speaker"], "text": p["text"]}]
+        assert c["symbol"] == p["symbol"] and {"locator": c["locator"], "speaker": c["speaker"], "text": c["text"]} in parts
+        assert c["text"] in p["text"] and f"[{c['n']}]" in a["answer"]
 
 
 def test_ask_filters_by_document_and_speaker(index, capsys) -> None:

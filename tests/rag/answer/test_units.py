@@ -1,0 +1,155 @@
+"""Retrieval units that carry their context, language-aware fusion and the refusal signals (issue 10)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from index.store import IndexWriter, load_index
+from rag.answer.pipeline import Pipeline
+from rag.answer.refusal import decide, refusal_signals
+from rag.answer.retrieve import Retrieval, Retriever, expand_hits
+from rag.config import RetrievalSettings, Settings
+from rag.errors import RagError
+from rag.generation.extractive import extractive_answer, listed_unit
+from rag.ingest.chunk import CHUNKER_VERSION
+from rag.types import Chunk, DocMeta, Hit
+
+IHL_ZH = "专家组关于国际人道法得出了什么结论？"
+CHAIR_ZH = "谁担任了2023年致命性自主武器系统政府专家组的主席？"
+IHL_EN = "What did the Group of Experts conclude about international humanitarian law?"
+
+
+def _by_locator(doc, locator: str) -> Chunk:
+    return next(c for c in doc.chunks if c.locator == locator)
+
+
+def test_a_lead_in_and_its_items_form_one_unit_each_citable(seed_docs) -> None:
+    doc = seed_docs["CCW/GGE.1/2023/2"]
+    unit = [c.locator for c in doc.chunks if c.unit == "CCW/GGE.1/2023/2|¶21"]
+    assert unit == ["¶21", "¶21(a)", "¶21(b)", "¶21(c)"]
+    item = _by_locator(doc, "¶21(a)")
+    assert item.text == "(a) 国际人道法继续充分适用于致命性自主武器系统的潜在开发和使用；"  # cited text stays verbatim
+    assert item.context.startswith("21. 在不影响专家组今后继续以国际法")
+    # what is matched knows the document, the section and the lead-in
+    assert item.embed_text().split("\n") == [item.context, item.text]
+    assert item.keyword_text().split("\n") == [
+        "致命性自主武器系统领域新兴技术问题政府专家组 2023 年会议报告", "三. 结论", item.context, item.text,
+    ]
+
+
+def test_bullets_carry_the_lead_in_of_their_numbered_paragraph(seed_docs) -> None:
+    doc = seed_docs["CCW/GGE.1/2023/2"]
+    chair = next(c for c in doc.chunks if "担任主席" in c.text and c.text.startswith("•"))
+    assert chair.locator == "¶1" and chair.unit == "CCW/GGE.1/2023/2|¶1"
+    assert chair.context.startswith("1. 2022 年 11 月 16 日至 18 日在日内瓦举行")
+    assert "2023 年会议报告" in chair.keyword_text() and chair.context in chair.embed_text()
+
+
+def test_unnumbered_paragraphs_are_units_of_their_own(seed_docs) -> None:
+    front = [c for c in seed_docs["CCW/GGE.1/2023/2"].chunks if c.locator == "front matter"]
+    assert len(front) == 3 and len({c.unit for c in front}) == 3
+
+
+def test_a_hit_item_brings_its_lead_in_and_siblings_in_document_order(fake_index_dir, fake_embedder) -> None:
+    r = Retriever(load_index(fake_index_dir), fake_embedder)
+    q = "(b) 基于致命性自主武器系统领域新兴技术的武器系统如果不能按照国际人道法使用，则不得使用；"
+    hit = r.search(q, k=1).hits[0]
+    assert hit.chunk.locator == "¶21(b)"
+    # its unit (¶21 with its items), then section neighbours after and before it, up to 750 characters
+    assert [c.locator for c in hit.parts] == ["¶19", "¶20", "¶21", "¶21(a)", "¶21(b)", "¶21(c)", "¶22", "¶22(a)",
+                                              "¶22(b)", "¶22(c)", "¶23"]
+    unit_only = Retriever(load_index(fake_index_dir), fake_embedder, RetrievalSettings(window_chars=0))
+    assert [c.locator for c in unit_only.search(q, k=1).hits[0].parts] == ["¶21", "¶21(a)", "¶21(b)", "¶21(c)"]
+    flat = expand_hits(unit_only.search(q, k=2).hits)
+    assert [(h.chunk.locator, h.group) for h in flat][:4] == [("¶21", 1), ("¶21(a)", 1), ("¶21(b)", 1), ("¶21(c)", 1)]
+    single = Retriever(load_index(fake_index_dir), fake_embedder, RetrievalSettings(unit_chars=0, window_chars=0))
+    assert [(h.chunk.locator, h.parts) for h in single.search(q, k=1).hits] == [("¶21(b)", [])]
+
+
+def test_an_english_question_never_ranks_below_dense_only(fake_index_dir, fake_embedder) -> None:
+    r = Retriever(load_index(fake_index_dir), fake_embedder)
+    for q in (IHL_EN, "Where will the Belarus meeting take place?", "Who chaired the Group of Governmental Experts?"):
+        hybrid = r.search(q, k=5, mode="hybrid").hits
+        dense = r.search(q, k=5, mode="dense").hits
+        assert [h.chunk.chunk_id for h in hybrid] == [h.chunk.chunk_id for h in dense]
+        assert all(h.bm25_rank is None for h in hybrid)  # English words cannot match Chinese passages
+    # Numbers, acronyms and symbols read the same in every language: they still count across languages.
+    hits = r.search("What does CCW/GGE.1/2022/2 say?", k=10, mode="hybrid").hits
+    assert any(h.bm25_rank for h in hits)
+
+
+def test_keyword_evidence_still_counts_in_the_same_language(fake_index_dir, fake_embedder) -> None:
+    hits = Retriever(load_index(fake_index_dir), fake_embedder).search("明斯克将举行什么会议？", k=10).hits
+    assert [h.bm25_rank for h in hits[:3]] == [2, 3, 16]  # a Chinese question's keywords count on Chinese text
+
+
+def test_an_index_built_by_the_previous_chunker_is_refused_with_the_rebuild_command(tmp_path, fake_embedder) -> None:
+    c = Chunk("D#0", "D", None, "¶1", "一段文字。", 0, 5, language="zh")
+    w = IndexWriter(tmp_path, fake_embedder.name, fake_embedder.dim, "2")
+    w.add(DocMeta("D", language="zh"), "一段文字。", [c], fake_embedder.embed_passages([c.text]))
+    w.commit()
+    pipe = Pipeline(Settings(index_dir=tmp_path, llm="extractive"), embedder=fake_embedder)
+    with pytest.raises(RagError, match=rf"built by chunker version 2, this is version {CHUNKER_VERSION}: rebuild it "
+                       rf"with `rag ingest --rebuild --index {tmp_path}`"):
+        pipe.ask("问题？")
+
+
+def _hit(n: int, text: str, unit: str = "", lang: str = "zh", dense: float = 0.9) -> Hit:
+    c = Chunk(f"c{n}", "D", "A/1", f"¶{n}", text, 0, len(text), language=lang, unit=unit)
+    return Hit(c, 1.0 / n, n, dense_score=dense, group=n)
+
+
+def test_the_extractive_answer_lists_a_lead_in_with_its_items(fake_embedder) -> None:
+    hits = [_hit(1, "21. 专家组得出结论认为：", "D|¶21"), _hit(2, "(a) 国际人道法继续适用；", "D|¶21"),
+            _hit(3, "(b) 不得使用；", "D|¶21"), _hit(4, "别的段落。", "D|¶4")]
+    for h in hits[:3]:
+        h.group = 1
+    assert listed_unit(hits, 2) == [1, 2, 3] and listed_unit(hits, 4) == []
+    assert extractive_answer("国际人道法？", hits, fake_embedder) == (
+        "21. 专家组得出结论认为：[1] (a) 国际人道法继续适用；[2] (b) 不得使用；[3]"
+    )
+
+
+def test_refusal_signals_read_coverage_numbers_and_language_pair() -> None:
+    hits = [_hit(1, "2023 年专家组由巴西大使担任主席。"), _hit(2, "会议在日内瓦举行。")]
+    r = Retrieval(hits, 0.9, [0.9, 0.85, 0.8], query="2025 年专家组由谁担任主席？")
+    s = refusal_signals(r.query, "zh", r)
+    assert (s.group, s.confidence, s.gap, s.missing_numbers, s.neutral, s.neutral_missing) == ("same", 0.9, 0.05, 1, 1, 1)
+    assert 0.0 < s.coverage < 1.0
+    en = refusal_signals("Who chaired the 2023 Group?", "en", Retrieval(hits, 0.8, [0.8, 0.7], query=""))
+    assert (en.group, en.coverage, en.neutral_missing) == ("cross", 1.0, 0)
+    assert json.dumps(s.to_dict())  # the benchmark writes them as JSON
+
+
+def test_should_refuse_compares_the_score_with_the_threshold_of_the_language_pair() -> None:
+    hits = [_hit(1, "2023 年专家组由巴西大使担任主席。")]
+    r = Retrieval(hits, 0.85, [0.85, 0.84], query="专家组由谁担任主席？")
+    s = refusal_signals(r.query, "zh", r)
+    plain = RetrievalSettings(refuse_below=0.86, refuse_below_cross=0.5, coverage_weight=0.0, gap_weight=0.0,
+                              neutral_penalty=0.0)
+    assert decide(s, plain) is True
+    assert decide(s, RetrievalSettings(refuse_below=0.84, refuse_below_cross=0.5, coverage_weight=0.0,
+                                       gap_weight=0.0, neutral_penalty=0.0)) is False
+    empty = refusal_signals("问题？", "zh", Retrieval([], 0.0, query="问题？"))
+    assert decide(empty, plain) is True
+
+
+# --- the real model on the seeds ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_lead_in_question_answers_with_items_a_to_c_each_cited(real_pipeline) -> None:
+    answer = real_pipeline.ask(IHL_ZH, llm="extractive")
+    assert not answer.refused
+    cited = [(c.chunk.symbol, c.chunk.locator) for c in answer.citations]
+    for loc in ("¶21(a)", "¶21(b)", "¶21(c)"):
+        assert ("CCW/GGE.1/2023/2", loc) in cited, cited
+    assert "国际人道法继续充分适用于致命性自主武器系统的潜在开发和使用" in answer.text
+
+
+@pytest.mark.slow
+def test_the_chair_question_finds_the_chairs_paragraph_in_the_top_3(real_pipeline) -> None:
+    hits = real_pipeline.retriever.search(CHAIR_ZH, k=3).hits
+    assert any("弗拉维奥·苏亚雷斯·达米科大使担任主席" in h.text for h in hits), [
+        (h.chunk.cite, [c.locator for c in h.parts]) for h in hits]
