@@ -199,13 +199,13 @@ class AnswerChecker:
             self.notes.append(c.note)
         if not c.accepted:
             return ""
+        c.text = re.sub(r"[ \t]{2,}", " ", c.text)  # a removed marker leaves two spaces
         self.accepted.append(c)
         return c.text
 
     def result(self) -> tuple[str, list[Citation]]:
         """The shown answer text and its citations (in order of first use), all backed by their passages."""
-        text = "".join(c.text for c in self.accepted).strip()
-        text = re.sub(r"[ \t]{2,}", " ", text)
+        text = "".join(c.text for c in self.accepted).strip()  # exactly what was streamed
         first: dict[int, tuple[str, float]] = {}
         for c in self.accepted:
             for n in c.numbers:
