@@ -52,11 +52,12 @@ class TimedEmbedder:
 
 
 def instrument(timer: Timer) -> None:
-    """Time rag.ingest's parse_document and IndexWriter.commit, and the FAISS/BM25 builds inside commit."""
+    """Time parsing (in the isolated parser process, round trip included), IndexWriter.commit, and the FAISS/BM25
+    builds inside commit."""
     import index.store as store
     import rag.ingest.library as ri
 
-    parse = ri.parse_document
+    parse = ri.parse_isolated
 
     def timed_parse(*a: Any, **kw: Any) -> Any:
         t0 = time.perf_counter()
@@ -86,7 +87,7 @@ def instrument(timer: Timer) -> None:
 
     store.DenseIndex.build = timed(dense_build, "commit: FAISS build")  # type: ignore[method-assign]
     store.KeywordIndex.build = timed(kw_build, "commit: BM25 build")  # type: ignore[method-assign]
-    ri.parse_document = timed_parse  # type: ignore[assignment]
+    ri.parse_isolated = timed_parse  # type: ignore[assignment]
     ri.IndexWriter = TimedWriter  # type: ignore[misc]
 
 
