@@ -5,8 +5,8 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -19,7 +19,8 @@ SEED_FILES = {
 
 
 class RecordingChat(BaseChatModel):
-    """A LangChain chat model that replies with a fixed text (or raises) and records every prompt it was given."""
+    """A LangChain chat model that replies with a fixed text (or raises) and records every prompt it was given;
+    streamed, the reply comes in 3-character pieces, as a model's tokens would."""
 
     reply: str = ""
     fail: bool = False
@@ -34,6 +35,13 @@ class RecordingChat(BaseChatModel):
         if self.fail:
             raise ConnectionError("server went away")
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.reply))])
+
+    def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any):
+        self.prompts.append(list(messages))
+        if self.fail:
+            raise ConnectionError("server went away")
+        for i in range(0, len(self.reply), 3):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=self.reply[i : i + 3]))
 
 
 def _pdf_escape(s: str) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass, field
 from typing import Callable
 
 from rag.models.embed import Embedder
@@ -58,12 +59,25 @@ def _marker_sentences(answer: str) -> list[str]:
     return out
 
 
-def check_citations(answer: str, hits: list[Hit], semantic=None) -> tuple[str, list[Citation], list[str]]:
+@dataclass
+class CitationCheck:
+    """What `check_citations` made of an answer."""
+
+    text: str  # the answer, markers renumbered only where repaired or dropped
+    citations: list[Citation]  # in order of first use
+    notes: list[str] = field(default_factory=list)  # what was dropped or re-pointed, for the user
+
+
+def check_citations(answer: str, hits: list[Hit], semantic: Callable[[str, str], float] | None = None) -> CitationCheck:
     """Validate and repair [n] markers of `answer` against `hits` (numbered from 1).
 
-    Returns the answer text (markers renumbered only where repaired or dropped), the citations in
-    order of first use, and notes on what was changed. `semantic(sentence, passage) -> float` backs up
-    the lexical check for cross-lingual answers (an English sentence citing a Chinese passage).
+    Args:
+        answer: text with `[n]` markers.
+        hits: the passages the markers point into.
+        semantic: `semantic(sentence, passage) -> float`, backing up the lexical check for cross-lingual
+            sentences (an English sentence citing a Chinese passage); see `semantic_scorer`.
+    Returns:
+        A `CitationCheck`: the repaired text, the citations in order of first use, notes on what changed.
     """
     notes: list[str] = []
     first_use: list[int] = []
@@ -100,7 +114,7 @@ def check_citations(answer: str, hits: list[Hit], semantic=None) -> tuple[str, l
                  supported=support[n][2], support_score=support[n][1])
         for n in first_use
     ]
-    return re.sub(r"[ \t]{2,}", " ", repaired).strip(), citations, notes
+    return CitationCheck(re.sub(r"[ \t]{2,}", " ", repaired).strip(), citations, notes)
 
 
 def semantic_scorer(embedder: Embedder) -> Callable[[str, str], float]:

@@ -62,7 +62,8 @@ def llm_summary(gen, topic: str, language: str, hits: list[Hit], semantic, n: in
             best = max(range(len(hits)), key=lambda m: overlap(line, hits[m].chunk.text))
             if overlap(line, hits[best].chunk.text) >= SUPPORT_MIN:
                 line, attributed = f"{line}[{best + 1}]", attributed + 1
-        text, cits, _ = check_citations(line, hits, semantic=semantic)
+        checked = check_citations(line, hits, semantic=semantic)
+        text, cits = checked.text, checked.citations
         ok = [c.chunk for c in cits if c.supported]
         body = clean_space(MARKER_RE.sub("", text))
         if ok and len(body) >= 4 and norm_key(body) not in {norm_key(p.text) for p in points}:

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ import pytest
 
 from index.dense import DenseIndex
 from index.keyword import KeywordIndex
-from index.store import IndexLoadError, IndexWriter, current_version, load_index
+from index.store import COMMIT_STEPS, KILL_ENV, IndexLoadError, IndexWriter, current_version, load_index
 from rag.ingest.library import ingest
 from tests.fixtures import ROOT, SEED_FILES
 
@@ -92,30 +91,34 @@ def test_failure_during_commit_keeps_previous_version(tmp_path, fake_embedder, m
     assert list(load_index(index_dir).docs) == ["CCW/GGE.1/2023/2", "CD/PV.1505"]
 
 
-KILL_SCRIPT = """
+REBUILD_SCRIPT = """
 import sys
 from pathlib import Path
 from rag.models.embed import get_embedder
 from rag.ingest.library import ingest
-paths = [Path(p) for p in sys.argv[2:]]
-while True:  # keep rewriting the index until killed
-    ingest(paths, Path(sys.argv[1]), get_embedder("fake"), rebuild=True)
+ingest([Path(p) for p in sys.argv[2:]], Path(sys.argv[1]), get_embedder("fake"), rebuild=True)
 """
 
 
-def test_kill_at_any_moment_leaves_a_loadable_index(tmp_path, fake_embedder):
+@pytest.mark.parametrize("step", COMMIT_STEPS)
+def test_kill_at_each_commit_step_leaves_a_complete_index(step, tmp_path, fake_embedder):
+    """The writer SIGKILLs itself at `step` (index.store's test hook): readers see the previous version until
+    the pointer moved, the new one after, and always a complete one. tests/reliability/test_kill.py adds random
+    moments and the clean-up by the next ingestion."""
     index_dir = tmp_path / "idx"
     seeds = [str(p) for p in SEED_FILES.values()]
     ingest([Path(p) for p in seeds], index_dir, fake_embedder)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for delay in (0.3, 0.6, 0.9, 1.2, 1.5, 1.8, 2.1, 2.4):
-        proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(index_dir), *seeds], env=env)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        index = load_index(index_dir)  # never half-written
-        assert index.manifest["counts"] == {"documents": 3, "chunks": 187}
-        assert len(index.chunks) == index.dense.size == index.keyword.size == len(index.embeddings) == 187
+    before = current_version(index_dir)
+    counts = load_index(index_dir).manifest["counts"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), KILL_ENV: step}
+    proc = subprocess.run([sys.executable, "-c", REBUILD_SCRIPT, str(index_dir), *seeds], env=env, timeout=300)
+    assert proc.returncode == -signal.SIGKILL  # interrupted exactly there, not finished
+    published = COMMIT_STEPS.index(step) >= COMMIT_STEPS.index("pointer-replaced")
+    assert (current_version(index_dir) != before) == published
+    index = load_index(index_dir)  # never half-written
+    assert index.manifest["counts"] == counts
+    n = counts["chunks"]
+    assert len(index.chunks) == index.dense.size == index.keyword.size == len(index.embeddings) == n
 
 
 def test_chunker_mismatch_says_rebuild(fake_index_dir):

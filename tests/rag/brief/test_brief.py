@@ -359,6 +359,7 @@ def test_real_brief_summary_written_by_the_local_model_is_checked(real_pipe):
     for p in model_points:
         hits = [Hit(c, score=0.0, rank=n) for n, c in enumerate(p.chunks, 1)]
         marked = p.text + "".join(f"[{n}]" for n in range(1, len(hits) + 1))
-        _text, cits, _notes = check_citations(marked, hits, semantic=semantic_scorer(real_pipe.embedder))
+        checked = check_citations(marked, hits, semantic=semantic_scorer(real_pipe.embedder))
+        _text, cits, _notes = checked.text, checked.citations, checked.notes
         assert cits and all(c.supported for c in cits), p.text
     _check_grounded(b)
