@@ -29,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
     points = collect(pipe, gold)
     result = calibrate(points, args.max_false_refusal)
     current = pipe.settings.retrieval
-    print(f"{len(points)} questions; current thresholds: same-language {current.refuse_below}, "
-          f"cross-language {current.refuse_below_cross}\n")
+    print(f"{len(points)} questions; current thresholds: same language Chinese {current.refuse_below}, "
+          f"same language other {current.refuse_below_other}, across languages {current.refuse_below_cross}\n")
     print("| group | threshold | refusal accuracy | false refusals | answerable | unanswerable |")
     print("|---|---|---|---|---|---|")
     for t in result.values():
@@ -41,6 +41,6 @@ def run(args: argparse.Namespace) -> int:
                                 "points": [asdict(p) for p in points]}
         Path(args.out).write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"\nwrote {args.out}", file=sys.stderr)
-    print(f"\nset RAG_REFUSE_BELOW={result['same'].threshold} RAG_REFUSE_BELOW_CROSS={result['cross'].threshold} "
-          "to use them (or change RetrievalSettings' defaults)")
+    print(f"\nset RAG_REFUSE_BELOW={result['same'].threshold} RAG_REFUSE_BELOW_OTHER={result['same-other'].threshold} "
+          f"RAG_REFUSE_BELOW_CROSS={result['cross'].threshold} to use them (or change RetrievalSettings' defaults)")
     return 0
