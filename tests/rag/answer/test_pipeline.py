@@ -189,3 +189,12 @@ def test_local_model_answer_cites_the_evidence(real_pipeline) -> None:
     evidence = "今年 9 月 3 日和 4 日将在明斯克举行"
     assert any(evidence in c.chunk.text and c.chunk.locator == "turn 2 ¶20" for c in answer.citations)
     assert "明斯克" in answer.text
+
+
+@pytest.mark.slow
+def test_arabic_questions_are_refused_off_topic_and_answered_on_topic(real_pipeline) -> None:
+    """Issue 12 saw an Arabic question get unrelated quotes: off topic it is refused, on topic it cites the passage."""
+    off = real_pipeline.ask("ما هي عاصمة فرنسا؟")  # "What is the capital of France?"
+    assert off.refused and off.text == "لا تذكر الوثائق ذلك." and off.citations == []
+    on = real_pipeline.ask("أين سيعقد المؤتمر في مينسك؟")  # "Where will the conference in Minsk be held?"
+    assert not on.refused and [c.chunk.cite for c in on.citations] == ["CD/PV.1505 turn 2 ¶20"]
