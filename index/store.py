@@ -140,6 +140,30 @@ def load_index(root: Path) -> Index:
     return Index(root, version, manifest, chunks, embeddings, dense, keyword, texts, docs)
 
 
+def check_compatible(index: Index, model: str, chunker_version: str) -> None:
+    """IndexLoadError, naming the rebuild command, when `index` was built with another embedding model or chunker.
+
+    Readers and writers both check: vectors of two models cannot be compared, and old chunks beside new ones (or
+    read by a retriever that relies on the new chunker's units and headers) give wrong passages.
+
+    Args:
+        index: the loaded index.
+        model: the embedding model that will query or extend it.
+        chunker_version: the chunker version that will query or extend it.
+    """
+    if index.model != model:
+        raise IndexLoadError(
+            f"index at {index.path} was built with embedding model {index.model!r}, not {model!r}: "
+            f"rebuild it with `rag ingest --rebuild --index {index.path}` or configure {index.model!r}"
+        )
+    built_by = str(index.manifest.get("chunker_version"))
+    if built_by != chunker_version:
+        raise IndexLoadError(
+            f"index at {index.path} was built by chunker version {built_by}, this is version {chunker_version}: "
+            f"rebuild it with `rag ingest --rebuild --index {index.path}`"
+        )
+
+
 class IndexWriter:
     """Stages changes to an index and commits them as a new version; readers never see a partial one."""
 
@@ -159,17 +183,7 @@ class IndexWriter:
             self.previous_paths = [m.path for m in base.docs.values() if m.path]
             self.changed = True
             return
-        if base.model != model:
-            raise IndexLoadError(
-                f"index at {root} was built with embedding model {base.model!r}, not {model!r}: "
-                f"rebuild it with `rag ingest --rebuild --index {root}`"
-            )
-        built_by = str(base.manifest.get("chunker_version"))
-        if built_by != chunker_version:  # mixing chunkers would leave old and new chunks side by side
-            raise IndexLoadError(
-                f"index at {root} was built by chunker version {built_by}, this is version {chunker_version}: "
-                f"rebuild it with `rag ingest --rebuild --index {root}`"
-            )
+        check_compatible(base, model, chunker_version)
         for doc_id, meta in base.docs.items():
             rows = [i for i, c in enumerate(base.chunks) if c.doc_id == doc_id]
             self.docs[doc_id] = DocEntry(meta, base.texts.get(doc_id, ""), [base.chunks[i] for i in rows], base.embeddings[rows])

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures import SEED_FILES
+from tests.fixtures import PLUGGED, SEED_FILES
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +55,13 @@ def real_pipeline(real_index_dir, real_embedder):
     from rag.config import Settings
 
     return Pipeline(Settings(index_dir=real_index_dir), embedder=real_embedder)
+
+
+@pytest.fixture(autouse=True)
+def _unplug_chat_models():
+    """Generators registered by tests.fixtures.plug_chat last one test only."""
+    yield
+    from rag.generation.registry import unregister_generator
+
+    while PLUGGED:
+        unregister_generator(PLUGGED.pop())

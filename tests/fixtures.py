@@ -18,6 +18,18 @@ SEED_FILES = {
 }
 
 
+PLUGGED: set[str] = set()  # generator names plug_chat registered; tests/conftest.py unregisters them after each test
+
+
+def plug_chat(chat: BaseChatModel, name: str) -> None:
+    """Register `chat` as generator `name`, the way a user's own model plugs in (through the registry)."""
+    from rag.generation.chat import ChatGenerator  # noqa: PLC0415 - keeps this module importable without the domain
+    from rag.generation.registry import register_generator
+
+    register_generator(name, lambda _s, _e: ChatGenerator(chat, name))
+    PLUGGED.add(name)
+
+
 class RecordingChat(BaseChatModel):
     """A LangChain chat model that replies with a fixed text (or raises) and records every prompt it was given;
     streamed, the reply comes in 3-character pieces, as a model's tokens would."""

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from index.store import Index, current_version, load_index
+from index.store import Index, check_compatible, current_version, load_index
 from rag.answer import refusal
 from rag.answer.checked import AnswerChecker
 from rag.answer.conversation import heuristic_rewrite, is_follow_up
@@ -36,6 +36,14 @@ def _takes_evidence(gen: Generator) -> bool:
         return "evidence" in inspect.signature(gen.stream).parameters
     except (TypeError, ValueError):
         return False
+
+
+def _refused(answer: Answer, lang: str) -> Iterator[str | Answer]:
+    """The documents-do-not-say reply in `lang`, then the `Answer` marked refused (its retrieved passages stay)."""
+    answer.refused = True
+    answer.text = refusal_text(lang)
+    yield answer.text
+    yield answer
 
 
 class Pipeline:
@@ -73,18 +81,7 @@ class Pipeline:
         version = current_version(self.index_dir)
         if self._index is None or version != self._index.version:
             index = load_index(self.index_dir)
-            if index.model != self.embedder.name:
-                raise RagError(
-                    f"the index at {self.index_dir} was built with embedding model {index.model!r} but the "
-                    f"configured model is {self.embedder.name!r}: rebuild it with "
-                    f"`rag ingest --rebuild --index {self.index_dir}` or configure {index.model!r}"
-                )
-            built_by = str(index.manifest.get("chunker_version"))
-            if built_by != CHUNKER_VERSION:  # old chunks lack the units and headers this retriever relies on
-                raise RagError(
-                    f"the index at {self.index_dir} was built by chunker version {built_by}, this is version "
-                    f"{CHUNKER_VERSION}: rebuild it with `rag ingest --rebuild --index {self.index_dir}`"
-                )
+            check_compatible(index, self.embedder.name, CHUNKER_VERSION)
             self._index = index
             self._retriever = Retriever(index, self.embedder, self.settings.retrieval)
         return self._index
@@ -160,10 +157,7 @@ class Pipeline:
         )
         if self.should_refuse(lang, retrieval):
             # Refusals follow retrieval confidence, never the model: a small model answers anyway.
-            answer.refused = True
-            answer.text = refusal_text(lang)
-            yield answer.text
-            yield answer
+            yield from _refused(answer, lang)
             return
         hits = expand_hits(retrieval.hits)  # each part of a passage is numbered and cited on its own
         keep = usable(hits)
@@ -176,10 +170,7 @@ class Pipeline:
             rest = [hits[n - 1] for n in keep]
             confidence = max((h.dense_score for h in rest if h.dense_score is not None), default=0.0)
             if not rest or self.should_refuse(lang, Retrieval(rest, confidence)):
-                answer.refused = True
-                answer.text = refusal_text(lang)
-                yield answer.text
-                yield answer
+                yield from _refused(answer, lang)
                 return
         question_for_model = standalone if standalone != q else q
         selection = select_evidence(standalone, hits, self.embedder, retrieval.query_vector)

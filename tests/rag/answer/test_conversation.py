@@ -8,10 +8,8 @@ import pytest
 from rag.answer.conversation import heuristic_rewrite, is_follow_up
 from rag.answer.pipeline import Pipeline
 from rag.config import RetrievalSettings, Settings
-from rag.generation.chat import ChatGenerator
 from rag.generation.prompt import build_rewrite_messages
-from rag.generation.registry import register_generator, unregister_generator
-from tests.fixtures import RecordingChat
+from tests.fixtures import RecordingChat, plug_chat
 
 ZH_HISTORY = [("user", "白俄罗斯在会上提出了什么？"), ("assistant", "白俄罗斯提议在明斯克举行会议。[1]")]
 EN_HISTORY = [("user", "What did Belarus propose at the Conference on Disarmament?"),
@@ -22,10 +20,9 @@ EN_HISTORY = [("user", "What did Belarus propose at the Conference on Disarmamen
 def recording(fake_index_dir, fake_embedder):
     """A pipeline whose "recording" generator is a chat model with a fixed reply (set `chat.reply`)."""
     chat = RecordingChat()
-    register_generator("recording", lambda _s, _e: ChatGenerator(chat, "recording"))
+    plug_chat(chat, "recording")
     r = RetrievalSettings(refuse_below=0.0, refuse_below_cross=0.0, refuse_below_other=0.0)
-    yield Pipeline(Settings(index_dir=fake_index_dir, llm="extractive", retrieval=r), embedder=fake_embedder), chat
-    unregister_generator("recording")
+    return Pipeline(Settings(index_dir=fake_index_dir, llm="extractive", retrieval=r), embedder=fake_embedder), chat
 
 
 def test_follow_ups_are_recognised_and_standalone_questions_are_not() -> None:

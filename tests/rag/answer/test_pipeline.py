@@ -10,12 +10,10 @@ from rag.answer.refusal import refusal_text, refusal_threshold
 from rag.answer.retrieve import expand_hits
 from rag.config import RetrievalSettings, Settings
 from rag.errors import RagError
-from rag.generation.chat import ChatGenerator
 from rag.generation.extractive import select_evidence
 from rag.generation.prompt import REWRITE_SYSTEM, SYSTEM, build_messages, source_label
-from rag.generation.registry import register_generator, unregister_generator
 from rag.types import Answer, Chunk, Hit
-from tests.fixtures import RecordingChat
+from tests.fixtures import RecordingChat, plug_chat
 
 MINSK = "明斯克将举行什么会议？"
 
@@ -24,14 +22,8 @@ def _pipeline(index_dir, embedder, chat: RecordingChat | None = None, **retrieva
     r = RetrievalSettings(**({"refuse_below": 0.0, "refuse_below_cross": 0.0, "refuse_below_other": 0.0} | retrieval))
     pipe = Pipeline(Settings(index_dir=index_dir, llm="extractive", retrieval=r), embedder=embedder)
     if chat is not None:  # a user's own chat model plugs in through the registry, like the built-ins
-        register_generator("recording", lambda _s, _e: ChatGenerator(chat, "recording"))
+        plug_chat(chat, "recording")
     return pipe
-
-
-@pytest.fixture(autouse=True)
-def _forget_recording_generator():
-    yield
-    unregister_generator("recording")
 
 
 def _chunk(n: int, text: str, **kw: Any) -> Chunk:
