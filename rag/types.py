@@ -1,12 +1,26 @@
 """Typed records passed between pipeline stages: documents, chunks, hits, citations, answers."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rag.errors import RagError
 
 __all__ = ["Answer", "Chunk", "Citation", "DocMeta", "Hit", "Paragraph", "RagError"]  # RagError re-exported for users
+
+# A stored version's key is `DOCUMENT@lang` (`CD/PV.1505@zh`): one document (a symbol) has one version per language.
+_VERSION_SUFFIX = re.compile(r"@(?:[a-z]{2,3}(?:-[a-z0-9]+)*|other)$", re.I)
+
+
+def version_key(document: str, language: str | None) -> str:
+    """The store key of one language version of `document`, e.g. `CD/PV.1505@zh` (`@und` when unknown)."""
+    return f"{document}@{(language or 'und').lower()}"
+
+
+def document_id(key: str) -> str:
+    """The document a version key belongs to (`CD/PV.1505@zh` -> `CD/PV.1505`); other ids are returned as they are."""
+    return _VERSION_SUFFIX.sub("", key)
 
 
 def speaker_label(speaker: str | None, delegation: str | None) -> str:
@@ -20,7 +34,7 @@ def speaker_label(speaker: str | None, delegation: str | None) -> str:
 class DocMeta:
     """Metadata of one ingested document (detected from the text or set by a `.meta.json` sidecar)."""
 
-    doc_id: str  # stable id: the symbol when known, else the file stem
+    doc_id: str  # the version's key: `SYMBOL@lang` (the file stem when there is no symbol), see `version_key`
     symbol: str | None = None
     title: str | None = None
     date: str | None = None
@@ -88,6 +102,11 @@ class Chunk:
     unit: str = ""  # the answerable unit: a numbered paragraph with its lead-in and items, or one paragraph
 
     @property
+    def document(self) -> str:
+        """The document this chunk's version belongs to: its symbol, else its doc id without `@lang`."""
+        return self.symbol or document_id(self.doc_id)
+
+    @property
     def cite(self) -> str:
         """Human citation such as `CCW/GGE.1/2023/2 ¶21(c)`."""
         return f"{self.symbol or self.doc_id} {self.locator}".strip()
@@ -141,6 +160,7 @@ class Hit:
     bm25_rank: int | None = None
     group: int = 0  # for a part of an expanded passage (rag.answer.retrieve.expand_hits): the passage's rank
     parts: list[Chunk] = field(default_factory=list)  # the passage: the chunk's unit and section window, in order
+    versions: dict[str, str] = field(default_factory=dict)  # language -> the aligned passage in each version
 
     @property
     def text(self) -> str:
@@ -159,12 +179,13 @@ class Citation:
     supported: bool = True  # False when the citing sentence is not backed by the passage
     support_score: float = 0.0
     passage: int = 0  # rank of the retrieved passage (Answer.retrieved) that holds the cited chunk
+    versions: dict[str, str] = field(default_factory=dict)  # language -> the cited paragraph in each version
 
     def to_json(self) -> dict[str, Any]:
         c = self.chunk
         return {
             "n": self.n,
-            "doc": c.doc_id,
+            "doc": c.document,
             "symbol": c.symbol,
             "locator": c.locator,
             "speaker": c.speaker,
@@ -174,6 +195,8 @@ class Citation:
             "supported": self.supported,
             "score": round(float(self.score), 6),
             "passage": self.passage,
+            "language": c.language,
+            "versions": self.versions or {c.language or "und": c.text},
         }
 
 
@@ -206,13 +229,15 @@ class Answer:
             "retrieved": [
                 {
                     "rank": h.rank,
-                    "doc": h.chunk.doc_id,
+                    "doc": h.chunk.document,
                     "symbol": h.chunk.symbol,
                     "locator": h.chunk.locator,
                     "speaker": h.chunk.speaker,
                     "text": h.text,
                     "score": round(float(h.score), 6),
                     "parts": [{"locator": c.locator, "speaker": c.speaker, "text": c.text} for c in h.parts],
+                    "language": h.chunk.language,
+                    "versions": h.versions or {h.chunk.language or "und": h.text},
                 }
                 for h in self.retrieved
             ],

@@ -14,6 +14,7 @@ from typing import Any
 from rag.brief.build import FORMATS, build_brief
 from rag.brief.render import save, to_markdown
 from rag.errors import RagError
+from rag.ingest.versions import group_versions
 from rag.sanitize import md_escape
 from ui.context import generator_options
 
@@ -28,9 +29,10 @@ def doc_choices(ctx) -> list[tuple[str, str]]:
     except RagError:
         return []
     out = []
-    for doc_id, m in docs.items():
+    for document, versions in group_versions(docs).items():  # one entry per document, whatever its languages
+        m = docs[next(iter(versions.values()))]
         title = (m.title or "")[:50] + ("…" if m.title and len(m.title) > 50 else "")
-        out.append((f"{m.symbol or doc_id} — {title}" if title else (m.symbol or doc_id), doc_id))
+        out.append((f"{document} — {title}" if title else document, document))
     return out
 
 

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, Callable
 from index.store import current_version, load_index
 from rag import audit
 from rag.errors import RagError
-from rag.ingest.library import ingest, remove_document
+from rag.ingest.library import ingest, remove_versions
 from rag.ingest.readers import SUPPORTED
+from rag.ingest.versions import group_versions, resolve_versions
 from ui.access import takes_request
 from ui.context import AppContext
 from ui.render import document_html, esc, ingest_report_html
@@ -39,13 +40,17 @@ def current_index(ctx: AppContext) -> "Index | None":
 
 
 def doc_rows(index: "Index | None") -> list[list[Any]]:
+    """One row per document, its language versions listed together (`zh, en`), chunks summed over them."""
     if index is None:
         return []
     counts = {d: m.get("chunks", 0) for d, m in index.manifest["documents"].items()}
-    return [
-        [m.symbol or d, m.title or "", m.date or "", m.language or "", m.kind or "", counts.get(d, 0), m.source or ""]
-        for d, m in index.docs.items()
-    ]
+    rows = []
+    for document, versions in group_versions(index.docs).items():
+        metas = [index.docs[k] for k in versions.values()]
+        m = metas[0]
+        rows.append([document, m.title or "", m.date or "", ", ".join(versions), m.kind or "",
+                     sum(counts.get(k, 0) for k in versions.values()), ", ".join(x.source or "" for x in metas)])
+    return rows
 
 
 DOC_HEADERS = ["Symbol", "Title", "Date", "Language", "Kind", "Chunks", "File"]
@@ -56,9 +61,11 @@ def doc_choices(index: "Index | None") -> list[tuple[str, str]]:
     if index is None:
         return []
     out = []
-    for d, m in index.docs.items():
+    for document, versions in group_versions(index.docs).items():
+        m = index.docs[next(iter(versions.values()))]
         title = (m.title or "")[:60]
-        out.append((f"{m.symbol or d} — {title}" if title else (m.symbol or d), d))
+        langs = f" [{', '.join(versions)}]" if len(versions) > 1 else ""
+        out.append((f"{document} — {title}{langs}" if title else f"{document}{langs}", document))
     return out
 
 
@@ -136,9 +143,9 @@ def add_files(ctx: AppContext, paths: list[Path], progress: Progress | None = No
         report = ingest(staged, Path(s.index_dir), ctx.pipeline.embedder, max_mb=s.max_file_mb, progress=progress,
                         replace=replace)
         for f in report.files:
-            if f.status == "failed":
+            if f.status in ("failed", "skipped"):  # not indexed (skipped: a newer file of the batch holds it)
                 _discard_failed(Path(f.path), uploads)
-        rows += [(Path(f.path).name, f.status, f.doc_id or "", f.chunks, f.reason) for f in report.files]
+        rows += [(Path(f.path).name, f.status, f.doc_id or "", f.chunks, f.reason or f.note) for f in report.files]
     for name, status, doc_id, _, reason in rows:
         if status != "unchanged":
             audit.record(s.index_dir, user, "upload", doc_id or name, status if status != "failed" else f"failed: {reason}",
@@ -160,12 +167,12 @@ def remove_doc(ctx: AppContext, doc: str, user: str = "local") -> str:
     if not doc or not isinstance(doc, str):
         raise RagError("choose a document to remove")
     root = Path(ctx.settings.index_dir)
-    doc_id, meta = remove_document(root, doc)
+    doc_id, metas = remove_versions(root, doc)
     audit.record(root, user, "remove", doc_id)
-    kept = meta.path
     uploads = (root / UPLOADS).resolve()
-    if kept and Path(kept).resolve().is_relative_to(uploads):
-        shutil.rmtree(Path(kept).resolve().parent, ignore_errors=True)
+    for meta in metas:  # every removed language version's uploaded copy
+        if meta.path and Path(meta.path).resolve().is_relative_to(uploads):
+            shutil.rmtree(Path(meta.path).resolve().parent, ignore_errors=True)
     return doc_id
 
 
@@ -173,8 +180,9 @@ def read_doc(ctx: AppContext, doc: str | None) -> str:
     index = current_index(ctx)
     if index is None or not doc:
         return '<div class="empty">Choose a document to read its paragraphs with their locators.</div>'
-    doc_id = index.resolve_doc(doc)
-    return document_html(index.docs[doc_id], index.texts.get(doc_id, ""), index.doc_chunks(doc_id))
+    # Each language version in turn, under its own heading (the side-by-side view is in the chat's citations)
+    return "".join(document_html(index.docs[k], index.texts.get(k, ""), index.doc_chunks(k))
+                   for k in resolve_versions(index.docs, doc))
 
 
 # --- the tab ----------------------------------------------------------------------------------

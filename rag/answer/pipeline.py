@@ -14,6 +14,7 @@ from rag.answer.checked import AnswerChecker
 from rag.answer.conversation import heuristic_rewrite, is_follow_up
 from rag.answer.refusal import refusal_text
 from rag.answer.retrieve import Filters, Retrieval, Retriever, expand_hits
+from rag.answer.versions import attach_versions
 from rag.config import Settings
 from rag.errors import RagError
 from rag.generation.base import NOT_IN_DOCUMENTS, Generator
@@ -149,6 +150,7 @@ class Pipeline:
         t0 = time.perf_counter()
         standalone = self.standalone(q, history, llm)
         retrieval = self.retriever.search(standalone, k=k, filters=filters, mode=mode)
+        attach_versions(self.retriever.versions, retrieval.hits)  # each passage in every language it exists in
         t1 = time.perf_counter()
         timings = {"retrieve_ms": (t1 - t0) * 1e3, "generate_ms": 0.0}
         answer = Answer(
@@ -212,6 +214,7 @@ class Pipeline:
             answer.generator = f"{gen.name}→extractive"
         for c in citations:  # [n] numbers the parts of the passages; say which retrieved passage holds each
             c.passage = hits[c.n - 1].group
+        attach_versions(self.retriever.versions, [], citations)
         answer.text = text
         answer.citations = citations
         if "→" not in answer.generator and gen.uses_model and citations:

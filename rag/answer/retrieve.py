@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.store import Index
+from rag.answer.versions import collapse_versions
 from rag.config import RetrievalSettings
 from rag.errors import RagError
+from rag.ingest.versions import LibraryVersions, resolve_versions
 from rag.lang import NEUTRAL_TOKEN, detect_language
 from rag.models.embed import Embedder
 from rag.types import Chunk, Hit
@@ -62,6 +64,7 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
         self._units: dict[int, list[int]] | None = None
+        self.versions = LibraryVersions(index)  # documents with several language versions, aligned on demand
 
     def _language_aware(self, query: str, bm: np.ndarray, order: list[int], mask: np.ndarray | None) -> list[int]:
         """BM25 candidates where keywords can match: passages in the question's language by all its words;
@@ -123,7 +126,7 @@ class Retriever:
     def _mask(self, filters: Filters) -> np.ndarray | None:
         if not filters:
             return None
-        docs = {self.index.resolve_doc(d) for d in filters.docs}
+        docs = {k for d in filters.docs for k in resolve_versions(self.index.docs, d)}  # every language version
         sp = filters.speaker.lower() if filters.speaker else None
         keep = []
         for i, c in enumerate(self.index.chunks):
@@ -180,7 +183,11 @@ class Retriever:
         dense = list(zip(dense_ids.tolist(), dense_scores.tolist())) if mode in ("hybrid", "dense") else []
         keyword = [(i, float(bm[i])) for i in bm_order] if mode in ("hybrid", "bm25") else []
         fused, info = rrf_fuse(dense, keyword, s.rrf_k, s.dense_weight, s.bm25_weight)
-        hits = self._passages(fused, info, q, k, None if mask is None else set(mask.tolist()))
+        # Versions of one paragraph in several languages are one hit: take enough passages to fill k after that.
+        want = k * self.versions.max_versions
+        hits = self._passages(fused, info, q, want, None if mask is None else set(mask.tolist()))
+        if self.versions.max_versions > 1:
+            hits = collapse_versions(hits, self.versions.row, detect_language(query))[:k]
         confidence = float(dense_scores[0]) if len(dense_scores) else 0.0
         timings = {"embed_ms": (t1 - t0) * 1e3, "dense_ms": (t2 - t1) * 1e3, "bm25_ms": (t3 - t2) * 1e3}
         return Retrieval(hits, confidence, [float(x) for x in dense_scores[:10]], q, timings, query)

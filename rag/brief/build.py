@@ -21,6 +21,7 @@ from rag.answer.retrieve import Filters
 from rag.brief.model import Brief, Point, Positions, Source, clean_space, speaker_prefix
 from rag.brief.summary import extractive_summary, llm_summary
 from rag.errors import RagError
+from rag.ingest.versions import resolve_versions
 from rag.lang import detect_language
 from rag.sanitize import clean_question, clean_text
 from rag.types import Chunk, Hit
@@ -194,7 +195,8 @@ def build_brief(pipeline, topic: str, docs: tuple[str, ...] | list[str] = (), ll
     o = options
     topic = validate_topic(topic, pipeline.settings.max_question_chars)
     index = pipeline.index
-    doc_ids = tuple(dict.fromkeys(index.resolve_doc(d) for d in docs))  # RagError listing the known ones
+    # Every language version of each named document; RagError listing the known ones
+    doc_ids = tuple(dict.fromkeys(k for d in docs for k in resolve_versions(index.docs, d)))
     gen = generator or pipeline.generator(llm or pipeline.settings.llm)  # fail early on an unknown generator
     language = detect_language(topic)
     retrieval = pipeline.retriever.search(topic, k=o.candidates, filters=Filters(docs=doc_ids))
@@ -219,9 +221,11 @@ def build_brief(pipeline, topic: str, docs: tuple[str, ...] | list[str] = (), ll
     selected = mmr(cands, rows, index.embeddings, o.keep, o.mmr_lambda)
     _summarise(brief, scope, selected, agreed_chunks, gen, pipeline.embedder, o)
 
-    cited_docs = list(dict.fromkeys(c.doc_id for p in brief.points() for c in p.chunks))
-    brief.sources = [Source(d, index.docs[d].symbol or d, index.docs[d].title, index.docs[d].date,
-                            index.docs[d].kind, index.docs[d].body) for d in cited_docs]
+    # One source per document, whichever language versions its points come from.
+    cited = {c.document: c.doc_id for p in brief.points() for c in reversed(p.chunks)}
+    cited_docs = list(dict.fromkeys(c.document for p in brief.points() for c in p.chunks))
+    brief.sources = [Source(d, index.docs[cited[d]].symbol or d, index.docs[cited[d]].title, index.docs[cited[d]].date,
+                            index.docs[cited[d]].kind, index.docs[cited[d]].body) for d in cited_docs]
     brief.passages = len({c.chunk_id for p in brief.points() for c in p.chunks})
     return brief
 

@@ -62,7 +62,7 @@ def sections(brief: Brief) -> list[tuple[str, list[tuple[str | None, list[Point]
     L = labels(brief.language)
     agreed: dict[str, list] = {}
     for p in brief.agreed:
-        agreed.setdefault(p.chunks[0].doc_id, []).append(p)
+        agreed.setdefault(p.chunks[0].document, []).append(p)
     groups = []
     for doc_id, pts in agreed.items():
         s = brief.source(doc_id)

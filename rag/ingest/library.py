@@ -12,6 +12,7 @@ from rag.ingest.metadata import SIDECAR_SUFFIX
 from rag.ingest.parse import file_sha256
 from rag.ingest.readers import DEFAULT_MAX_MB, SUPPORTED, check_file
 from rag.ingest.sandbox import parse_isolated
+from rag.ingest.versions import alignment_note, document_of, group_versions, language_label, resolve_versions
 from rag.models.embed import Embedder
 from rag.types import DocMeta
 
@@ -20,9 +21,11 @@ from rag.types import DocMeta
 class FileResult:
     path: str
     status: str  # "added", "updated", "unchanged", "failed", "skipped"
-    doc_id: str | None = None
+    doc_id: str | None = None  # the document (its symbol); its language version is `language`
     chunks: int = 0
     reason: str = ""
+    language: str | None = None
+    note: str = ""  # for a file that landed: what else happened (a same-language file it superseded, alignment)
 
 
 @dataclass
@@ -100,30 +103,81 @@ def ingest(
             paths = [Path(p) for p in writer.previous_paths]  # re-read every document from where it came
         files, problems = collect_files(paths)
         report.files.extend(problems)
+        batch: dict[str, FileResult] = {}  # version key -> the file of this batch that holds it
         for i, path in enumerate(files):
             if progress:
                 progress(i, len(files), str(path))
-            report.files.append(_ingest_one(path, writer, embedder, max_mb, replace))
+            report.files.append(_ingest_one(path, writer, embedder, max_mb, replace, batch))
         if progress:
             progress(len(files), len(files), "")
+        _note_alignments(writer, report)
         report.version = writer.commit()
     return report
 
 
-def _ingest_one(path: Path, writer: IndexWriter, embedder: Embedder, max_mb: float, replace: bool = False) -> FileResult:
+def _mtime(path: str | None) -> float:
+    try:
+        return Path(path).stat().st_mtime if path else 0.0
+    except OSError:
+        return 0.0
+
+
+def _note_alignments(writer: IndexWriter, report: IngestReport) -> None:
+    """Say, on each file that added a language version, how its document's versions align (flagged paragraphs)."""
+    groups = group_versions({k: e.meta for k, e in writer.docs.items()})
+    for f in report.files:
+        if f.status not in ("added", "updated") or not f.doc_id or len(groups.get(f.doc_id, {})) < 2:
+            continue
+        versions = {lg: (writer.docs[k].chunks, writer.docs[k].embeddings, writer.docs[k].text)
+                    for lg, k in groups[f.doc_id].items()}
+        note = alignment_note(f.doc_id, versions)
+        f.note = f"{f.note}; {note}" if f.note else note
+
+
+def _same_version(writer: IndexWriter, meta: DocMeta) -> str | None:
+    """The key of an indexed version of the same document in the same language (a legacy key may differ)."""
+    if meta.doc_id in writer.docs:
+        return meta.doc_id
+    doc, lang = document_of(meta), (meta.language or "").lower()
+    return next((k for k, e in writer.docs.items() if document_of(e.meta) == doc
+                 and (e.meta.language or "").lower() == lang), None)
+
+
+def _ingest_one(path: Path, writer: IndexWriter, embedder: Embedder, max_mb: float, replace: bool = False,
+                batch: dict[str, FileResult] | None = None) -> FileResult:
+    """Ingest one file. Another language of an indexed document adds a version. The same document and language
+    from another file: within one batch the newer file (modification time) is kept and the other skipped, saying
+    so; against the index it is a replacement, made only with `replace`."""
+    batch = {} if batch is None else batch
+    note = ""
     try:
         check_file(path, max_mb)  # size and type before a byte is read (a 3 GB file was hashed in full first)
         sha = file_sha256(path)
         same = writer.find_by_source(path.name, sha)
         if same is not None:
-            return FileResult(str(path), "unchanged", same, len(writer.docs[same].chunks))
+            m = writer.docs[same].meta
+            return FileResult(str(path), "unchanged", document_of(m), len(writer.docs[same].chunks), language=m.language)
         # Parsed in a child process with memory and time limits: a hostile file fails alone.
         doc = parse_isolated(path, max_mb=max_mb)
-        old = writer.docs.get(doc.meta.doc_id)
+        key = _same_version(writer, doc.meta)
+        old = writer.docs.get(key) if key else None
+        label = f"{document_of(doc.meta)} ({language_label(doc.meta.language)})"
+        if old is not None and key in batch and old.meta.path != str(path.resolve()):
+            earlier = batch[key]
+            if _mtime(str(path)) < _mtime(old.meta.path):
+                return FileResult(str(path), "skipped", document_of(doc.meta), language=doc.meta.language,
+                                  reason=f"{label} is also in {Path(earlier.path).name}, which is newer: kept that one")
+            earlier.status, earlier.chunks = "skipped", 0
+            earlier.reason = f"{label} is also in {path.name}, which is newer: kept that one"
+            note = f"newer than {Path(earlier.path).name} (same symbol and language), which was skipped"
+            writer.remove(key)
+            old = None
         if old is not None and old.meta.path != str(path.resolve()) and not replace:
             where = Path(old.meta.path).name if old.meta.path else old.meta.source
-            raise RagError(f"{doc.meta.doc_id} is already indexed (from {where}); replacing it is explicit: "
+            raise RagError(f"{document_of(doc.meta)} is already indexed (from {where}); replacing it is explicit: "
                            "rag ingest --replace, or tick 'Replace' in the Documents tab")
+        if key and key != doc.meta.doc_id and old is not None:
+            writer.remove(key)  # a legacy key of the same version: replaced under the new key
         vectors = embedder.embed_passages([c.embed_text() for c in doc.chunks])
     except IngestError as e:
         return FileResult(str(path), "failed", reason=e.reason)
@@ -132,23 +186,47 @@ def _ingest_one(path: Path, writer: IndexWriter, embedder: Embedder, max_mb: flo
     except (OSError, ValueError, UnicodeError) as e:
         return FileResult(str(path), "failed", reason=f"{type(e).__name__}: {e}")
     doc.meta.path = str(path.resolve())
-    status = "updated" if doc.meta.doc_id in writer.docs else "added"
-    # The same file ingested before under another id (its sidecar changed the symbol) is replaced.
+    status = "updated" if doc.meta.doc_id in writer.docs or (key and old is not None) else "added"
+    # The same file ingested before under another id (its sidecar changed the symbol or language) is replaced.
     for old_id in [d for d, e in writer.docs.items() if e.meta.path == doc.meta.path and d != doc.meta.doc_id]:
         writer.remove(old_id)
     writer.add(doc.meta, doc.text, doc.chunks, vectors)
-    return FileResult(str(path), status, doc.meta.doc_id, len(doc.chunks))
+    result = FileResult(str(path), status, document_of(doc.meta), len(doc.chunks), language=doc.meta.language,
+                        note=note)
+    batch[doc.meta.doc_id] = result
+    return result
 
 
-def remove_document(index_dir: str | Path, doc: str) -> tuple[str, DocMeta]:
-    """Remove one document (by symbol, id or file name) as a new index version; returns its id and metadata."""
+def remove_versions(index_dir: str | Path, doc: str, lang: str | None = None) -> tuple[str, list[DocMeta]]:
+    """Remove a document's versions (all, or the one in `lang`) as one new index version.
+
+    Args:
+        index_dir: the index directory.
+        doc: symbol, document id, version key or file name.
+        lang: only this language's version.
+    Returns:
+        What was removed (the document, or `DOCUMENT (language)` when other versions stay) and their metadata.
+    Raises:
+        RagError: no such document, or no version in `lang`.
+    """
     index_dir = Path(index_dir)
     with write_lock(index_dir):
         index = load_index(index_dir)
-        doc_id = index.resolve_doc(doc)
-        meta = index.docs[doc_id]
+        keys = resolve_versions(index.docs, doc, lang)
+        metas = [index.docs[k] for k in keys]
+        document = document_of(metas[0])
         # The index's own chunker version: removing needs no re-chunking, so an older index stays usable.
         writer = IndexWriter(index_dir, index.model, int(index.manifest["dim"]), str(index.manifest["chunker_version"]))
-        writer.remove(doc_id)
+        for k in keys:
+            writer.remove(k)
         writer.commit()
-    return doc_id, meta
+    left = len(group_versions(index.docs).get(document, {})) - len(keys)
+    label = document if left <= 0 else f"{document} ({', '.join(m.language or 'und' for m in metas)})"
+    return label, metas
+
+
+def remove_document(index_dir: str | Path, doc: str, lang: str | None = None) -> tuple[str, DocMeta]:
+    """Remove one document (by symbol, id or file name; every language version unless `lang`) as a new index
+    version; returns what was removed (see `remove_versions`) and the first removed version's metadata."""
+    label, metas = remove_versions(index_dir, doc, lang)
+    return label, metas[0]

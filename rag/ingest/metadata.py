@@ -9,7 +9,7 @@ from pathlib import Path
 from rag.errors import IngestError
 from rag.ingest.patterns import SYMBOL_RE, is_furniture_line, is_symbol_line
 from rag.lang import detect_language
-from rag.types import DocMeta
+from rag.types import DocMeta, version_key
 
 SIDECAR_SUFFIX = ".meta.json"
 SIDECAR_FIELDS = ("symbol", "title", "date", "body", "language", "kind")
@@ -17,6 +17,7 @@ SIDECAR_FIELDS = ("symbol", "title", "date", "body", "language", "kind")
 # added ~30 MB to every index version before these limits.
 SIDECAR_LIMITS = {"symbol": 100, "title": 1000, "date": 40, "body": 200, "language": 20, "kind": 40}
 MAX_SIDECAR_BYTES = 64 * 1024
+LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")  # ISO 639 with an optional region: zh, pt-BR
 
 # Issuing body by symbol prefix, for documents that do not state it.
 BODIES = {
@@ -64,6 +65,10 @@ def read_sidecar(path: Path) -> dict[str, str]:
             raise IngestError(side, f"field {k} is {len(v):,} characters long; the limit is {SIDECAR_LIMITS[k]}")
         if v and any(ord(ch) < 32 for ch in v):
             raise IngestError(side, f"field {k} holds control characters (line breaks, NUL); give one line of text")
+    lang = data.get("language")
+    if lang and not LANGUAGE_CODE.match(lang):
+        raise IngestError(side, f"language {lang!r} is not a language code; give ISO 639-1, e.g. zh, en, fr, es, ru, "
+                                "ar (or another code such as de, pt-br)")
     return {k: v for k, v in data.items() if v}
 
 
@@ -109,13 +114,14 @@ def build_meta(path: Path, raw_text: str, first_blocks: list[str], kind: str, sh
     title = side.get("title")
     if not title:
         title = next((b.strip() for b in first_blocks if 4 <= len(b.strip()) <= 120 and not is_symbol_line(b.strip())), None)
+    language = (side.get("language") or detect_language(raw_text[:5000])).lower()
     return DocMeta(
-        doc_id=symbol or path.stem,
+        doc_id=version_key(symbol or path.stem, language),  # one stored entry per language version
         symbol=symbol,
         title=title,
         date=side.get("date") or detect_date(raw_text),
         body=side.get("body") or body_for(symbol),
-        language=side.get("language") or detect_language(raw_text[:5000]),
+        language=language,
         kind=side.get("kind") or kind,
         source=path.name,
         sha256=sha256,

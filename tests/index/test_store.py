@@ -28,7 +28,7 @@ def test_manifest_and_files(fake_index_dir):
     assert m["format"] == 1 and m["chunker_version"] == "3"
     assert m["counts"] == {"documents": 3, "chunks": 187}
     assert {d: e["chunks"] for d, e in m["documents"].items()} == {
-        "CCW/GGE.1/2023/2": 53, "EUR/44A25/1": 41, "CD/PV.1505": 93,
+        "CCW/GGE.1/2023/2@zh": 53, "EUR/44A25/1@zh": 41, "CD/PV.1505@zh": 93,  # one entry per language version
     }
     assert all(len(e["sha256"]) == 64 for e in m["documents"].values())
     # No pickle anywhere: the arrays load with allow_pickle=False.
@@ -83,12 +83,12 @@ def test_failure_during_commit_keeps_previous_version(tmp_path, fake_embedder, m
     with pytest.raises(OSError, match="disk full"):
         ingest([SEED_FILES["CD/PV.1505"]], index_dir, fake_embedder)
     assert current_version(index_dir) == before
-    assert list(load_index(index_dir).docs) == ["CCW/GGE.1/2023/2"]
+    assert list(load_index(index_dir).docs) == ["CCW/GGE.1/2023/2@zh"]
     monkeypatch.undo()
     # The next successful write cleans up the half-written version.
     ingest([SEED_FILES["CD/PV.1505"]], index_dir, fake_embedder)
     assert not list((index_dir / "versions").glob(".tmp-*"))
-    assert list(load_index(index_dir).docs) == ["CCW/GGE.1/2023/2", "CD/PV.1505"]
+    assert list(load_index(index_dir).docs) == ["CCW/GGE.1/2023/2@zh", "CD/PV.1505@zh"]
 
 
 REBUILD_SCRIPT = """

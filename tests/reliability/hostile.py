@@ -190,7 +190,8 @@ def hostile_files(folder: Path, seed: int = 12) -> list[Path]:
         put(f"{name}-{i}.txt", GOOD_TEXT.format(n=200 + i).encode())
     # Sidecars that lie: an existing symbol (must not replace it), HTML in every field, oversize, not JSON.
     sidecars = {
-        "claims-seed": '{"symbol": "CD/PV.1505", "title": "A fake record"}',
+        # the seed's own language: another language would add a version beside it, not replace it (issue 14)
+        "claims-seed": '{"symbol": "CD/PV.1505", "language": "zh", "title": "A fake record"}',
         "xss-fields": '{"symbol": "<img src=x onerror=alert(1)>", "title": "<script>alert(1)</script>"}',
         "huge-title": '{"title": "' + "T" * 5_000_000 + '"}',
         "not-json": "{symbol: ",

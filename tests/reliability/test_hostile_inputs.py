@@ -14,7 +14,7 @@ from rag.ingest import sandbox
 from tests.reliability.conftest import ROOT, PeakMemory, record_figures
 from tests.reliability.hostile import ATTACKS, TYPES, hostile_files, hostile_questions
 
-SEEDS = {"CCW/GGE.1/2023/2", "EUR/44A25/1", "CD/PV.1505"}
+SEEDS = {"CCW/GGE.1/2023/2@zh", "EUR/44A25/1@zh", "CD/PV.1505@zh"}  # the Chinese version of each
 
 
 def _snapshot(index_dir: Path) -> dict[str, tuple]:
@@ -39,8 +39,9 @@ def test_hostile_files_fail_alone_with_one_line_and_the_indexed_documents_stay(s
         report = ingest(files, seed_index, fake_embedder)
     sandbox._WORKER.close()
     statuses = Counter(f.status for f in report.files)
-    assert len(report.files) == len(files) and set(statuses) <= {"added", "failed", "unchanged"}
-    bad = [(f.path, f.reason) for f in report.files if f.status == "failed" and not _one_line(f.reason)]
+    # "skipped": two hostile files claiming the same symbol and language; the newer is kept, the other says so
+    assert len(report.files) == len(files) and set(statuses) <= {"added", "failed", "unchanged", "skipped"}
+    bad = [(f.path, f.reason) for f in report.files if f.status in ("failed", "skipped") and not _one_line(f.reason)]
     assert not bad
     assert _snapshot(seed_index) == before  # nothing replaced CD/PV.1505, nothing else changed the seeds
     by_name = {Path(f.path).name: f for f in report.files}

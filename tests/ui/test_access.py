@@ -149,7 +149,8 @@ def test_a_sidecar_never_replaces_a_document_without_an_explicit_replace(fake_in
     fake = tmp_path / "up" / "fake.txt"
     fake.parent.mkdir()
     fake.write_text("1. This is not the real record of the 1505th meeting.\n", encoding="utf-8")
-    (fake.parent / "fake.txt.meta.json").write_text('{"symbol": "CD/PV.1505"}', encoding="utf-8")
+    # the record's own language: a file in another language would add a version beside it (issue 14)
+    (fake.parent / "fake.txt.meta.json").write_text('{"symbol": "CD/PV.1505", "language": "zh"}', encoding="utf-8")
     with app_runner(make_settings(fake_index_copy)) as (url, _ctx):
         c = client(url)
         files = [handle_file(str(fake)), handle_file(str(fake.parent / "fake.txt.meta.json"))]

@@ -268,14 +268,14 @@ def test_add_read_remove_and_rebuild_documents(fake_index_copy: Path, lunar_file
     html = documents.read_doc(ctx, "A/TEST/2026/1")
     assert "¶1" in html and "Freedonia" in html and "&lt;script&gt;" in html and "<script" not in html
     assert ("A/TEST/2026/1 — General Assembly", "A/TEST/2026/1") in documents.doc_choices(documents.current_index(ctx))
-    kept = Path(documents.current_index(ctx).docs["A/TEST/2026/1"].path)
+    kept = Path(documents.current_index(ctx).docs["A/TEST/2026/1@en"].path)
     assert kept.is_relative_to(fake_index_copy / documents.UPLOADS)
 
     rows = documents.rebuild(ctx)
     assert {r[1] for r in rows} == {"added"} and len(rows) == 4
 
     assert documents.remove_doc(ctx, "A/TEST/2026/1") == "A/TEST/2026/1"
-    assert "A/TEST/2026/1" not in documents.current_index(ctx).docs and not kept.exists()
+    assert "A/TEST/2026/1@en" not in documents.current_index(ctx).docs and not kept.exists()
     assert all(h.chunk.symbol != "A/TEST/2026/1" for h in ctx.pipeline.ask("lunar water ice survey").retrieved)
     with pytest.raises(RagError, match="unknown document"):
         documents.remove_doc(ctx, "A/NOPE")

@@ -26,7 +26,7 @@ def _by_locator(doc, locator: str) -> Chunk:
 
 def test_a_lead_in_and_its_items_form_one_unit_each_citable(seed_docs) -> None:
     doc = seed_docs["CCW/GGE.1/2023/2"]
-    unit = [c.locator for c in doc.chunks if c.unit == "CCW/GGE.1/2023/2|¶21"]
+    unit = [c.locator for c in doc.chunks if c.unit == "CCW/GGE.1/2023/2@zh|¶21"]
     assert unit == ["¶21", "¶21(a)", "¶21(b)", "¶21(c)"]
     item = _by_locator(doc, "¶21(a)")
     assert item.text == "(a) 国际人道法继续充分适用于致命性自主武器系统的潜在开发和使用；"  # cited text stays verbatim
@@ -41,7 +41,7 @@ def test_a_lead_in_and_its_items_form_one_unit_each_citable(seed_docs) -> None:
 def test_bullets_carry_the_lead_in_of_their_numbered_paragraph(seed_docs) -> None:
     doc = seed_docs["CCW/GGE.1/2023/2"]
     chair = next(c for c in doc.chunks if "担任主席" in c.text and c.text.startswith("•"))
-    assert chair.locator == "¶1" and chair.unit == "CCW/GGE.1/2023/2|¶1"
+    assert chair.locator == "¶1" and chair.unit == "CCW/GGE.1/2023/2@zh|¶1"
     assert chair.context.startswith("1. 2022 年 11 月 16 日至 18 日在日内瓦举行")
     assert "2023 年会议报告" in chair.keyword_text() and chair.context in chair.embed_text()
 

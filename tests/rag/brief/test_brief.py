@@ -52,11 +52,11 @@ def _check_grounded(brief: Brief) -> None:
                 body = body.split(": ", 1)[1]
             assert _norm(body) in _norm(c.text), (body, c.cite)
     for p in brief.agreed:
-        assert kinds[p.chunks[0].doc_id] != "meeting_record"
+        assert kinds[p.chunks[0].document] != "meeting_record"
     for g in brief.positions:
         for p in g.points:
             assert p.chunks[0].speaker == g.speaker and p.chunks[0].delegation == g.delegation
-    assert {c.doc_id for p in brief.points() for c in p.chunks} == {s.doc_id for s in brief.sources}
+    assert {c.document for p in brief.points() for c in p.chunks} == {s.doc_id for s in brief.sources}
 
 
 # --- structure, Markdown, DOCX (fake embedder) --------------------------------------------------------
@@ -67,7 +67,7 @@ def test_brief_structure(ai_brief):
     _check_grounded(b)
     # Sources are exactly the documents the points cite; positions come from the meeting record only; agreed text
     # only from the report and the resolution.
-    cited_docs = {c.doc_id for p in b.points() for c in p.chunks}
+    cited_docs = {c.document for p in b.points() for c in p.chunks}
     assert {s.doc_id for s in b.sources} == cited_docs == set(SYMBOLS)
     assert {g.symbol for g in b.positions} == {"CD/PV.1505"}
     assert {c.symbol for p in b.agreed for c in p.chunks} == {"CCW/GGE.1/2023/2", "EUR/44A25/1"}
@@ -305,7 +305,7 @@ def _assert_three_documents(b: Brief) -> None:
     agreed = [c for p in b.agreed for c in p.citations]
     assert {"CCW/GGE.1/2023/2 ¶21(a)", "CCW/GGE.1/2023/2 ¶21(b)", "CCW/GGE.1/2023/2 ¶21(c)"} <= set(agreed)
     assert any(c.startswith("EUR/44A25/1 operative") for c in agreed)
-    assert 3 <= len(b.summary) <= 5 and len({p.chunks[0].doc_id for p in b.summary}) == 3
+    assert 3 <= len(b.summary) <= 5 and len({p.chunks[0].document for p in b.summary}) == 3
 
 
 @pytest.mark.slow

@@ -35,7 +35,8 @@ def test_ask_json_has_the_contract_fields(index, capsys) -> None:
     assert ANSWER_FIELDS <= set(a) and a["question"] == MINSK and a["refused"] is False
     assert set(a["timings"]) == {"retrieve_ms", "generate_ms"}
     assert [r["rank"] for r in a["retrieved"]] == [1, 2, 3, 4]
-    assert set(a["retrieved"][0]) == {"rank", "doc", "symbol", "locator", "speaker", "text", "score", "parts"}
+    assert set(a["retrieved"][0]) == {"rank", "doc", "symbol", "locator", "speaker", "text", "score", "parts",
+                                      "language", "versions"}
     assert a["citations"] and {"n", "doc", "symbol", "locator", "speaker", "text", "score", "passage"} <= set(a["citations"][0])
     by_rank = {r["rank"]: r for r in a["retrieved"]}
     for c in a["citations"]:  # [n] is a part of the retrieved passage `passage`, cited to its own locator

@@ -124,7 +124,7 @@ def test_good_files_still_ingested_beside_bad_ones(tmp_path, fake_embedder):
     assert sorted((Path(f.path).name, f.status) for f in report.files) == [
         ("bad.txt", "failed"), ("notes.csv", "skipped"), ("ok.txt", "added"),
     ]
-    assert list(load_index(tmp_path / "idx").docs) == ["A/TEST/1"]
+    assert list(load_index(tmp_path / "idx").docs) == ["A/TEST/1@en"]
 
 
 def test_incremental_add_remove_noop_and_rebuild(tmp_path, fake_embedder):
@@ -137,12 +137,12 @@ def test_incremental_add_remove_noop_and_rebuild(tmp_path, fake_embedder):
     assert index.manifest["counts"] == {"documents": 3, "chunks": 187}
     assert index.manifest["model"] == "fake-256" and index.manifest["dim"] == 256
     assert index.manifest["dense_kind"] == "flat"
-    assert set(index.manifest["documents"]["CD/PV.1505"]) == {"meta", "sha256", "chunks"}
+    assert set(index.manifest["documents"]["CD/PV.1505@zh"]) == {"meta", "sha256", "chunks"}
     r3 = ingest(list(SEED_FILES.values()), index_dir, fake_embedder)
     assert r3.version is None and r3.counts() == {"unchanged": 3}
 
     remove_document(index_dir, "EUR/44A25/1")
-    assert list(load_index(index_dir).docs) == ["CCW/GGE.1/2023/2", "CD/PV.1505"]
+    assert list(load_index(index_dir).docs) == ["CCW/GGE.1/2023/2@zh", "CD/PV.1505@zh"]
 
     r4 = ingest([], index_dir, fake_embedder, rebuild=True)
     assert sorted(f.status for f in r4.files) == ["added", "added"]
@@ -154,12 +154,12 @@ def test_changed_sidecar_reingests(tmp_path, fake_embedder):
     src = tmp_path / "doc.txt"
     src.write_text("1. The Committee met in Vienna.\n", encoding="utf-8")
     ingest([src], tmp_path / "idx", fake_embedder)
-    assert list(load_index(tmp_path / "idx").docs) == ["doc"]
+    assert list(load_index(tmp_path / "idx").docs) == ["doc@en"]
     (tmp_path / "doc.txt.meta.json").write_text('{"symbol": "A/AC.105/1"}', encoding="utf-8")
     report = ingest([src], tmp_path / "idx", fake_embedder)
     assert report.files[0].status == "added"
     # The old entry for the same file is replaced, not duplicated.
-    assert sorted(load_index(tmp_path / "idx").docs) == ["A/AC.105/1"]
+    assert sorted(load_index(tmp_path / "idx").docs) == ["A/AC.105/1@en"]
 
 
 def test_bad_sidecar_is_reported(tmp_path):
