@@ -545,7 +545,9 @@ def calibrate_md() -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", help="data folder (default: ../shared/data beside the repository)")
-    ap.add_argument("--sets", default="cmrc,unpc,unpc-en,gold", help="comma list of cmrc, unpc, unpc-en, gold")
+    ap.add_argument("--sets", default="cmrc,unpc,unpc-en,gold",
+                    help="comma list of cmrc, unpc, unpc-en, gold, unpc-bi (language versions: alignment and retrieval)")
+    ap.add_argument("--bi-docs", type=int, default=0, help="unpc-bi: only the first N documents (0: all 732)")
     ap.add_argument("--split", default="test", choices=("dev", "test", "both"), help="which half to report")
     ap.add_argument("--limit", type=int, default=300, help="answerable questions per half and set "
                     "(and half as many unanswerable ones)")
@@ -568,7 +570,15 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     emb = CachedEmbedder(get_embedder(), Path(args.cache))
     results: dict[str, Any] = {}
+    extra_md: list[str] = []
     for name in [s.strip() for s in args.sets.split(",") if s.strip()]:
+        if name == "unpc-bi":  # its own measures (alignment, pairs found), not the peer comparison below
+            from unpc_bi import markdown as bi_markdown
+            from unpc_bi import run_unpc_bi
+
+            results["unpc-bi"] = run_unpc_bi(data, emb, args.split, args.seed, args.bi_docs)
+            extra_md.append(bi_markdown(results["unpc-bi"]))
+            continue
         if name == "cmrc":
             corpus = load_cmrc(data, args.limit, args.seed, args.cmrc_articles)
         elif name == "unpc":
@@ -578,11 +588,14 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "unpc-en":
             corpus = load_unpc_en(data, args.seed)
         else:
-            ap.error(f"unknown set {name!r}; choose from cmrc, unpc, unpc-en, gold")
+            ap.error(f"unknown set {name!r}; choose from cmrc, unpc, unpc-en, gold, unpc-bi")
         print(f"[{corpus.name}] {len(corpus.docs)} documents, {len(corpus.questions)} questions", file=sys.stderr)
         results[corpus.name] = run_corpus(corpus, emb, args.split, [v for v in args.variants.split(",") if v])
     wall = time.perf_counter() - t0
-    md = markdown(results, info, wall)
+    bi = results.pop("unpc-bi", None)
+    md = markdown(results, info, wall) + "".join(f"\n\n{m}" for m in extra_md)
+    if bi is not None:
+        results["unpc-bi"] = bi
     if args.calibrate:
         md += "\n\n" + calibrate_md()
     write_report(args.out, {"machine": info, "args": vars(args), "embedder": emb.name, "wall_s": round(wall, 1),

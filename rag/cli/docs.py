@@ -1,4 +1,4 @@
-"""`rag docs`: list the indexed documents."""
+"""`rag docs`: list the indexed documents, each once, with its language versions."""
 from __future__ import annotations
 
 import argparse
@@ -6,10 +6,11 @@ import json
 
 from index.store import load_index
 from rag.cli.common import settings_from
+from rag.ingest.versions import group_versions, language_label
 
 
 def register(sub, common: argparse.ArgumentParser, gen: argparse.ArgumentParser) -> None:
-    sp = sub.add_parser("docs", parents=[common], help="list indexed documents")
+    sp = sub.add_parser("docs", parents=[common], help="list indexed documents and their languages")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=run)
 
@@ -17,11 +18,18 @@ def register(sub, common: argparse.ArgumentParser, gen: argparse.ArgumentParser)
 def run(args: argparse.Namespace) -> int:
     index = load_index(settings_from(args).index_dir)
     rows = []
-    for doc_id, meta in index.docs.items():
-        rows.append({**meta.to_dict(), "chunks": index.manifest["documents"][doc_id]["chunks"]})
+    for document, versions in group_versions(index.docs).items():
+        per = []
+        for lang, key in versions.items():
+            n = index.manifest["documents"][key]["chunks"]
+            per.append({**index.docs[key].to_dict(), "key": key, "chunks": n, "label": language_label(lang)})
+        # The first version's metadata stands for the document (as with one version before); `versions` has each.
+        rows.append({**{k: v for k, v in per[0].items() if k not in ("key", "label")}, "doc_id": document,
+                     "chunks": sum(v["chunks"] for v in per), "languages": list(versions), "versions": per})
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for r in rows:
-        print(f"{r['symbol'] or r['doc_id']:22} {r['date'] or '':10} {r['chunks']:4} chunks  {r['title'] or ''}")
+        langs = ", ".join(r["languages"])
+        print(f"{r['symbol'] or r['doc_id']:22} {r['date'] or '':10} {r['chunks']:4} chunks  [{langs}]  {r['title'] or ''}")
     return 0

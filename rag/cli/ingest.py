@@ -49,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     audit_report(s.index_dir, audit.cli_user(), "rebuild" if args.rebuild else "ingest", report)
     width = max((len(f.path) for f in report.files), default=10)
     for f in report.files:
-        detail = f"{f.doc_id} ({f.chunks} chunks)" if f.doc_id else f.reason
+        landed = f.doc_id and f.status not in ("failed", "skipped")
+        detail = f"{f.doc_id} ({f.language}, {f.chunks} chunks)" if landed else f.reason
+        detail += f"; {f.note}" if f.note else ""
         print(f"{f.status:9} {f.path:{width}}  {detail}")
     counts = ", ".join(f"{n} {k}" for k, n in sorted(report.counts().items()))
     print(f"index {s.index_dir}: {counts or 'nothing to do'}" + (f"; version {report.version}" if report.version else ""))

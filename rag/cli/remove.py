@@ -1,4 +1,4 @@
-"""`rag remove`: remove a document from the index."""
+"""`rag remove`: remove a document (every language version, or one) from the index."""
 from __future__ import annotations
 
 import argparse
@@ -9,14 +9,15 @@ from rag.ingest.library import remove_document
 
 
 def register(sub, common: argparse.ArgumentParser, gen: argparse.ArgumentParser) -> None:
-    sp = sub.add_parser("remove", parents=[common], help="remove a document from the index")
+    sp = sub.add_parser("remove", parents=[common], help="remove a document (all its language versions, or --lang's)")
     sp.add_argument("doc", metavar="DOC", help="symbol, document id or file name")
+    sp.add_argument("--lang", metavar="XX", help="remove only this language version (e.g. zh, en)")
     sp.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     index_dir = settings_from(args).index_dir
-    doc_id, _ = remove_document(index_dir, args.doc)
-    audit.record(index_dir, audit.cli_user(), "remove", doc_id)
-    print(f"removed {doc_id}")
+    removed, _ = remove_document(index_dir, args.doc, args.lang)
+    audit.record(index_dir, audit.cli_user(), "remove", removed)
+    print(f"removed {removed}")
     return 0
