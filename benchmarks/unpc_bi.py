@@ -31,8 +31,15 @@ def _build(docs: list[BiDoc], langs: tuple[str, ...], emb: Any, work: Path) -> A
     from rag.ingest.chunk import CHUNKER_VERSION
     from rag.ingest.parse import parse_document
 
+    from rag.errors import IngestError
+
     files = write_corpus(docs, work / "src", langs)
-    parsed = [parse_document(p) for p in files]
+    parsed = []
+    for p in files:
+        try:
+            parsed.append(parse_document(p))
+        except IngestError as e:  # e.g. a version made only of headings: nothing to chunk (counted as absent)
+            print(f"  skipped {e}", file=sys.stderr)
     vecs = emb.embed_passages([c.embed_text() for d in parsed for c in d.chunks])
     writer = IndexWriter(work / "idx", emb.name, emb.dim, CHUNKER_VERSION, rebuild=True)
     at = 0

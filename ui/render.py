@@ -8,7 +8,8 @@ from typing import Iterable, Sequence
 
 from rag.answer.checked import answer_segments
 from rag.answer.citations import MARKER_RE
-from rag.lang import LANGUAGE_LABELS
+from rag.ingest.versions import language_label
+from rag.lang import LANGUAGE_LABELS, detect_language
 from rag.types import Answer, Chunk, Citation, DocMeta, Hit
 
 _WS = re.compile(r"\s+")
@@ -79,12 +80,36 @@ def sentences_citing(text: str, n: int) -> list[str]:
     return [re.sub(r"\s+([.,;:!?])", r"\1", s) for s in out if s]
 
 
-def citation_html(c: Citation, turn: int, translation: list[str] | None = None, source_lang: str | None = None) -> str:
-    """One cited passage, verbatim in its own language; beside it, when the answer is a translation, the
-    answer sentences that render it, labelled as a translation."""
+def versions_html(c: Citation, shown: str) -> str:
+    """Every language version of a cited paragraph side by side, one click away (a closed <details>)."""
+    langs = list(c.versions)
+    if len(langs) < 2:
+        return ""
+    others = ", ".join(language_label(lg) for lg in langs if lg != shown)
+    cols = "".join(
+        f'<div class="version" lang="{esc(lg)}" data-lang="{esc(lg)}"><div class="label">{esc(language_label(lg))}'
+        f'{" — cited" if lg == c.chunk.language else ""}</div>{_lines(text)}</div>'
+        for lg, text in c.versions.items())
+    return (f'<details class="versions"><summary>Side by side: {esc(others)}</summary>'
+            f'<div class="side-by-side versions-grid">{cols}</div></details>')
+
+
+def citation_html(c: Citation, turn: int, translation: list[str] | None = None, source_lang: str | None = None,
+                  question_lang: str | None = None) -> str:
+    """One cited passage, verbatim; in the question's language when the document has that version (the cited
+    language and the others one click away, side by side); beside it, when the answer is a model's translation,
+    the answer sentences that render it, labelled as a translation."""
     flag = "" if c.supported else ' <span class="flag" title="the citing sentence is not clearly backed by this passage">⚠ not clearly supported</span>'
     cls = "cite" if c.supported else "cite unsupported"
-    original = f'<blockquote class="passage">{highlight(c.chunk.text, c.support)}</blockquote>'
+    shown = c.chunk.language or ""
+    if question_lang and question_lang != shown and c.versions.get(question_lang) and not translation:
+        shown = question_lang  # the same paragraph in the reader's language; the cited words stay one click away
+        original = (f'<blockquote class="passage" lang="{esc(shown)}" data-lang="{esc(shown)}">'
+                    f'{_lines(c.versions[shown])}</blockquote>')
+    else:
+        original = (f'<blockquote class="passage" lang="{esc(shown)}" data-lang="{esc(shown)}">'
+                    f'{highlight(c.chunk.text, c.support)}</blockquote>')
+    original += versions_html(c, shown)
     if translation:
         lang = LANGUAGE_LABELS.get(source_lang or "", source_lang or "the original")
         body = (
@@ -221,7 +246,7 @@ def turn_panel(answer: Answer, turn: int) -> str:
     if answer.citations:
         out.append('<ol class="cites">' + "".join(
             citation_html(c, turn, sentences_citing(answer.text, c.n) if answer.translated_from else None,
-                          answer.translated_from)
+                          answer.translated_from, detect_language(answer.question))
             for c in answer.citations) + "</ol>")
     cited = {c.chunk.chunk_id for c in answer.citations}
     others = [h for h in answer.retrieved if h.chunk.chunk_id not in cited]

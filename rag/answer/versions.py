@@ -11,32 +11,34 @@ from rag.types import Chunk, Citation, Hit
 def collapse_versions(hits: list[Hit], row_of: Callable[[Chunk], Hashable | None], prefer: str | None) -> list[Hit]:
     """Hits on the same aligned paragraph in several languages become one hit, cited once.
 
-    A pure function of the ranked hits: a hit joins the first earlier hit on the same row (`row_of`) whose group
-    has no hit in its language yet; the group is shown by its hit in `prefer` (the question's language) when it
-    has one, else by its best; it keeps the group's best score and the best hit's place. Hits whose `row_of` is
-    None (documents with one version) pass through unchanged.
+    A pure function of the ranked hits: a hit joins the first earlier group that already shows its matched
+    paragraph (`row_of` of its chunk among the rows of the group's passages) in another language; a group is
+    shown by its hit in `prefer` (the question's language) when it has one, else by its best, with the group's
+    best score at the best hit's place. Hits whose `row_of` is None (documents with one version) pass through.
 
     Args:
-        hits: ranked hits.
+        hits: ranked hits (passages: `parts`, else the chunk).
         row_of: chunk -> an aligned row key, or None.
         prefer: the question's language.
     Returns:
         The collapsed hits, ranks renumbered from 1.
     """
     groups: list[list[Hit]] = []
-    where: dict[Hashable, list[int]] = {}
+    covered: list[set[Hashable]] = []
     for h in hits:
         key = row_of(h.chunk)
+        lang = h.chunk.language or ""
+        home = None
         if key is not None:
-            for g in where.get(key, []):
-                if all((x.chunk.language or "") != (h.chunk.language or "") for x in groups[g]):
-                    groups[g].append(h)
-                    break
-            else:
-                where.setdefault(key, []).append(len(groups))
-                groups.append([h])
-            continue
-        groups.append([h])
+            home = next((g for g, rows in enumerate(covered) if key in rows
+                         and all((x.chunk.language or "") != lang for x in groups[g])), None)
+        rows = {r for r in (row_of(c) for c in (h.parts or [h.chunk])) if r is not None} | ({key} if key else set())
+        if home is None:
+            groups.append([h])
+            covered.append(rows)
+        else:
+            groups[home].append(h)
+            covered[home] |= rows
     out: list[Hit] = []
     for g in groups:
         shown = next((h for h in g if prefer and h.chunk.language == prefer), g[0])

@@ -26,6 +26,8 @@ LENGTH_VARIANCE = 6.8
 COS_MID = 0.82
 COS_SCALE = 40.0
 LOCATOR_BONUS = 4.0  # the same numbered locator in both: the numbering is the translator's own alignment
+# A pair joined by its locator is at least sigmoid(LOCATOR_BONUS - LOCATOR_BONUS / 2) = 0.88 sure: length and cosine
+# can raise that (a true pair reaches 0.99) but not sink it, since the numbering is the stronger evidence.
 CONFIDENT = 0.5  # pairs below this confidence are flagged (listed by `rag show --lang`, counted at ingest)
 FULL_DP_CELLS = 40_000  # above this many (n × m) cells the path search keeps to a band around the diagonal
 BAND = 60
@@ -37,7 +39,7 @@ _ITEM = re.compile(r"^(?:[a-z]{1,2}|[ivxlc]+|\d{1,3})$", re.I)
 def locator_key(locator: str) -> str:
     """A locator as both versions write it: item labels kept (`¶21(c)`), word labels dropped
     (`operative 1 (责成秘书长)` and `operative 1 (requests)` are both `operative 1`)."""
-    return _LABEL.sub(lambda m: f"({m.group(1)})" if _ITEM.match(m.group(1).strip()) else "", locator).strip()
+    return _LABEL.sub(lambda m: m.group(0) if _ITEM.match(m.group(1).strip()) else "", locator).strip()
 
 
 def is_numbered(locator: str) -> bool:
@@ -182,7 +184,7 @@ class _Scorer:
         la_loc = {locator_key(self.a[i].locator) for i in ia if is_numbered(self.a[i].locator)}
         lb_loc = {locator_key(self.b[j].locator) for j in ib if is_numbered(self.b[j].locator)}
         if la_loc and lb_loc:
-            ev += LOCATOR_BONUS if la_loc & lb_loc else -LOCATOR_BONUS
+            ev = LOCATOR_BONUS + max(ev, -LOCATOR_BONUS / 2) if la_loc & lb_loc else ev - LOCATOR_BONUS
         return ev, cos
 
 
@@ -228,7 +230,7 @@ def _path(sc: _Scorer, a0: int, a1: int, b0: int, b1: int) -> list[Link]:
         ia, ib = list(range(a0 + i - di, a0 + i)), list(range(b0 + j - dj, b0 + j))
         if di and dj:
             cos = sc.cosine(ia, ib)
-            method = "locator" if ev >= LOCATOR_BONUS / 2 and _same_numbered(sc, ia, ib) else "length+similarity"
+            method = "locator" if _same_numbered(sc, ia, ib) else "length+similarity"
             links.append(Link(ia, ib, method, round(_sigmoid(ev), 4), round(cos, 4)))
         else:
             links.append(Link(ia, ib, "unaligned", 0.0))
