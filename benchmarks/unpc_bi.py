@@ -28,10 +28,9 @@ def _half(seed: int, symbol: str) -> str:
 def _build(docs: list[BiDoc], langs: tuple[str, ...], emb: Any, work: Path) -> Any:
     """An index of the docs' versions in `langs` (parsed in-process, vectors from the shared cache)."""
     from index.store import IndexWriter, load_index
+    from rag.errors import IngestError
     from rag.ingest.chunk import CHUNKER_VERSION
     from rag.ingest.parse import parse_document
-
-    from rag.errors import IngestError
 
     files = write_corpus(docs, work / "src", langs)
     parsed = []

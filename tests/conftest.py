@@ -65,3 +65,24 @@ def _unplug_chat_models():
 
     while PLUGGED:
         unregister_generator(PLUGGED.pop())
+
+
+UNPC_BI_DOCS = 24  # the first 24 UNPC dev documents (171 sentence pairs), E/RES/2014/37 (numbered ¶2–¶12) among them
+
+
+@pytest.fixture(scope="session")
+def unpc_bi(tmp_path_factory, real_embedder):
+    """A real-model index of UNPC documents in English and Chinese (tests/unpc_bilingual.py): (index dir, documents)."""
+    from rag.ingest.library import ingest
+    from tests.fixtures import ROOT
+    from tests.unpc_bilingual import load_documents, write_corpus
+
+    data = ROOT.parent / "shared" / "data"
+    if not (data / "unpc-devset").exists():
+        pytest.skip(f"the UNPC dev set is not at {data / 'unpc-devset'}")
+    docs = load_documents(data)[:UNPC_BI_DOCS]
+    d = tmp_path_factory.mktemp("unpc-bi")
+    files = write_corpus(docs, d / "src")
+    report = ingest(files, d / "index", real_embedder)
+    assert not report.failed, [(f.path, f.reason) for f in report.failed]
+    return d / "index", docs

@@ -44,7 +44,7 @@ CSS = """
 .cite-head .score { color: var(--body-text-color-subdued); font-size: 0.85em; }
 .cite-head .flag { color: #b45309; font-weight: 600; }
 .side-by-side { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
-.versions-grid { grid-template-columns: repeat(auto-fit, minmax(220px, 1fr)); margin-top: 4px; }
+.versions-grid { grid-template-columns: none; grid-auto-flow: column; grid-auto-columns: 1fr; margin-top: 4px; }
 details.versions > summary { cursor: pointer; font-size: 0.85em; color: var(--body-text-color-subdued); }
 .side-by-side .label { font-size: 0.8em; color: var(--body-text-color-subdued); margin-bottom: 2px; }
 .meta .translated-note { font-style: italic; }

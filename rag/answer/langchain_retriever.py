@@ -22,7 +22,7 @@ def hit_to_document(hit: Hit) -> Document:
         page_content=hit.text,
         id=c.chunk_id,
         metadata={
-            "cite": c.cite, "doc": c.doc_id, "symbol": c.symbol, "locator": c.locator, "speaker": c.speaker,
+            "cite": c.cite, "doc": c.document, "symbol": c.symbol, "locator": c.locator, "speaker": c.speaker,
             "delegation": c.delegation, "title": c.title, "headings": list(c.headings), "rank": hit.rank,
             "score": hit.score, "dense_score": hit.dense_score, "bm25_score": hit.bm25_score,
             "parts": [p.locator for p in hit.parts],

@@ -158,7 +158,7 @@ class _Corpus:
 
 
 def _ranking_row(h: Hit, q: GoldQuestion) -> dict[str, Any]:
-    return {"rank": h.rank, "doc": h.chunk.doc_id, "symbol": h.chunk.symbol, "locator": h.chunk.locator,
+    return {"rank": h.rank, "doc": h.chunk.document, "symbol": h.chunk.symbol, "locator": h.chunk.locator,
             "relevant": bool(q.evidence) and M.relevances([h.text], q.evidence)[0] == 1}
 
 
