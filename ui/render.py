@@ -102,13 +102,14 @@ def citation_html(c: Citation, turn: int, translation: list[str] | None = None, 
     flag = "" if c.supported else ' <span class="flag" title="the citing sentence is not clearly backed by this passage">⚠ not clearly supported</span>'
     cls = "cite" if c.supported else "cite unsupported"
     shown = c.chunk.language or ""
+    # A document with one version renders exactly as before; with several, the passage says its language.
+    attrs = f' lang="{esc(shown)}" data-lang="{esc(shown)}"' if len(c.versions) > 1 else ""
     if question_lang and question_lang != shown and c.versions.get(question_lang) and not translation:
         shown = question_lang  # the same paragraph in the reader's language; the cited words stay one click away
-        original = (f'<blockquote class="passage" lang="{esc(shown)}" data-lang="{esc(shown)}">'
-                    f'{_lines(c.versions[shown])}</blockquote>')
+        attrs = f' lang="{esc(shown)}" data-lang="{esc(shown)}"'
+        original = f'<blockquote class="passage"{attrs}>{_lines(c.versions[shown])}</blockquote>'
     else:
-        original = (f'<blockquote class="passage" lang="{esc(shown)}" data-lang="{esc(shown)}">'
-                    f'{highlight(c.chunk.text, c.support)}</blockquote>')
+        original = f'<blockquote class="passage"{attrs}>{highlight(c.chunk.text, c.support)}</blockquote>'
     original += versions_html(c, shown)
     if translation:
         lang = LANGUAGE_LABELS.get(source_lang or "", source_lang or "the original")

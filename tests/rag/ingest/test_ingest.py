@@ -247,4 +247,4 @@ def test_a_file_repeated_in_one_run_is_added_once_then_unchanged(tmp_path, fake_
     seed = SEED_FILES["EUR/44A25/1"]
     report = ingest([seed, seed], tmp_path / "twice", fake_embedder)
     assert [f.status for f in report.files] == ["added", "unchanged"]
-    assert list(load_index(tmp_path / "twice").docs) == ["EUR/44A25/1"]
+    assert list(load_index(tmp_path / "twice").docs) == ["EUR/44A25/1@zh"]
