@@ -139,6 +139,32 @@ def retrieval(index: Any, emb: Any, qs: list[tuple[BiDoc, Any]], both: bool) -> 
             "search_p50_ms": round(float(np.median(ms)), 1) if ms else None}
 
 
+def _peers(docs: list[BiDoc], langs: tuple[str, ...], emb: Any, work: Path) -> Any:
+    """The peer recipes of benchmarks/retrieval.py (750/150-character windows; FAISS, BM25, RRF) over the same files."""
+    from retrieval import Corpus, Peers, SrcDoc
+
+    files = write_corpus(docs, work / "peer-src", langs)
+    src = [SrcDoc(p.stem, p.read_text(encoding="utf-8"), {}, "both", False) for p in files]
+    return Peers(Corpus("unpc-bi", src, [], ""), emb)
+
+
+def peer_retrieval(peers: Any, method: str, qs: list[tuple[BiDoc, Any]], both: bool) -> dict[str, Any]:
+    """The same questions for a peer recipe: a window holding the Chinese sentence (and, with both versions, a
+    window that holds the English one too: a peer store has no notion of versions, so the pair is found at the rank
+    where the later of its two sentences first appears; hit@1 needs one window holding both)."""
+    ranks = []
+    for _, p in qs:
+        wins = peers.search(method, p.en).passages[:K]
+        zh = [i for i, w in enumerate(wins, 1) if norm(p.zh) in norm(w)]
+        en = [i for i, w in enumerate(wins, 1) if norm(p.en) in norm(w)] if both else [0]
+        ranks.append(max(zh[0], en[0]) if zh and en else 0)  # the pair is complete once both sentences were read
+    a = np.asarray(ranks)
+    return {"n": len(qs), "hit@1": round(float(np.mean(a == 1)), 4), "hit@5": round(float(np.mean((a >= 1) & (a <= K))), 4)}
+
+
+PEER_METHODS = ("faiss-750", "bm25-750", "rrf-750")
+
+
 def run_unpc_bi(data: Path, emb: Any, split: str, seed: int, limit_docs: int = 0) -> dict[str, Any]:
     """Build the zh-only and en+zh indexes and measure alignment and retrieval per half.
 
@@ -162,17 +188,22 @@ def run_unpc_bi(data: Path, emb: Any, split: str, seed: int, limit_docs: int = 0
         out["build_s"] = round(time.perf_counter() - t0, 1)
         qs_all = _questions(docs)
         emb.embed_queries([p.en for _, p in qs_all])  # batch once; searches read the cache
+        peers = {"zh_only": _peers(docs, ("zh",), emb, Path(tmp) / "pz"), "both": _peers(docs, ("en", "zh"), emb,
+                                                                                           Path(tmp) / "pb")}
         for half in (("dev", "test") if split == "both" else (split,)):
             hd = [d for d in docs if _half(seed, d.symbol) == half]
             qs = [(d, p) for d, p in qs_all if _half(seed, d.symbol) == half]
             res = {"documents": len(hd), "alignment": alignment_accuracy(both, hd),
-                   "zh_only": retrieval(zh_only, emb, qs, both=False), "both": retrieval(both, emb, qs, both=True)}
+                   "zh_only": retrieval(zh_only, emb, qs, both=False), "both": retrieval(both, emb, qs, both=True),
+                   "peers": {m: {name: peer_retrieval(pr, m, qs, name == "both") for name, pr in peers.items()}
+                             for m in PEER_METHODS}}
             out["halves"][half] = res
             al = res["alignment"]
             print(f"  [unpc-bi {half}] alignment {al['accuracy']:.4f} ({al['correct']}/{al['pairs']}, absent "
                   f"{al['absent']}) {al['by_method']} cos pair {al['cos_pair']} other {al['cos_other']}", file=sys.stderr)
             for name in ("zh_only", "both"):
                 print(f"  [unpc-bi {half}] {name}: {res[name]}", file=sys.stderr)
+            print(f"  [unpc-bi {half}] peers: {res['peers']}", file=sys.stderr)
     return out
 
 
@@ -187,8 +218,15 @@ def markdown(res: dict[str, Any]) -> str:
     rows = []
     for half, h in res["halves"].items():
         al = h["alignment"]
-        rows.append([half, h["documents"], al["pairs"], al["accuracy"], h["zh_only"]["n"], h["zh_only"]["hit@1"],
+        rows.append([half, "ours", h["documents"], al["pairs"], al["accuracy"], h["zh_only"]["n"], h["zh_only"]["hit@1"],
                      h["zh_only"]["hit@5"], h["both"]["hit@1"], h["both"]["hit@5"], h["both"]["top_hit_in_english"]])
-    lines.append(md_table(["half", "documents", "pairs aligned", "alignment accuracy", "questions",
+        for m, r in h.get("peers", {}).items():
+            rows.append([half, m, "", "", "—", r["zh_only"]["n"], r["zh_only"]["hit@1"], r["zh_only"]["hit@5"],
+                         r["both"]["hit@1"], r["both"]["hit@5"], ""])
+    lines.append(md_table(["half", "method", "documents", "pairs aligned", "alignment accuracy", "questions",
                            "(a) zh only hit@1", "(a) hit@5", "(b) both hit@1", "(b) hit@5", "(b) top hit English"], rows))
+    by = {half: h["alignment"]["by_method"] for half, h in res["halves"].items()}
+    cos = {half: (h["alignment"]["cos_pair"], h["alignment"]["cos_other"]) for half, h in res["halves"].items()}
+    lines += ["", f"Alignment by method: {by}. Cosine of aligned 1-1 pairs vs other paragraphs of the same document "
+              f"(p05/p50/p95): {cos}."]
     return "\n".join(lines)
