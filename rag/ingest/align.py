@@ -165,28 +165,47 @@ def _anchors(a: list[Segment], b: list[Segment]) -> list[tuple[int, int]]:
 
 
 class _Scorer:
+    """Pair evidence from precomputed cosines, lengths and locator keys (the path search asks for it per cell)."""
+
     def __init__(self, a: list[Segment], b: list[Segment], ratio: float) -> None:
         self.a, self.b, self.ratio = a, b, ratio
-        self.cos = (np.stack([s.vector for s in a]) @ np.stack([s.vector for s in b]).T) if a and b else None
+        va = np.stack([s.vector for s in a]) if a else np.zeros((0, 1), np.float32)
+        vb = np.stack([s.vector for s in b]) if b else np.zeros((0, 1), np.float32)
+        self.cos = (va @ vb.T).astype(np.float64) if a and b else None
+        # |v_i + v_(i+1)| of unit vectors, for the cosine of two merged neighbours without re-summing
+        self.norm_a = np.sqrt(np.maximum(2 + 2 * np.sum(va[:-1] * va[1:], axis=1), 1e-12)) if len(a) > 1 else None
+        self.norm_b = np.sqrt(np.maximum(2 + 2 * np.sum(vb[:-1] * vb[1:], axis=1), 1e-12)) if len(b) > 1 else None
+        self.len_a = [s.length for s in a]
+        self.len_b = [s.length for s in b]
+        self.loc_a = [locator_key(s.locator) if is_numbered(s.locator) else None for s in a]
+        self.loc_b = [locator_key(s.locator) if is_numbered(s.locator) else None for s in b]
 
     def cosine(self, ia: list[int], ib: list[int]) -> float:
+        assert self.cos is not None
+        if len(ia) == 1 and len(ib) == 1:
+            return float(self.cos[ia[0], ib[0]])
+        if len(ia) == 2 and len(ib) == 1:
+            return float((self.cos[ia[0], ib[0]] + self.cos[ia[1], ib[0]]) / self.norm_a[ia[0]])
+        if len(ia) == 1 and len(ib) == 2:
+            return float((self.cos[ia[0], ib[0]] + self.cos[ia[0], ib[1]]) / self.norm_b[ib[0]])
         va = np.sum([self.a[i].vector for i in ia], axis=0)
         vb = np.sum([self.b[j].vector for j in ib], axis=0)
-        if len(ia) == 1 and len(ib) == 1 and self.cos is not None:
-            return float(self.cos[ia[0], ib[0]])
         return float(va @ vb / max(float(np.linalg.norm(va) * np.linalg.norm(vb)), 1e-9))
 
     def evidence(self, ia: list[int], ib: list[int]) -> tuple[float, float]:
         """(evidence that ia and ib translate each other, cosine): cosine, length and locator terms."""
         cos = self.cosine(ia, ib)
-        la = sum(self.a[i].length for i in ia)
-        lb = sum(self.b[j].length for j in ib)
+        la = sum(self.len_a[i] for i in ia)
+        lb = sum(self.len_b[j] for j in ib)
         ev = (cos - COS_MID) * COS_SCALE + _length_logp(la, lb, self.ratio)
-        la_loc = {locator_key(self.a[i].locator) for i in ia if is_numbered(self.a[i].locator)}
-        lb_loc = {locator_key(self.b[j].locator) for j in ib if is_numbered(self.b[j].locator)}
+        la_loc = {self.loc_a[i] for i in ia} - {None}
+        lb_loc = {self.loc_b[j] for j in ib} - {None}
         if la_loc and lb_loc:
             ev = LOCATOR_BONUS + max(ev, -LOCATOR_BONUS / 2) if la_loc & lb_loc else ev - LOCATOR_BONUS
         return ev, cos
+
+
+_RANGES = {1: lambda k: [k], 2: lambda k: [k, k + 1]}
 
 
 def _sigmoid(x: float) -> float:
@@ -217,7 +236,7 @@ def _path(sc: _Scorer, a0: int, a1: int, b0: int, b1: int) -> list[Link]:
                     continue
                 ev = 0.0
                 if di and dj:
-                    ev, _ = sc.evidence(list(range(a0 + pi, a0 + i)), list(range(b0 + pj, b0 + j)))
+                    ev, _ = sc.evidence(_RANGES[di](a0 + pi), _RANGES[dj](b0 + pj))
                 v = best[pi, pj] + prior + ev
                 if v > top:
                     top, arg = v, (di, dj, ev)
@@ -240,9 +259,7 @@ def _path(sc: _Scorer, a0: int, a1: int, b0: int, b1: int) -> list[Link]:
 
 
 def _same_numbered(sc: _Scorer, ia: list[int], ib: list[int]) -> bool:
-    la = {locator_key(sc.a[i].locator) for i in ia if is_numbered(sc.a[i].locator)}
-    lb = {locator_key(sc.b[j].locator) for j in ib if is_numbered(sc.b[j].locator)}
-    return bool(la & lb)
+    return bool(({sc.loc_a[i] for i in ia} - {None}) & ({sc.loc_b[j] for j in ib} - {None}))
 
 
 def align(a: list[Segment], b: list[Segment]) -> Alignment:
