@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import RagError
-from rag.ingest.align import Alignment, Segment, align, segments
+from rag.ingest.align import CONFIDENT, Alignment, Segment, align, segments
 from rag.lang import LANGUAGE_LABELS
 from rag.types import Chunk, DocMeta, document_id, version_key  # noqa: F401  (re-exported identity helpers)
 
@@ -97,6 +97,7 @@ class Row:
     segments: dict[str, list[Segment]] = field(default_factory=dict)
     method: dict[str, str] = field(default_factory=dict)  # language -> "pivot", "locator", "length+similarity"
     confidence: dict[str, float] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # languages of the document with no paragraph here
 
     def texts(self) -> dict[str, str]:
         return {lang: "\n".join(s.text for s in segs) for lang, segs in self.segments.items()}
@@ -104,14 +105,15 @@ class Row:
     @property
     def flagged(self) -> bool:
         """A paragraph some version lacks, or paired with low confidence."""
-        return any(m == "unaligned" for m in self.method.values()) or any(c < 0.5 for c in self.confidence.values())
+        return bool(self.missing) or any(m == "unaligned" for m in self.method.values()) or any(
+            c < CONFIDENT for c in self.confidence.values())
 
     def to_json(self, langs: list[str] | None = None) -> dict[str, Any]:
         texts = self.texts()
         keep = [lg for lg in (langs or list(texts)) if lg in texts]
         return {"locator": self.locator, "versions": {lg: texts[lg] for lg in keep},
                 "alignment": {lg: {"method": self.method[lg], "confidence": self.confidence[lg]} for lg in keep},
-                "flagged": self.flagged}
+                "flagged": self.flagged, "missing": [lg for lg in self.missing if lg in (langs or self.missing)]}
 
 
 @dataclass
@@ -176,9 +178,11 @@ def align_document(document: str, versions: dict[str, tuple[list[Chunk], np.ndar
             return (min(piv), 0)
         # a paragraph only another version has: placed after the pivot paragraph its neighbour is aligned to
         lg, j = min(members)
-        prev = next((find((lg, jj)) for jj in range(j - 1, -1, -1)), None)
-        anchor = [i for l2, i in groups.get(prev, []) if l2 == pivot] if prev else []
-        return (max(anchor) if anchor else -1, j + 1)
+        for jj in range(j - 1, -1, -1):
+            anchor = [i for l2, i in groups.get(find((lg, jj)), []) if l2 == pivot]
+            if anchor:
+                return (max(anchor), j + 1)
+        return (-1, j + 1)
 
     rows: list[Row] = []
     by_chunk: dict[str, int] = {}
@@ -197,6 +201,7 @@ def align_document(document: str, versions: dict[str, tuple[list[Chunk], np.ndar
                 row.method[lang], row.confidence[lang] = "unaligned", 0.0
         first = row.segments.get(pivot) or next(iter(row.segments.values()))
         row.locator = first[0].locator
+        row.missing = [lg for lg in segs if lg not in row.segments]
         rows.append(row)
     return DocumentAlignment(document, pivot, rows, by_chunk, pairs)
 

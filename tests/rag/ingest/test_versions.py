@@ -245,7 +245,7 @@ def test_a_version_in_another_language_is_accepted_and_labelled(bilingual, tmp_p
 
 
 def test_versions_whose_paragraph_counts_differ_widely_align_what_they_can_and_flag_the_rest(
-        tmp_path: Path, fake_embedder) -> None:
+        tmp_path: Path, fake_embedder, capsys) -> None:
     en = "A/TEST/8\n\n" + "\n\n".join(f"{n}. Paragraph {n} of the English text, long enough to stand alone."
                                        for n in range(1, 7)) + "\n"
     zh = "A/TEST/8\n\n1. 英文本第1段。\n\n2. 英文本第2段。\n"
@@ -253,3 +253,8 @@ def test_versions_whose_paragraph_counts_differ_widely_align_what_they_can_and_f
                     fake_embedder)
     assert report.files[1].note == ("A/TEST/8: zh aligned to en: 2 by locator, 0 by length+similarity, 4 flagged "
                                     "(en has 6 paragraphs, zh 2)")
+    rc, out, _ = _run(capsys, "show", "A/TEST/8", "--lang", "en,zh", "--json", "--index", str(tmp_path / "idx"))
+    rows = json.loads(out)["rows"]
+    assert [(r["locator"], sorted(r["versions"]), r["flagged"], r["missing"]) for r in rows] == [
+        ("¶1", ["en", "zh"], False, []), ("¶2", ["en", "zh"], False, [])] + [
+        (f"¶{n}", ["en"], True, ["zh"]) for n in range(3, 7)]
