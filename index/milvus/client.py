@@ -189,6 +189,15 @@ def create_collections(client: Any, collection: str, dim: int) -> None:
     client.create_collection(meta_name(collection), schema=ms, index_params=mip, consistency_level="Strong")
 
 
+def ensure_loaded(client: Any, collection: str) -> None:
+    """Load both collections into memory when they are not (after a restart Milvus keeps them released)."""
+    from pymilvus.client.types import LoadState  # noqa: PLC0415 - pymilvus loads only for Milvus stores
+
+    for name in (collection, meta_name(collection)):
+        if client.has_collection(name) and client.get_load_state(name).get("state") != LoadState.Loaded:
+            client.load_collection(name)
+
+
 def drop_collections(client: Any, collection: str) -> None:
     for name in (collection, meta_name(collection)):
         if client.has_collection(name):
@@ -234,6 +243,7 @@ def read_pointer(client: Any, collection: str) -> dict[str, Any] | None:
     """The published snapshot pointer {gen, version, parts}, or None before the first publish."""
     if not client.has_collection(meta_name(collection)):
         return None
+    ensure_loaded(client, collection)
     got = client.get(meta_name(collection), ids=["CURRENT"], output_fields=["value"])
     return json.loads(got[0]["value"]) if got else None
 

@@ -10,8 +10,11 @@ gen) before writing. One writer at a time: a second one is detected at commit an
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +29,7 @@ from index.milvus.client import (
     connect,
     create_collections,
     drop_collections,
+    ensure_loaded,
     meta_name,
     new_version,
     read_manifest,
@@ -37,6 +41,10 @@ from rag.errors import RagError
 from rag.types import Chunk, DocMeta
 
 INSERT_BATCH = 500  # rows per insert call: ~1 MB of 384-d vectors and texts, well under gRPC's 64 MB message
+# A writer holds the `LOCK` record while it runs, refreshed on every document; one that died is recognised at
+# once on the same host (its process is gone), elsewhere once its lease is this old. A large document embeds in
+# well under a minute on 2 cores, so 10 minutes without a refresh means the writer is gone.
+LEASE_S = 600
 
 
 @dataclass
@@ -107,6 +115,10 @@ class MilvusWriter:
         self.changed = False
         self._dead: list[tuple[int, int]] = []
         self._dead_texts: list[tuple[str, int, int]] = []  # (doc_id, gen, parts) of superseded texts
+        self._owner = {"host": socket.gethostname(), "pid": os.getpid(), "id": uuid.uuid4().hex}
+        if self.client.has_collection(meta_name(spec.collection)):
+            ensure_loaded(self.client, spec.collection)
+            self._lock()
         pointer = read_pointer(self.client, spec.collection)
         manifest = read_manifest(self.client, spec.collection, pointer) if pointer else None
         self.base_version = str(pointer["version"]) if pointer else None
@@ -123,6 +135,7 @@ class MilvusWriter:
             stored_dim, manifest, self.base_gen, self.gen, self.next_row = None, None, 0, 1, 0
         if stored_dim is None:
             create_collections(self.client, spec.collection, dim)
+            self._lock()
         self._collect(manifest)
         if manifest is None:
             self.changed = rebuild
@@ -135,6 +148,41 @@ class MilvusWriter:
             self.changed = True
         else:
             self.docs = entries
+
+    def _lock(self) -> None:
+        """Take the collection's writer lease, or MilvusStoreError naming the writer that holds it."""
+        got = self.client.get(meta_name(self.spec.collection), ids=["LOCK"], output_fields=["value"])
+        if got:
+            held = json.loads(got[0]["value"])
+            alive = True
+            if held["host"] == self._owner["host"]:
+                try:
+                    os.kill(int(held["pid"]), 0)
+                except ProcessLookupError:
+                    alive = False
+                except PermissionError:
+                    pass
+            if held["id"] != self._owner["id"] and alive and time.time() - held["time"] < LEASE_S:
+                raise MilvusStoreError(
+                    f"another writer (process {held['pid']} on {held['host']}) is changing {self.spec.location}; "
+                    f"wait for it to finish (a writer that died frees it within {LEASE_S // 60} minutes)")
+        self._refresh()
+
+    def _refresh(self) -> None:
+        value = json.dumps({**self._owner, "time": time.time()})
+        self.client.upsert(meta_name(self.spec.collection),
+                           [{"key": "LOCK", "gen": 0, "value": value, "v": [0.0] * 2}])
+
+    def _unlock(self) -> None:
+        got = self.client.get(meta_name(self.spec.collection), ids=["LOCK"], output_fields=["value"])
+        if got and json.loads(got[0]["value"])["id"] == self._owner["id"]:
+            self.client.delete(meta_name(self.spec.collection), ids=["LOCK"])
+
+    def close(self) -> None:
+        """Give up without publishing: delete what this writer wrote, free the lock."""
+        if self.changed:
+            self.abort()
+        self._unlock()
 
     def _collection_dim(self) -> int | None:
         if not self.client.has_collection(self.spec.collection):
@@ -180,6 +228,7 @@ class MilvusWriter:
         """
         if embeddings.shape != (len(chunks), self.dim):
             raise ValueError(f"embeddings shape {embeddings.shape} does not match {len(chunks)} chunks x {self.dim}")
+        self._refresh()
         old = self.docs.pop(meta.doc_id, None)
         if old is not None:
             self._supersede(old)
@@ -201,9 +250,15 @@ class MilvusWriter:
         self.changed = True
 
     def abort(self) -> None:
-        """Delete what this writer wrote and did not publish (the next writer would otherwise do it)."""
-        self.client.delete(self.spec.collection, filter=f"gen == {self.gen}")
-        self.client.delete(meta_name(self.spec.collection), filter=f"gen == {self.gen}")
+        """Delete what this writer wrote and did not publish (the next writer would otherwise do it); by row range
+        and key, so rows of another writer that shared the generation number stay."""
+        mine = [d for d in self.docs.values() if d.gen == self.gen]
+        for d in mine:
+            if d.n:
+                self.client.delete(self.spec.collection, filter=f"row >= {d.row} and row < {d.row + d.n}")
+        keys = [f"text:{d.meta.doc_id}:{self.gen}:{i}" for d in mine for i in range(d.text_parts)]
+        for i in range(0, len(keys), 500):
+            self.client.delete(meta_name(self.spec.collection), ids=keys[i : i + 500])
         self.changed = False
 
     def _step(self, name: str) -> None:
@@ -219,6 +274,7 @@ class MilvusWriter:
                 this writer is published then.
         """
         if not self.changed:
+            self._unlock()
             return None
         c, name = self.client, self.spec.collection
         self._step("rows")
@@ -227,6 +283,7 @@ class MilvusWriter:
         pointer = read_pointer(c, name)
         if int(pointer["gen"] if pointer else 0) != self.base_gen or counted != expected:
             self.abort()
+            self._unlock()
             raise MilvusStoreError(f"another writer changed {self.spec.location} while this one ran (found "
                                    f"{counted} of {expected} new rows); nothing was published: run the command again")
         manifest = {
@@ -244,6 +301,7 @@ class MilvusWriter:
         # The atomic step: readers see the old snapshot or the new one.
         c.upsert(meta_name(name), [{"key": "CURRENT", "gen": self.gen, "value": json.dumps(
             {"gen": self.gen, "version": version, "parts": parts}), "v": [0.0, 0.0]}])
+        self.changed = False  # published: from here on, a failure leaves only rows the next writer deletes
         self._step("published")
         for a, b in self._dead:
             c.delete(name, filter=f"row >= {a} and row < {b}")
@@ -252,5 +310,5 @@ class MilvusWriter:
         for i in range(0, len(keys), 500):
             c.delete(meta_name(name), ids=keys[i : i + 500])
         self._step("collected")
-        self.changed = False
+        self._unlock()
         return version
