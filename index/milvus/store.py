@@ -156,11 +156,7 @@ class MilvusStore:
 
     def resolve_doc(self, name: str) -> str:
         """A doc id from a symbol, doc id or source file name; RagError listing the known ones otherwise."""
-        for doc_id, meta in self.docs.items():
-            if name in (doc_id, meta.symbol, meta.source) or (meta.source and Path(meta.source).stem == name):
-                return doc_id
-        known = ", ".join(sorted(self.docs)) or "(none)"
-        raise RagError(f"unknown document {name!r}; the store {self.location} holds: {known}")
+        return resolve_name(self.docs, name, self.location)
 
     def iter_chunks(self) -> Iterator[tuple[int, Chunk]]:
         """Every live (row, chunk), document by document, in document order."""
@@ -171,6 +167,15 @@ class MilvusStore:
                 got = self._fetch(batch, CHUNK_FIELDS)
                 for r in batch:
                     yield r, _chunk(got[r])
+
+
+def resolve_name(docs: dict[str, DocMeta], name: str, location: str) -> str:
+    """A doc id among `docs` from a symbol, doc id or source file name; RagError listing the known ones otherwise."""
+    for doc_id, meta in docs.items():
+        if name in (doc_id, meta.symbol, meta.source) or (meta.source and Path(meta.source).stem == name):
+            return doc_id
+    known = ", ".join(sorted(docs)) or "(none)"
+    raise RagError(f"unknown document {name!r}; the store {location} holds: {known}")
 
 
 def check_manifest(store_location: str, manifest: dict[str, Any], model: str | None, dim: int | None,

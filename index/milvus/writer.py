@@ -36,7 +36,7 @@ from index.milvus.client import (
     read_pointer,
     write_parts,
 )
-from index.milvus.store import check_manifest, rebuild_hint
+from index.milvus.store import check_manifest, rebuild_hint, resolve_name
 from rag.errors import RagError
 from rag.types import Chunk, DocMeta
 
@@ -79,7 +79,7 @@ def _row(row: int, gen: int, c: Chunk, meta: DocMeta, vector: np.ndarray) -> dic
         "headings": _fit(json.dumps(c.headings, ensure_ascii=False)), "ordinal": c.ordinal, "context": c.context,
         "unit": _fit(c.unit, 1024), "date": meta.date,
         "f_speaker": _fit((c.speaker or "").lower(), 1024), "f_delegation": _fit((c.delegation or "").lower(), 1024),
-        "f_body": _fit((c.body or meta.body or "").lower(), 1024), "f_language": (c.language or "").lower()[:16],
+        "f_body": _fit((c.body or "").lower(), 1024), "f_language": (c.language or "").lower()[:16],
         # NFKC as index.tokenize does: full-width letters and digits match their ASCII forms
         "keyword": _fit(unicodedata.normalize("NFKC", c.keyword_text())),
         "vector": vector.astype(np.float32).tolist(),
@@ -93,14 +93,14 @@ def _row(row: int, gen: int, c: Chunk, meta: DocMeta, vector: np.ndarray) -> dic
 class MilvusWriter:
     """Stages changes to a Milvus store and publishes them as one new snapshot; readers never see a partial one."""
 
-    def __init__(self, spec: StoreSpec, model: str, dim: int, chunker_version: str, rebuild: bool = False,
-                 client: Any = None) -> None:
+    def __init__(self, spec: StoreSpec, model: str | None = None, dim: int | None = None,
+                 chunker_version: str | None = None, rebuild: bool = False, client: Any = None) -> None:
         """Open the store at `spec` for writing, creating its collections on first use.
 
         Args:
             spec: URI and collection.
             model, dim, chunker_version: what the new rows are made with; a store built otherwise is refused
-                unless `rebuild`.
+                unless `rebuild`. None: the store's own (removing needs no embedder).
             rebuild: start from an empty store (published atomically at commit, unless the vector dimension
                 changes: then the collections are dropped and recreated first).
             client: a connected MilvusClient to reuse.
@@ -108,9 +108,9 @@ class MilvusWriter:
             MilvusStoreError: Milvus unreachable, a server without the BM25 function, or an incompatible store.
         """
         self.spec = spec
+        self.location = spec.location
         self.client = client or connect(spec)
-        self.model, self.dim, self.chunker_version = model, dim, str(chunker_version)
-        self.docs: dict[str, StagedDoc] = {}
+        self.entries: dict[str, StagedDoc] = {}
         self.previous_paths: list[str] = []
         self.changed = False
         self._dead: list[tuple[int, int]] = []
@@ -125,6 +125,14 @@ class MilvusWriter:
         self.base_gen = int(pointer["gen"]) if pointer else 0
         self.gen = self.base_gen + 1
         self.next_row = int(manifest["next_row"]) if manifest else 0
+        if model is None or dim is None or chunker_version is None:
+            if manifest is None:
+                self._unlock()
+                raise MilvusStoreError(f"no store at {spec.location}: build one with `rag ingest PATH... --store "
+                                       f"milvus:{spec.uri} --collection {spec.collection}`")
+            model, dim = model or manifest["model"], dim or int(manifest["dim"])
+            chunker_version = chunker_version or str(manifest["chunker_version"])
+        self.model, self.dim, self.chunker_version = model, int(dim), str(chunker_version)
         if manifest and not rebuild:
             check_manifest(spec.location, manifest, model, dim, chunker_version, rebuild_hint(spec))
         if manifest and rebuild:
@@ -147,7 +155,26 @@ class MilvusWriter:
                 self._supersede(e)
             self.changed = True
         else:
-            self.docs = entries
+            self.entries = entries
+
+    @property
+    def docs(self) -> dict[str, DocMeta]:
+        """The documents as they will be after commit: published ones, plus staged changes."""
+        return {d: e.meta for d, e in self.entries.items()}
+
+    def chunk_count(self, doc_id: str) -> int:
+        """Number of chunks of a document in `docs`."""
+        return self.entries[doc_id].n
+
+    def resolve_doc(self, name: str) -> str:
+        """A doc id in `docs` from a symbol, doc id or source file name; RagError listing the known ones otherwise."""
+        return resolve_name(self.docs, name, self.location)
+
+    def __enter__(self) -> "MilvusWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _lock(self) -> None:
         """Take the collection's writer lease, or MilvusStoreError naming the writer that holds it."""
@@ -174,6 +201,8 @@ class MilvusWriter:
                            [{"key": "LOCK", "gen": 0, "value": value, "v": [0.0] * 2}])
 
     def _unlock(self) -> None:
+        if not self.client.has_collection(meta_name(self.spec.collection)):
+            return
         got = self.client.get(meta_name(self.spec.collection), ids=["LOCK"], output_fields=["value"])
         if got and json.loads(got[0]["value"])["id"] == self._owner["id"]:
             self.client.delete(meta_name(self.spec.collection), ids=["LOCK"])
@@ -212,7 +241,7 @@ class MilvusWriter:
 
     def find_by_source(self, source: str, sha256: str) -> str | None:
         """Doc id of an already-stored file with this name and content (re-adding it is a no-op)."""
-        for doc_id, entry in self.docs.items():
+        for doc_id, entry in self.entries.items():
             if entry.meta.source == source and entry.meta.sha256 == sha256:
                 return doc_id
         return None
@@ -229,7 +258,7 @@ class MilvusWriter:
         if embeddings.shape != (len(chunks), self.dim):
             raise ValueError(f"embeddings shape {embeddings.shape} does not match {len(chunks)} chunks x {self.dim}")
         self._refresh()
-        old = self.docs.pop(meta.doc_id, None)
+        old = self.entries.pop(meta.doc_id, None)
         if old is not None:
             self._supersede(old)
         start = self.next_row
@@ -238,21 +267,21 @@ class MilvusWriter:
             self.client.insert(self.spec.collection, rows[i : i + INSERT_BATCH])
         parts = write_parts(self.client, self.spec.collection, f"text:{meta.doc_id}:{self.gen}", self.gen, text)
         self.next_row = start + len(chunks)
-        self.docs[meta.doc_id] = StagedDoc(meta, start, len(chunks), self.gen, parts)
+        self.entries[meta.doc_id] = StagedDoc(meta, start, len(chunks), self.gen, parts)
         self.changed = True
 
     def remove(self, doc_id: str) -> None:
         """Stage the removal of `doc_id`; RagError listing the stored documents when it is not one of them."""
-        if doc_id not in self.docs:
-            known = ", ".join(sorted(self.docs)) or "(none)"
+        if doc_id not in self.entries:
+            known = ", ".join(sorted(self.entries)) or "(none)"
             raise RagError(f"unknown document {doc_id!r}; the store {self.spec.location} holds: {known}")
-        self._supersede(self.docs.pop(doc_id))
+        self._supersede(self.entries.pop(doc_id))
         self.changed = True
 
     def abort(self) -> None:
         """Delete what this writer wrote and did not publish (the next writer would otherwise do it); by row range
         and key, so rows of another writer that shared the generation number stay."""
-        mine = [d for d in self.docs.values() if d.gen == self.gen]
+        mine = [d for d in self.entries.values() if d.gen == self.gen]
         for d in mine:
             if d.n:
                 self.client.delete(self.spec.collection, filter=f"row >= {d.row} and row < {d.row + d.n}")
@@ -278,7 +307,7 @@ class MilvusWriter:
             return None
         c, name = self.client, self.spec.collection
         self._step("rows")
-        expected = sum(d.n for d in self.docs.values() if d.gen == self.gen)
+        expected = sum(d.n for d in self.entries.values() if d.gen == self.gen)
         counted = c.query(name, filter=f"gen == {self.gen}", output_fields=["count(*)"])[0]["count(*)"]
         pointer = read_pointer(c, name)
         if int(pointer["gen"] if pointer else 0) != self.base_gen or counted != expected:
@@ -290,9 +319,9 @@ class MilvusWriter:
             "format": FORMAT_VERSION, "model": self.model, "dim": self.dim, "chunker_version": self.chunker_version,
             "dense_kind": "milvus-flat", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "gen": self.gen,
             "next_row": self.next_row, "dead": [list(r) for r in self._dead],
-            "counts": {"documents": len(self.docs), "chunks": sum(d.n for d in self.docs.values())},
+            "counts": {"documents": len(self.entries), "chunks": sum(d.n for d in self.entries.values())},
             "documents": {d: {"meta": e.meta.to_dict(), "sha256": e.meta.sha256, "chunks": e.n, "row": e.row,
-                              "n": e.n, "gen": e.gen, "text_parts": e.text_parts} for d, e in self.docs.items()},
+                              "n": e.n, "gen": e.gen, "text_parts": e.text_parts} for d, e in self.entries.items()},
         }
         parts = write_parts(c, name, f"manifest:{self.gen}", self.gen,
                             json.dumps(manifest, ensure_ascii=False))
