@@ -8,6 +8,7 @@ and document texts (in parts). Publishing a new version is one upsert of `CURREN
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -97,11 +98,31 @@ def connect(spec: StoreSpec, timeout: float = 10.0) -> Any:
         client = MilvusClient(uri=spec.uri, token=spec.token, timeout=timeout)
         version = client.get_server_version()
     except MilvusException as e:
+        if spec.uri.endswith(".db"):
+            raise MilvusStoreError(
+                f"cannot open the Milvus Lite file {spec.uri} ({e.message}): {_lite_problem(spec.uri)}") from None
         raise MilvusStoreError(
             f"cannot reach Milvus at {spec.uri} ({e.message}): start the server (docker compose up -d, see the "
             "README's Milvus section) or use a Milvus Lite file, e.g. --store milvus:/path/un.db") from None
     check_server_version(str(version), spec.uri)
     return client
+
+
+def _lite_problem(path: str) -> str:
+    """Why Milvus Lite could not open `path`, and the fix: another process holds it, or the folder is unusable."""
+    import fcntl  # noqa: PLC0415 - only needed to explain a failure
+
+    lock = os.path.join(path, "LOCK")  # Milvus Lite holds an exclusive flock on DATA_DIR/LOCK while it is open
+    try:
+        with open(lock, "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(f, fcntl.LOCK_UN)
+    except BlockingIOError:
+        return ("another process has it open (Milvus Lite serves one process at a time): stop that process, "
+                "e.g. a running `rag ui`, or serve the store from a Milvus server (README, Milvus section)")
+    except OSError as e:
+        return f"{e.strerror.lower()}: give a path in a writable folder, e.g. --store milvus:$HOME/un.db"
+    return "see the log above; RAG_DEBUG=1 shows the traceback"
 
 
 def check_server_version(version: str, uri: str) -> None:

@@ -303,6 +303,26 @@ def test_an_unreachable_milvus_is_one_error_naming_how_to_start_one():
         open_milvus(parse_spec("milvus:http://127.0.0.1:9"))
 
 
+def test_a_milvus_lite_file_open_in_another_process_is_one_error_naming_the_fix(tmp_path):
+    import fcntl
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "busy.db"
+    path.mkdir()
+    code = ("import sys; from index.milvus import open_milvus, parse_spec\n"
+            "try: open_milvus(parse_spec('milvus:' + sys.argv[1]))\n"
+            "except Exception as e: print(e)")
+    with open(path / "LOCK", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held here, as a running `rag ui` holds it
+        out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "PYTHONPATH": os.getcwd()}).stdout
+    assert out.startswith(f"cannot open the Milvus Lite file {path} (") and out.rstrip().endswith(
+        "another process has it open (Milvus Lite serves one process at a time): stop that process, e.g. a running "
+        "`rag ui`, or serve the store from a Milvus server (README, Milvus section)")
+
+
 def test_a_server_without_the_bm25_function_is_refused_naming_the_version_needed():
     with pytest.raises(MilvusStoreError, match=r"Milvus at http://h:19530 is version v2\.4\.9, which has no BM25 "
                                                r"function: upgrade the server to Milvus 2\.5 or later"):
