@@ -27,6 +27,9 @@ from rag.errors import RagError
 from rag.types import Chunk, DocMeta
 
 CHUNK_CACHE = 20_000  # chunks kept per snapshot: passages re-read their neighbours, the UI re-reads the same rows
+# A missed row brings the rows around it in its document: retrieval grows a passage from a hit one neighbour at a
+# time, and one round trip for 17 rows costs about what one for a single row does (~2 ms on Milvus Lite).
+READ_AHEAD = 8
 MAX_LIMIT = 16_384  # Milvus' largest search limit
 
 
@@ -123,11 +126,17 @@ class MilvusStore:
                 raise KeyError(r)
         missing = [r for r in rows if r not in self._cache]
         if missing:
-            got = self._fetch(missing, CHUNK_FIELDS)
+            wanted = set(missing)
+            for r in missing:
+                i = bisect.bisect_right(self._starts, r) - 1
+                lo, hi = max(self._starts[i], r - READ_AHEAD), min(self._ends[i], r + READ_AHEAD + 1)
+                wanted.update(x for x in range(lo, hi) if x not in self._cache)
+            got = self._fetch(sorted(wanted), CHUNK_FIELDS)
             for r in missing:
                 if r not in got:
                     raise KeyError(r)  # deleted by a later publish: the reader reloads on the next question
-                self._cache[r] = _chunk(got[r])
+            for r, rec in got.items():
+                self._cache[r] = _chunk(rec)
             while len(self._cache) > CHUNK_CACHE:
                 self._cache.popitem(last=False)
         return [self._cache[r] for r in rows]
