@@ -19,6 +19,11 @@ def parent_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """The options every command takes (`--index`, `--model`) and those of commands that generate text."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index", metavar="DIR", help=f"index directory (default $RAG_INDEX or {default_index_dir()})")
+    common.add_argument("--store", metavar="milvus:URI",
+                        help="another store than the index directory: milvus:/path/un.db (Milvus Lite) or "
+                             "milvus:http://host:19530 (a Milvus server); default $RAG_STORE, else --index")
+    common.add_argument("--collection", metavar="NAME",
+                        help="Milvus collection of --store (default $RAG_COLLECTION or un_rag)")
     common.add_argument("--model", metavar="NAME_OR_PATH", help="embedding model (default: built-in multilingual-e5-small)")
     gen = argparse.ArgumentParser(add_help=False)
     # Not argparse choices: plug-in generators register at run time; the registry's error lists the choices.
@@ -33,8 +38,10 @@ def parent_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from the environment, overridden by the flags given."""
     kw = {"index_dir": Path(args.index) if getattr(args, "index", None) else None}
-    for attr, field in (("model", "embed_model"), ("llm", "llm"), ("openai_base_url", "openai_base_url"),
-                        ("openai_model", "openai_model"), ("local_model", "local_model_path"),
+    if getattr(args, "index", None) and not getattr(args, "store", None):
+        kw["store"] = ""  # an explicit --index means the embedded store there, whatever $RAG_STORE says
+    for attr, field in (("store", "store"), ("collection", "collection"), ("model", "embed_model"), ("llm", "llm"),
+                        ("openai_base_url", "openai_base_url"), ("openai_model", "openai_model"), ("local_model", "local_model_path"),
                         ("device", "embed_device"), ("precision", "embed_precision")):
         if getattr(args, attr, None):
             kw[field] = getattr(args, attr)
