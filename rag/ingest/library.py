@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from index.store import IndexWriter, load_index, write_lock
+from index.base import StoreWriter
+from index.registry import open_writer
 from rag.errors import IngestError, RagError
 from rag.ingest.chunk import CHUNKER_VERSION
 from rag.ingest.metadata import SIDECAR_SUFFIX
@@ -91,9 +92,8 @@ def ingest(
         One `FileResult` per file and the committed version (None when nothing changed).
     """
     report = IngestReport()
-    index_dir, paths = Path(index_dir), [Path(p) for p in paths]
-    with write_lock(index_dir):
-        writer = IndexWriter(index_dir, embedder.name, embedder.dim, CHUNKER_VERSION, rebuild=rebuild)
+    paths = [Path(p) for p in paths]  # index_dir stays as given: a directory, or SCHEME:LOCATION of another store
+    with open_writer(index_dir, embedder.name, embedder.dim, CHUNKER_VERSION, rebuild=rebuild) as writer:
         if rebuild and not paths:
             if not writer.previous_paths:
                 raise RagError(f"nothing to rebuild at {index_dir}: give the files or folders to ingest")
@@ -110,18 +110,18 @@ def ingest(
     return report
 
 
-def _ingest_one(path: Path, writer: IndexWriter, embedder: Embedder, max_mb: float, replace: bool = False) -> FileResult:
+def _ingest_one(path: Path, writer: StoreWriter, embedder: Embedder, max_mb: float, replace: bool = False) -> FileResult:
     try:
         check_file(path, max_mb)  # size and type before a byte is read (a 3 GB file was hashed in full first)
         sha = file_sha256(path)
         same = writer.find_by_source(path.name, sha)
         if same is not None:
-            return FileResult(str(path), "unchanged", same, len(writer.docs[same].chunks))
+            return FileResult(str(path), "unchanged", same, writer.chunk_count(same))
         # Parsed in a child process with memory and time limits: a hostile file fails alone.
         doc = parse_isolated(path, max_mb=max_mb)
         old = writer.docs.get(doc.meta.doc_id)
-        if old is not None and old.meta.path != str(path.resolve()) and not replace:
-            where = Path(old.meta.path).name if old.meta.path else old.meta.source
+        if old is not None and old.path != str(path.resolve()) and not replace:
+            where = Path(old.path).name if old.path else old.source
             raise RagError(f"{doc.meta.doc_id} is already indexed (from {where}); replacing it is explicit: "
                            "rag ingest --replace, or tick 'Replace' in the Documents tab")
         vectors = embedder.embed_passages([c.embed_text() for c in doc.chunks])
@@ -134,7 +134,7 @@ def _ingest_one(path: Path, writer: IndexWriter, embedder: Embedder, max_mb: flo
     doc.meta.path = str(path.resolve())
     status = "updated" if doc.meta.doc_id in writer.docs else "added"
     # The same file ingested before under another id (its sidecar changed the symbol) is replaced.
-    for old_id in [d for d, e in writer.docs.items() if e.meta.path == doc.meta.path and d != doc.meta.doc_id]:
+    for old_id in [d for d, m in writer.docs.items() if m.path == doc.meta.path and d != doc.meta.doc_id]:
         writer.remove(old_id)
     writer.add(doc.meta, doc.text, doc.chunks, vectors)
     return FileResult(str(path), status, doc.meta.doc_id, len(doc.chunks))
@@ -142,13 +142,10 @@ def _ingest_one(path: Path, writer: IndexWriter, embedder: Embedder, max_mb: flo
 
 def remove_document(index_dir: str | Path, doc: str) -> tuple[str, DocMeta]:
     """Remove one document (by symbol, id or file name) as a new index version; returns its id and metadata."""
-    index_dir = Path(index_dir)
-    with write_lock(index_dir):
-        index = load_index(index_dir)
-        doc_id = index.resolve_doc(doc)
-        meta = index.docs[doc_id]
-        # The index's own chunker version: removing needs no re-chunking, so an older index stays usable.
-        writer = IndexWriter(index_dir, index.model, int(index.manifest["dim"]), str(index.manifest["chunker_version"]))
+    # The store's own model and chunker version: removing needs no re-chunking, so an older index stays usable.
+    with open_writer(index_dir) as writer:
+        doc_id = writer.resolve_doc(doc)
+        meta = writer.docs[doc_id]
         writer.remove(doc_id)
         writer.commit()
     return doc_id, meta
