@@ -66,13 +66,21 @@ def instrument(timer: Timer) -> None:
         finally:
             timer.add("parse+chunk", time.perf_counter() - t0)
 
-    class TimedWriter(store.IndexWriter):
-        def commit(self) -> str | None:
+    open_writer = ri.open_writer
+
+    def timed_writer(*a: Any, **kw: Any) -> Any:
+        writer = open_writer(*a, **kw)
+        commit = writer.commit
+
+        def timed_commit() -> str | None:
             t0 = time.perf_counter()
             try:
-                return super().commit()
+                return commit()
             finally:
                 timer.add("commit", time.perf_counter() - t0)
+
+        writer.commit = timed_commit
+        return writer
 
     dense_build, kw_build = store.DenseIndex.build.__func__, store.KeywordIndex.build.__func__
 
@@ -88,7 +96,7 @@ def instrument(timer: Timer) -> None:
     store.DenseIndex.build = timed(dense_build, "commit: FAISS build")  # type: ignore[method-assign]
     store.KeywordIndex.build = timed(kw_build, "commit: BM25 build")  # type: ignore[method-assign]
     ri.parse_isolated = timed_parse  # type: ignore[assignment]
-    ri.IndexWriter = TimedWriter  # type: ignore[misc]
+    ri.open_writer = timed_writer  # type: ignore[assignment]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -272,13 +272,13 @@ class Ours:
     """The project's default: real parser and chunker, the index store, rag.retrieve.Retriever."""
 
     def __init__(self, corpus: Corpus, emb: CachedEmbedder, work: Path, settings: Any = None) -> None:
-        from index.store import IndexWriter, load_index
+        from index.registry import open_store, open_writer
         from rag.answer.retrieve import Retriever
         from rag.ingest.chunk import CHUNKER_VERSION
         from rag.ingest.parse import parse_document
 
         dest = work / "ours"
-        writer = IndexWriter(dest, emb.name, emb.dim, CHUNKER_VERSION, rebuild=True)
+        writer = open_writer(dest, emb.name, emb.dim, CHUNKER_VERSION, rebuild=True)
         srcdir = work / "src"
         srcdir.mkdir(exist_ok=True)
         seen: set[str] = set()
@@ -301,8 +301,9 @@ class Ours:
         for doc in parsed:
             writer.add(doc.meta, doc.text, doc.chunks, vecs[at : at + len(doc.chunks)])
             at += len(doc.chunks)
-        writer.commit()
-        self.index = load_index(dest)
+        with writer:
+            writer.commit()
+        self.index = open_store(dest)
         self.retriever = Retriever(self.index, emb, settings)
         self.size_bytes = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file())
 
@@ -467,7 +468,7 @@ def run_corpus(corpus: Corpus, emb: CachedEmbedder, split: str, variants: list[s
         halves = ("dev", "test") if split == "both" else (split,)
         qs_all = [q for q in corpus.questions if q.half in halves]
         emb.embed_queries([q.text for q in qs_all])  # batch once; searches below read the cache
-        res: dict[str, Any] = {"note": corpus.note, "passages": {"ours": len(ours.index.chunks),
+        res: dict[str, Any] = {"note": corpus.note, "passages": {"ours": ours.index.size,
                                "peers": len(peers.windows)}, "build_s": round(build_s, 1),
                                "index_bytes": {**{v: o.size_bytes for v, o in systems.items()},
                                                "peers": peers.size_bytes}, "halves": {}}

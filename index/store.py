@@ -9,14 +9,16 @@ import shutil
 import signal
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from index.base import IndexLoadError, RowFilter, check_compatible, resolve_doc_name
 from index.dense import DenseIndex
 from index.keyword import KeywordIndex
+from index.registry import register_store
 from rag.errors import RagError
 from rag.types import Chunk, DocMeta
 
@@ -36,10 +38,6 @@ def _step(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-class IndexLoadError(RagError):
-    """A missing, unreadable or incompatible index."""
-
-
 @dataclass
 class DocEntry:
     meta: DocMeta
@@ -48,34 +46,88 @@ class DocEntry:
     embeddings: np.ndarray  # (len(chunks), dim) float32, row-aligned with chunks
 
 
-@dataclass
 class Index:
-    """A loaded, read-only snapshot of one index version."""
+    """A loaded, read-only snapshot of one index version; meets `index.base.ChunkStore` (rows are 0..size-1)."""
 
-    path: Path
-    version: str
-    manifest: dict[str, Any]
-    chunks: list[Chunk]
-    embeddings: np.ndarray
-    dense: DenseIndex
-    keyword: KeywordIndex
-    texts: dict[str, str]  # doc_id -> cleaned text
-    docs: dict[str, DocMeta] = field(default_factory=dict)
+    def __init__(self, path: Path, version: str, manifest: dict[str, Any], chunks: list[Chunk],
+                 embeddings: np.ndarray, dense: DenseIndex, keyword: KeywordIndex, texts: dict[str, str],
+                 docs: dict[str, DocMeta]) -> None:
+        self.path = path
+        self.location = str(path)
+        self.version = version
+        self.manifest = manifest
+        self.docs = docs
+        self._chunks = chunks
+        self._embeddings = embeddings
+        self._dense = dense
+        self._keyword = keyword
+        self._texts = texts
+        self._doc_range: dict[str, tuple[int, int]] = {}
+        for i, c in enumerate(chunks):
+            lo, _ = self._doc_range.get(c.doc_id, (i, i))
+            self._doc_range[c.doc_id] = (lo, i + 1)
 
     @property
     def model(self) -> str:
         return self.manifest["model"]
 
+    @property
+    def size(self) -> int:
+        return len(self._chunks)
+
+    def _allowed(self, where: RowFilter) -> np.ndarray:
+        return np.asarray([i for i, c in enumerate(self._chunks) if where.matches(c, self.docs.get(c.doc_id))],
+                          dtype=np.int64)
+
+    def dense_search(self, query: np.ndarray, k: int, where: RowFilter | None = None) -> list[tuple[int, float]]:
+        if not self.size:
+            return []
+        if not where:
+            scores, ids = self._dense.search(query[None, :], k)
+            keep = ids[0] >= 0
+            return list(zip(ids[0][keep].tolist(), scores[0][keep].tolist()))
+        mask = self._allowed(where)
+        sims = self._embeddings[mask] @ query  # a filtered search scores just the allowed rows exactly
+        order = np.argsort(-sims)[:k]
+        return list(zip(mask[order].tolist(), sims[order].tolist()))
+
+    def keyword_search(self, query: str, k: int, where: RowFilter | None = None) -> list[tuple[int, float]]:
+        if not self.size:
+            return []
+        bm = self._keyword.scores(query)
+        if where:
+            allowed = np.zeros(len(bm), bool)
+            allowed[self._allowed(where)] = True
+            bm = np.where(allowed, bm, 0.0)
+        return [(int(i), float(bm[i])) for i in np.argsort(-bm)[:k] if bm[i] > 0]
+
+    def chunks(self, rows: Sequence[int]) -> list[Chunk]:
+        n = len(self._chunks)
+        bad = [r for r in rows if not 0 <= r < n]
+        if bad:
+            raise KeyError(f"rows {bad[:5]} are not in {self.location} (version {self.version})")
+        return [self._chunks[r] for r in rows]
+
+    def vectors(self, rows: Sequence[int]) -> np.ndarray:
+        return self._embeddings[np.asarray(rows, dtype=np.int64)]
+
+    def doc_rows(self, doc_id: str) -> list[int]:
+        lo, hi = self._doc_range.get(doc_id, (0, 0))
+        return list(range(lo, hi))
+
+    def doc_text(self, doc_id: str) -> str:
+        return self._texts.get(doc_id, "")
+
     def doc_chunks(self, doc_id: str) -> list[Chunk]:
-        return [c for c in self.chunks if c.doc_id == doc_id]
+        """The chunks of one document, in order (a convenience over `chunks(doc_rows(doc_id))`)."""
+        return self.chunks(self.doc_rows(doc_id))
+
+    def iter_chunks(self) -> Iterator[tuple[int, Chunk]]:
+        return iter(enumerate(self._chunks))
 
     def resolve_doc(self, name: str) -> str:
         """A document id from a symbol, doc id or source file name; RagError listing the known ones otherwise."""
-        for doc_id, meta in self.docs.items():
-            if name in (doc_id, meta.symbol, meta.source) or (meta.source and Path(meta.source).stem == name):
-                return doc_id
-        known = ", ".join(sorted(self.docs)) or "(none)"
-        raise RagError(f"unknown document {name!r}; the index holds: {known}")
+        return resolve_doc_name(self.docs, name)
 
 
 def _fsync_write(path: Path, data: bytes) -> None:
@@ -140,57 +192,59 @@ def load_index(root: Path) -> Index:
     return Index(root, version, manifest, chunks, embeddings, dense, keyword, texts, docs)
 
 
-def check_compatible(index: Index, model: str, chunker_version: str) -> None:
-    """IndexLoadError, naming the rebuild command, when `index` was built with another embedding model or chunker.
-
-    Readers and writers both check: vectors of two models cannot be compared, and old chunks beside new ones (or
-    read by a retriever that relies on the new chunker's units and headers) give wrong passages.
-
-    Args:
-        index: the loaded index.
-        model: the embedding model that will query or extend it.
-        chunker_version: the chunker version that will query or extend it.
-    """
-    if index.model != model:
-        raise IndexLoadError(
-            f"index at {index.path} was built with embedding model {index.model!r}, not {model!r}: "
-            f"rebuild it with `rag ingest --rebuild --index {index.path}` or configure {index.model!r}"
-        )
-    built_by = str(index.manifest.get("chunker_version"))
-    if built_by != chunker_version:
-        raise IndexLoadError(
-            f"index at {index.path} was built by chunker version {built_by}, this is version {chunker_version}: "
-            f"rebuild it with `rag ingest --rebuild --index {index.path}`"
-        )
-
-
 class IndexWriter:
     """Stages changes to an index and commits them as a new version; readers never see a partial one."""
 
-    def __init__(self, root: Path, model: str, dim: int, chunker_version: str, rebuild: bool = False) -> None:
-        self.root = root
-        self.model = model
-        self.dim = dim
-        self.chunker_version = chunker_version
-        self.docs: dict[str, DocEntry] = {}
+    def __init__(self, root: Path, model: str | None, dim: int | None, chunker_version: str | None,
+                 rebuild: bool = False) -> None:
+        self.root = Path(root)
+        self.location = str(root)
+        self.entries: dict[str, DocEntry] = {}
         self.changed = False
         self.previous_paths: list[str] = []  # where the documents of the replaced index came from
-        self.base_version = current_version(root)  # kept after the commit, for readers that loaded it
-        if self.base_version is None:
+        self._lock: contextlib.ExitStack | None = None
+        self.base_version = current_version(self.root)  # kept after the commit, for readers that loaded it
+        base = load_index(self.root) if self.base_version is not None else None
+        if model is None or dim is None or chunker_version is None:  # keep the store's own (e.g. to remove)
+            if base is None:
+                raise IndexLoadError(f"no index at {root}: build one with `rag ingest PATH... --index {root}`")
+            model, dim, chunker_version = base.model, int(base.manifest["dim"]), str(base.manifest["chunker_version"])
+        self.model, self.dim, self.chunker_version = model, dim, chunker_version
+        if base is None:
             return
-        base = load_index(root)
         if rebuild:
             self.previous_paths = [m.path for m in base.docs.values() if m.path]
             self.changed = True
             return
         check_compatible(base, model, chunker_version)
         for doc_id, meta in base.docs.items():
-            rows = [i for i, c in enumerate(base.chunks) if c.doc_id == doc_id]
-            self.docs[doc_id] = DocEntry(meta, base.texts.get(doc_id, ""), [base.chunks[i] for i in rows], base.embeddings[rows])
+            rows = base.doc_rows(doc_id)
+            self.entries[doc_id] = DocEntry(meta, base.doc_text(doc_id), base.chunks(rows), base.vectors(rows))
+
+    def __enter__(self) -> "IndexWriter":
+        if self._lock is None:  # opened by `index.registry.open_writer`, it holds the lock already
+            self._lock = contextlib.ExitStack()
+            self._lock.enter_context(write_lock(self.root))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    @property
+    def docs(self) -> dict[str, DocMeta]:
+        return {d: e.meta for d, e in self.entries.items()}
+
+    def chunk_count(self, doc_id: str) -> int:
+        return len(self.entries[doc_id].chunks)
+
+    def resolve_doc(self, name: str) -> str:
+        return resolve_doc_name(self.docs, name)
 
     def find_by_source(self, source: str, sha256: str) -> str | None:
         """Doc id of an already-indexed file with this name and content (re-adding it is a no-op)."""
-        for doc_id, entry in self.docs.items():
+        for doc_id, entry in self.entries.items():
             if entry.meta.source == source and entry.meta.sha256 == sha256:
                 return doc_id
         return None
@@ -206,15 +260,15 @@ class IndexWriter:
         """
         if embeddings.shape != (len(chunks), self.dim):
             raise ValueError(f"embeddings shape {embeddings.shape} does not match {len(chunks)} chunks x {self.dim}")
-        self.docs[meta.doc_id] = DocEntry(meta, text, chunks, embeddings.astype(np.float32))
+        self.entries[meta.doc_id] = DocEntry(meta, text, chunks, embeddings.astype(np.float32))
         self.changed = True
 
     def remove(self, doc_id: str) -> None:
         """Stage the removal of `doc_id`; RagError listing the indexed documents when it is not one of them."""
-        if doc_id not in self.docs:
-            known = ", ".join(sorted(self.docs)) or "(none)"
+        if doc_id not in self.entries:
+            known = ", ".join(sorted(self.entries)) or "(none)"
             raise RagError(f"unknown document {doc_id!r}; the index holds: {known}")
-        del self.docs[doc_id]
+        del self.entries[doc_id]
         self.changed = True
 
     def commit(self) -> str | None:
@@ -234,14 +288,14 @@ class IndexWriter:
         _step("start")
         chunks: list[Chunk] = []
         embs: list[np.ndarray] = []
-        for entry in self.docs.values():
+        for entry in self.entries.values():
             chunks.extend(entry.chunks)
             embs.append(entry.embeddings)
         matrix = np.concatenate(embs) if embs else np.zeros((0, self.dim), np.float32)
         lines = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in chunks)
         _fsync_write(tmp / "chunks.jsonl", lines.encode("utf-8"))
         _step("chunks")
-        texts = "".join(json.dumps({"doc_id": d, "text": e.text}, ensure_ascii=False) + "\n" for d, e in self.docs.items())
+        texts = "".join(json.dumps({"doc_id": d, "text": e.text}, ensure_ascii=False) + "\n" for d, e in self.entries.items())
         _fsync_write(tmp / "texts.jsonl", texts.encode("utf-8"))
         _step("texts")
         with open(tmp / "embeddings.npy", "wb") as f:
@@ -261,9 +315,9 @@ class IndexWriter:
             "chunker_version": self.chunker_version,
             "dense_kind": dense.kind,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "counts": {"documents": len(self.docs), "chunks": len(chunks)},
+            "counts": {"documents": len(self.entries), "chunks": len(chunks)},
             "documents": {
-                d: {"meta": e.meta.to_dict(), "sha256": e.meta.sha256, "chunks": len(e.chunks)} for d, e in self.docs.items()
+                d: {"meta": e.meta.to_dict(), "sha256": e.meta.sha256, "chunks": len(e.chunks)} for d, e in self.entries.items()
             },
         }
         _fsync_write(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
@@ -307,3 +361,28 @@ def write_lock(root: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _open(location: str) -> Index:
+    return load_index(Path(location).expanduser())
+
+
+def _writer(location: str, model: str | None, dim: int | None, chunker_version: str | None,
+            rebuild: bool = False) -> IndexWriter:
+    root = Path(location).expanduser()
+    lock = contextlib.ExitStack()
+    lock.enter_context(write_lock(root))  # before reading the base version: no other writer may commit under us
+    try:
+        writer = IndexWriter(root, model, dim, chunker_version, rebuild=rebuild)
+    except BaseException:
+        lock.close()
+        raise
+    writer._lock = lock
+    return writer
+
+
+def _version(location: str) -> str | None:
+    return current_version(Path(location).expanduser())
+
+
+register_store("faiss", _open, _writer, _version, "the embedded store: a directory (FAISS, BM25, versions)")

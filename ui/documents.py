@@ -7,8 +7,9 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from index.store import current_version, load_index
+from index.registry import open_store, store_version
 from rag import audit
+from rag.answer.pipeline import store_spec
 from rag.errors import RagError
 from rag.ingest.library import IngestStatus, Progress, ingest, remove_document
 from rag.ingest.readers import SUPPORTED
@@ -19,7 +20,7 @@ from ui.render import document_html, esc, ingest_report_html
 if TYPE_CHECKING:
     import gradio as gr
 
-    from index.store import Index
+    from index.base import ChunkStore as Index
 
 log = logging.getLogger(__name__)
 UPLOADS = "uploads"  # under the index directory, so `rebuild` can re-read uploaded files
@@ -29,20 +30,19 @@ Row = tuple[str, str, str, int, str]  # file name, status, doc id, chunks, reaso
 
 def current_index(ctx: AppContext) -> "Index | None":
     """The index new questions see, or None when none has been built yet."""
-    if current_version(ctx.pipeline.index_dir) is None:
+    if store_version(store_spec(ctx.settings)) is None:
         return None
     try:
         return ctx.pipeline.index
     except RagError:  # e.g. built with another embedding model: still list it, so it can be rebuilt
-        return load_index(ctx.pipeline.index_dir)
+        return open_store(store_spec(ctx.settings))
 
 
 def doc_rows(index: "Index | None") -> list[list[Any]]:
     if index is None:
         return []
-    counts = {d: m.get("chunks", 0) for d, m in index.manifest["documents"].items()}
     return [
-        [m.symbol or d, m.title or "", m.date or "", m.language or "", m.kind or "", counts.get(d, 0), m.source or ""]
+        [m.symbol or d, m.title or "", m.date or "", m.language or "", m.kind or "", len(index.doc_rows(d)), m.source or ""]
         for d, m in index.docs.items()
     ]
 
@@ -173,7 +173,7 @@ def read_doc(ctx: AppContext, doc: str | None) -> str:
     if index is None or not doc:
         return '<div class="empty">Choose a document to read its paragraphs with their locators.</div>'
     doc_id = index.resolve_doc(doc)
-    return document_html(index.docs[doc_id], index.texts.get(doc_id, ""), index.doc_chunks(doc_id))
+    return document_html(index.docs[doc_id], index.doc_text(doc_id), index.chunks(index.doc_rows(doc_id)))
 
 
 # --- the tab ----------------------------------------------------------------------------------

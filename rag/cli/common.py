@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Callable
 
 from rag.answer.retrieve import Filters
 from rag.config import Settings, default_index_dir
+from rag.errors import RagError
 from rag.lang import LANGUAGE_LABELS
 from rag.types import Answer
 
@@ -49,8 +51,18 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def filters_from(args: argparse.Namespace) -> Filters:
-    """Retrieval filters from `--doc` (repeatable) and `--speaker`."""
-    return Filters(docs=tuple(args.doc or ()), speaker=args.speaker)
+    """Retrieval filters from `--doc` (repeatable), `--speaker` and the document date range `--from` / `--to`."""
+    return Filters(docs=tuple(args.doc or ()), speaker=args.speaker, date_from=check_date(getattr(args, "date_from", None), "--from"),
+                   date_to=check_date(getattr(args, "date_to", None), "--to"))
+
+
+def check_date(value: str | None, flag: str) -> str | None:
+    """`value` when it is an ISO date prefix (YYYY, YYYY-MM or YYYY-MM-DD); RagError naming `flag` otherwise."""
+    if value is None:
+        return None
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value.strip()):
+        raise RagError(f"{flag} {value!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD (e.g. {flag} 2023-05)")
+    return value.strip()
 
 
 def print_answer(a: Answer, as_json: bool) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from index.store import load_index
+from index.registry import open_store
 from rag.cli.common import settings_from
 
 
@@ -15,10 +15,10 @@ def register(sub, common: argparse.ArgumentParser, gen: argparse.ArgumentParser)
 
 
 def run(args: argparse.Namespace) -> int:
-    index = load_index(settings_from(args).index_dir)
+    index = open_store(str(settings_from(args).index_dir))
     rows = []
     for doc_id, meta in index.docs.items():
-        rows.append({**meta.to_dict(), "chunks": index.manifest["documents"][doc_id]["chunks"]})
+        rows.append({**meta.to_dict(), "chunks": len(index.doc_rows(doc_id))})
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0

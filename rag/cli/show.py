@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from index.store import load_index
+from index.registry import open_store
 from rag.cli.common import settings_from
 from rag.errors import RagError
 
@@ -18,13 +18,14 @@ def register(sub, common: argparse.ArgumentParser, gen: argparse.ArgumentParser)
 
 
 def run(args: argparse.Namespace) -> int:
-    index = load_index(settings_from(args).index_dir)
+    index = open_store(str(settings_from(args).index_dir))
     doc_id = index.resolve_doc(args.doc)
-    chunks = index.doc_chunks(doc_id)
+    all_chunks = index.chunks(index.doc_rows(doc_id))
+    chunks = all_chunks
     if args.locator:
         chunks = [c for c in chunks if c.locator == args.locator or c.locator.startswith(args.locator + "(")]
         if not chunks:
-            known = ", ".join(dict.fromkeys(c.locator for c in index.doc_chunks(doc_id)))
+            known = ", ".join(dict.fromkeys(c.locator for c in all_chunks))
             raise RagError(f"no paragraph {args.locator!r} in {doc_id}; its locators: {known}")
     if args.json:
         print(json.dumps([c.to_dict() for c in chunks], ensure_ascii=False, indent=2))

@@ -9,7 +9,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from index.store import IndexWriter, load_index, write_lock
+from index.base import StoreWriter
+from index.registry import open_writer
 from rag.errors import IngestError, RagError
 from rag.ingest.chunk import CHUNKER_VERSION
 from rag.ingest.metadata import SIDECAR_SUFFIX
@@ -144,9 +145,8 @@ def ingest(
         One `FileResult` per file and the committed version (None when nothing changed).
     """
     report = IngestReport()
-    index_dir, paths = Path(index_dir), [Path(p) for p in paths]
-    with write_lock(index_dir):
-        writer = IndexWriter(index_dir, embedder.name, embedder.dim, CHUNKER_VERSION, rebuild=rebuild)
+    paths = [Path(p) for p in paths]  # index_dir stays as given: a directory, or SCHEME:LOCATION of another store
+    with open_writer(index_dir, embedder.name, embedder.dim, CHUNKER_VERSION, rebuild=rebuild) as writer:
         if rebuild and not paths:
             if not writer.previous_paths:
                 raise RagError(f"nothing to rebuild at {index_dir}: give the files or folders to ingest")
@@ -161,7 +161,7 @@ def ingest(
 class _Run:
     """One ingestion: parse ahead, embed in batches across files, stage each document in file order."""
 
-    def __init__(self, writer: IndexWriter, embedder: Embedder, max_mb: float, replace: bool, report: IngestReport,
+    def __init__(self, writer: StoreWriter, embedder: Embedder, max_mb: float, replace: bool, report: IngestReport,
                  files: list[Path], progress: Progress | None) -> None:
         self.writer, self.embedder, self.max_mb, self.replace = writer, embedder, max_mb, replace
         self.report, self.files, self.progress = report, files, progress
@@ -170,7 +170,7 @@ class _Run:
         self.t0 = time.perf_counter()
         self.batch: list[tuple[int, _Parsed]] = []  # (position in report.files, parsed file)
         # Snapshot of what is indexed, for the parse-ahead thread (the writer changes under it otherwise).
-        self.known = {(e.meta.source, e.meta.sha256) for e in writer.docs.values()}
+        self.known = {(m.source, m.sha256) for m in writer.docs.values()}
 
     def go(self) -> None:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse-ahead") as pool:
@@ -215,7 +215,7 @@ class _Run:
             return
         same = self.writer.find_by_source(path.name, sha)
         if same is not None:
-            self.report.files.append(FileResult(str(path), "unchanged", same, len(self.writer.docs[same].chunks)))
+            self.report.files.append(FileResult(str(path), "unchanged", same, self.writer.chunk_count(same)))
             return
         if doc is None:  # unchanged at the start, but replaced since by a file of this run: parse it after all
             outcome = self._read_now(path)
@@ -226,8 +226,8 @@ class _Run:
         if any(p.doc.meta.doc_id == doc.meta.doc_id for _, p in self.batch):
             self._flush()  # the earlier file must be staged before this one is checked against it
         old = self.writer.docs.get(doc.meta.doc_id)
-        if old is not None and old.meta.path != str(path.resolve()) and not self.replace:
-            where = Path(old.meta.path).name if old.meta.path else old.meta.source
+        if old is not None and old.path != str(path.resolve()) and not self.replace:
+            where = Path(old.path).name if old.path else old.source
             self.report.files.append(FileResult(
                 str(path), "failed", reason=f"{doc.meta.doc_id} is already indexed (from {where}); replacing it is "
                 "explicit: rag ingest --replace, or tick 'Replace' in the Documents tab"))
@@ -276,7 +276,7 @@ class _Run:
         doc.meta.path = str(p.path.resolve())
         status = "updated" if doc.meta.doc_id in self.writer.docs else "added"
         # The same file ingested before under another id (its sidecar changed the symbol) is replaced.
-        for old_id in [d for d, e in self.writer.docs.items() if e.meta.path == doc.meta.path and d != doc.meta.doc_id]:
+        for old_id in [d for d, m in self.writer.docs.items() if m.path == doc.meta.path and d != doc.meta.doc_id]:
             self.writer.remove(old_id)
         self.writer.add(doc.meta, doc.text, doc.chunks, p.vectors)
         self.passages += len(doc.chunks)
@@ -297,13 +297,10 @@ def _size(path: Path) -> int:
 
 def remove_document(index_dir: str | Path, doc: str) -> tuple[str, DocMeta]:
     """Remove one document (by symbol, id or file name) as a new index version; returns its id and metadata."""
-    index_dir = Path(index_dir)
-    with write_lock(index_dir):
-        index = load_index(index_dir)
-        doc_id = index.resolve_doc(doc)
-        meta = index.docs[doc_id]
-        # The index's own chunker version: removing needs no re-chunking, so an older index stays usable.
-        writer = IndexWriter(index_dir, index.model, int(index.manifest["dim"]), str(index.manifest["chunker_version"]))
+    # The store's own model and chunker version: removing needs no re-chunking, so an older index stays usable.
+    with open_writer(index_dir) as writer:
+        doc_id = writer.resolve_doc(doc)
+        meta = writer.docs[doc_id]
         writer.remove(doc_id)
         writer.commit()
     return doc_id, meta

@@ -118,7 +118,7 @@ def test_kill_at_each_commit_step_leaves_a_complete_index(step, tmp_path, fake_e
     index = load_index(index_dir)  # never half-written
     assert index.manifest["counts"] == counts
     n = counts["chunks"]
-    assert len(index.chunks) == index.dense.size == index.keyword.size == len(index.embeddings) == n
+    assert index.size == index._dense.size == index._keyword.size == len(index.vectors(range(n))) == n
 
 
 def test_chunker_mismatch_says_rebuild(fake_index_dir):
