@@ -132,7 +132,7 @@ def add_files(ctx: AppContext, paths: list[Path], progress: Progress | None = No
     uploads = Path(s.index_dir) / UPLOADS
     staged, rows = stage_uploads(paths, uploads, s.max_file_mb)
     if staged:
-        report = ingest(staged, Path(s.index_dir), ctx.pipeline.embedder, max_mb=s.max_file_mb, progress=progress,
+        report = ingest(staged, s.store_spec, ctx.pipeline.embedder, max_mb=s.max_file_mb, progress=progress,
                         replace=replace)
         for f in report.files:
             if f.status == "failed":
@@ -148,7 +148,7 @@ def add_files(ctx: AppContext, paths: list[Path], progress: Progress | None = No
 def rebuild(ctx: AppContext, progress: Progress | None = None, user: str = "local") -> list[Row]:
     """Re-read every indexed document from where it came and rebuild the index."""
     s = ctx.settings
-    report = ingest([], Path(s.index_dir), ctx.pipeline.embedder, rebuild=True, max_mb=s.max_file_mb, progress=progress)
+    report = ingest([], s.store_spec, ctx.pipeline.embedder, rebuild=True, max_mb=s.max_file_mb, progress=progress)
     audit.record(s.index_dir, user, "rebuild", "", f"version {report.version}", files=len(report.files),
                  failed=len(report.failed))
     return [(Path(f.path).name, f.status, f.doc_id or "", f.chunks, f.reason) for f in report.files]
@@ -159,7 +159,7 @@ def remove_doc(ctx: AppContext, doc: str, user: str = "local") -> str:
     if not doc or not isinstance(doc, str):
         raise RagError("choose a document to remove")
     root = Path(ctx.settings.index_dir)
-    doc_id, meta = remove_document(root, doc)
+    doc_id, meta = remove_document(ctx.settings.store_spec, doc)
     audit.record(root, user, "remove", doc_id)
     kept = meta.path
     uploads = (root / UPLOADS).resolve()
@@ -224,7 +224,7 @@ def build(ctx: AppContext, doc_filter: "gr.Dropdown") -> tuple[list[Any], Callab
         choices = doc_choices(index)
         known = {v for _, v in choices}
         n_chunks = sum(r[5] for r in doc_rows(index))
-        text = (f"**{len(choices)} documents, {n_chunks} passages** in `{ctx.settings.index_dir}`" if index is not None
+        text = (f"**{len(choices)} documents, {n_chunks} passages** in `{ctx.settings.store_spec}`" if index is not None
                 else "**No documents yet.** Add some below.")
         if message:
             text += f" — {message}"

@@ -14,9 +14,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from index.base import RowFilter
+from index.base import IndexLoadError, RowFilter
 from index.tokenize import STOPWORDS
-from rag.errors import RagError
 
 DEFAULT_COLLECTION = "un_rag"
 FORMAT_VERSION = 1
@@ -39,7 +38,7 @@ CHUNK_FIELDS = ["row", "doc_id", "chunk_id", "locator", "text", "span_start", "s
                 "context", "unit", *CHUNK_STR_FIELDS]
 
 
-class MilvusStoreError(RagError):
+class MilvusStoreError(IndexLoadError):
     """Milvus unreachable, a collection that does not fit, or a server without what the store needs."""
 
 

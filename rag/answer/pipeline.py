@@ -48,8 +48,9 @@ def _refused(answer: Answer, lang: str) -> Iterator[str | Answer]:
 
 
 def store_spec(settings: Settings) -> str:
-    """The store `settings` name, for `index.registry.open_store`: the index directory (the FAISS store)."""
-    return str(settings.index_dir)
+    """The store `settings` name, for `index.registry.open_store`: `--store` (with its Milvus collection), else
+    the index directory (the FAISS store)."""
+    return str(settings.store_spec)
 
 
 class Pipeline:

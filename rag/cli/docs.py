@@ -15,7 +15,7 @@ def register(sub, common: argparse.ArgumentParser, gen: argparse.ArgumentParser)
 
 
 def run(args: argparse.Namespace) -> int:
-    index = open_store(str(settings_from(args).index_dir))
+    index = open_store(settings_from(args).store_spec)
     rows = []
     for doc_id, meta in index.docs.items():
         rows.append({**meta.to_dict(), "chunks": len(index.doc_rows(doc_id))})

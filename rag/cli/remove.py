@@ -15,8 +15,8 @@ def register(sub, common: argparse.ArgumentParser, gen: argparse.ArgumentParser)
 
 
 def run(args: argparse.Namespace) -> int:
-    index_dir = settings_from(args).index_dir
-    doc_id, _ = remove_document(index_dir, args.doc)
-    audit.record(index_dir, audit.cli_user(), "remove", doc_id)
+    s = settings_from(args)
+    doc_id, _ = remove_document(s.store_spec, args.doc)
+    audit.record(s.index_dir, audit.cli_user(), "remove", doc_id)  # the audit log stays in the index directory
     print(f"removed {doc_id}")
     return 0

@@ -18,7 +18,7 @@ def register(sub, common: argparse.ArgumentParser, gen: argparse.ArgumentParser)
 
 
 def run(args: argparse.Namespace) -> int:
-    index = open_store(str(settings_from(args).index_dir))
+    index = open_store(settings_from(args).store_spec)
     doc_id = index.resolve_doc(args.doc)
     all_chunks = index.chunks(index.doc_rows(doc_id))
     chunks = all_chunks
