@@ -18,6 +18,7 @@ from index.milvus.client import (
     StoreSpec,
     connect,
     filter_expr,
+    keyword_form,
     read_manifest,
     read_parts,
     read_pointer,
@@ -103,7 +104,7 @@ class MilvusStore:
         """
         if not tokenize(query):  # only stopwords or punctuation: nothing can match (and no empty query is sent)
             return []
-        hits = self._search([query], "sparse", "BM25", k, where)
+        hits = self._search([keyword_form(query)], "sparse", "BM25", k, where)
         return [(row, -d) for row, d in hits if -d > 0]
 
     def _live(self, row: int) -> bool:

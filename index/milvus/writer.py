@@ -13,7 +13,6 @@ import json
 import os
 import socket
 import time
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +29,7 @@ from index.milvus.client import (
     create_collections,
     drop_collections,
     ensure_loaded,
+    keyword_form,
     meta_name,
     new_version,
     read_manifest,
@@ -80,8 +80,7 @@ def _row(row: int, gen: int, c: Chunk, meta: DocMeta, vector: np.ndarray) -> dic
         "unit": _fit(c.unit, 1024), "date": meta.date,
         "f_speaker": _fit((c.speaker or "").lower(), 1024), "f_delegation": _fit((c.delegation or "").lower(), 1024),
         "f_body": _fit((c.body or "").lower(), 1024), "f_language": (c.language or "").lower()[:16],
-        # NFKC as index.tokenize does: full-width letters and digits match their ASCII forms
-        "keyword": _fit(unicodedata.normalize("NFKC", c.keyword_text())),
+        "keyword": _fit(keyword_form(c.keyword_text())),
         "vector": vector.astype(np.float32).tolist(),
     }
     for name, size in CHUNK_STR_FIELDS.items():

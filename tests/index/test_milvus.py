@@ -359,3 +359,20 @@ def test_document_texts_are_split_on_character_boundaries():
     parts = split_utf8(text, 60000)
     assert "".join(parts) == text and all(len(p.encode()) <= 60000 for p in parts) and len(parts) == 5
     assert tokenize("的 了") == []
+
+
+def test_milvus_bm25_sees_the_tokens_of_our_own_keyword_index_in_every_script():
+    from collections import Counter
+
+    from milvus_lite.analyzer.factory import create_analyzer
+
+    from index.milvus.client import ANALYZER, keyword_form
+
+    analyzer = create_analyzer(ANALYZER)  # what Milvus Lite runs inside the BM25 function
+    for text in ["明斯克将举行什么会议？", "Quels États non parties à la Convention ont participé ?",
+                 "Когда Группа правительственных экспертов приняла свой доклад?", "the high-level Secretary-General's "
+                 "report A/69/767 (EUR/44A25/1) ＵＮＥＰ 2023年5月19日"]:
+        ours = [w if w.isascii() and w.isalnum() or "\u4e00" <= w[0] <= "\u9fff" else "x" + w.encode().hex()
+                for w in tokenize(text)]
+        assert Counter(analyzer.tokenize(keyword_form(text))) == Counter(ours), text
+    assert keyword_form("Группа the 会议") == "x" + "группа".encode().hex() + " 会议"
