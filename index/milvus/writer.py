@@ -45,6 +45,7 @@ INSERT_BATCH = 500  # rows per insert call: ~1 MB of 384-d vectors and texts, we
 # once on the same host (its process is gone), elsewhere once its lease is this old. A large document embeds in
 # well under a minute on 2 cores, so 10 minutes without a refresh means the writer is gone.
 LEASE_S = 600
+FLUSH_ROWS = 1000  # rows written since the last flush that make a commit flush (see commit)
 
 
 @dataclass
@@ -124,6 +125,7 @@ class MilvusWriter:
         self.base_gen = int(pointer["gen"]) if pointer else 0
         self.gen = self.base_gen + 1
         self.next_row = int(manifest["next_row"]) if manifest else 0
+        self.unflushed = int(manifest.get("unflushed", 0)) if manifest else 0
         if model is None or dim is None or chunker_version is None:
             if manifest is None:
                 self._unlock()
@@ -314,8 +316,14 @@ class MilvusWriter:
             self._unlock()
             raise MilvusStoreError(f"another writer changed {self.spec.location} while this one ran (found "
                                    f"{counted} of {expected} new rows); nothing was published: run the command again")
+        # Sealed, indexed segments: Milvus Lite searches rows still in its write buffer by brute force in Python
+        # (2,000 rows: dense 92 ms, BM25 168 ms a query before a flush, 22 / 22 ms after; 10,000: 309 / 907 ms
+        # before, 32 / 52 ms after), but a flush costs about a second: once FLUSH_ROWS rows wait, not every commit.
+        unflushed = self.unflushed + expected
+        flush = unflushed >= FLUSH_ROWS
         manifest = {
             "format": FORMAT_VERSION, "model": self.model, "dim": self.dim, "chunker_version": self.chunker_version,
+            "unflushed": 0 if flush else unflushed,
             "dense_kind": "milvus-flat", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "gen": self.gen,
             "next_row": self.next_row, "dead": [list(r) for r in self._dead],
             "counts": {"documents": len(self.entries), "chunks": sum(d.n for d in self.entries.values())},
@@ -337,6 +345,8 @@ class MilvusWriter:
         keys = [f"text:{d}:{g}:{i}" for d, g, n in self._dead_texts for i in range(n)]
         for i in range(0, len(keys), 500):
             c.delete(meta_name(name), ids=keys[i : i + 500])
+        if flush:
+            c.flush(name)
         self._step("collected")
         self._unlock()
         return version

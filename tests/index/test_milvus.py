@@ -376,3 +376,16 @@ def test_milvus_bm25_sees_the_tokens_of_our_own_keyword_index_in_every_script():
                 for w in tokenize(text)]
         assert Counter(analyzer.tokenize(keyword_form(text))) == Counter(ours), text
     assert keyword_form("Группа the 会议") == "x" + "группа".encode().hex() + " 会议"
+
+
+def test_a_commit_seals_segments_once_a_thousand_rows_wait(spec, seed_docs, fake_embedder, monkeypatch):
+    from pymilvus import MilvusClient
+
+    flushed: list[str] = []
+    monkeypatch.setattr(MilvusClient, "flush", lambda self, name, **kw: flushed.append(name))
+    monkeypatch.setattr("index.milvus.writer.FLUSH_ROWS", 150)
+    docs = list(seed_docs.values())  # 53, 41 and 93 chunks
+    _write(spec, fake_embedder, docs[:2])
+    assert flushed == [] and open_milvus(spec).manifest["unflushed"] == 94
+    _write(spec, fake_embedder, docs[2:])
+    assert flushed == ["t"] and open_milvus(spec).manifest["unflushed"] == 0
