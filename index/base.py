@@ -198,6 +198,10 @@ class StoreWriter(Protocol):
         """Stage the removal of `doc_id`; RagError listing the documents when it is not one of them."""
         ...
 
+    def compact(self) -> None:
+        """Stage a compaction: the next commit rewrites the live data without deleted rows (`rag compact`)."""
+        ...
+
     def commit(self) -> str | None:
         """Publish the staged changes as a new version; its name, or None when nothing was staged."""
         ...

@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from index.base import StoreWriter
-from index.registry import open_writer
+from index.registry import open_store, open_writer
 from rag.errors import IngestError, RagError
 from rag.ingest.chunk import CHUNKER_VERSION
 from rag.ingest.metadata import SIDECAR_SUFFIX
@@ -304,3 +304,18 @@ def remove_document(index_dir: str | Path, doc: str) -> tuple[str, DocMeta]:
         writer.remove(doc_id)
         writer.commit()
     return doc_id, meta
+
+
+def compact_store(index_dir: str | Path) -> tuple[str | None, dict[str, int]]:
+    """Rewrite the store's live documents without the rows of removed or replaced ones (`rag compact`).
+
+    Args:
+        index_dir: the index directory, or SCHEME:LOCATION of another store.
+    Returns:
+        The new version (None when the store had nothing to compact) and its counts.
+    """
+    with open_writer(index_dir) as writer:
+        writer.compact()
+        version = writer.commit()
+    store = open_store(index_dir)
+    return version, dict(store.manifest.get("counts", {}))

@@ -131,3 +131,13 @@ def test_rag_ui_parses_its_options_without_importing_gradio() -> None:
     out = subprocess.run([sys.executable, "-c", "import rag.cli, sys; rag.cli.build_parser(); print('gradio' in sys.modules)"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_compact_after_remove_drops_the_deleted_rows(index, capsys) -> None:
+    _run(capsys, "remove", "EUR/44A25/1", "--index", index)
+    rc, out, _ = _run(capsys, "compact", "--index", index)
+    assert rc == 0 and out.endswith("2 documents, 146 chunks\n")
+    from index.store import load_index
+
+    manifest = load_index(index).manifest
+    assert len(manifest["segments"]) == 1 and manifest["deleted_rows"] == 0 and manifest["segments"][0]["size"] == 146

@@ -136,8 +136,9 @@ def test_incremental_add_remove_noop_and_rebuild(tmp_path, fake_embedder):
     index = load_index(index_dir)
     assert index.manifest["counts"] == {"documents": 3, "chunks": 187}
     assert index.manifest["model"] == "fake-256" and index.manifest["dim"] == 256
-    assert index.manifest["dense_kind"] == "flat"
-    assert set(index.manifest["documents"]["CD/PV.1505"]) == {"meta", "sha256", "chunks"}
+    # Incremental: the first file's segment stays; the two new documents went into a second one.
+    assert [(s["size"], s["dense_kind"]) for s in index.manifest["segments"]] == [(53, "flat"), (134, "flat")]
+    assert set(index.manifest["documents"]["CD/PV.1505"]) == {"meta", "sha256", "chunks", "segment", "rows"}
     r3 = ingest(list(SEED_FILES.values()), index_dir, fake_embedder)
     assert r3.version is None and r3.counts() == {"unchanged": 3}
 
