@@ -15,9 +15,9 @@ def register(sub, common: argparse.ArgumentParser, gen: argparse.ArgumentParser)
 
 
 def run(args: argparse.Namespace) -> int:
-    index_dir = settings_from(args).index_dir
-    version, counts = compact_store(index_dir)
-    audit.record(index_dir, audit.cli_user(), "compact", "", f"version {version}")
-    print(f"index {index_dir}: compacted into version {version}; {counts.get('documents', 0)} documents, "
+    s = settings_from(args)
+    version, counts = compact_store(s.store_spec)
+    audit.record(s.index_dir, audit.cli_user(), "compact", "", f"version {version}")
+    print(f"index {s.store_spec}: compacted into version {version}; {counts.get('documents', 0)} documents, "
           f"{counts.get('chunks', 0)} chunks")
     return 0
