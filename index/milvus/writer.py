@@ -45,7 +45,7 @@ INSERT_BATCH = 500  # rows per insert call: ~1 MB of 384-d vectors and texts, we
 # once on the same host (its process is gone), elsewhere once its lease is this old. A large document embeds in
 # well under a minute on 2 cores, so 10 minutes without a refresh means the writer is gone.
 LEASE_S = 600
-FLUSH_ROWS = 1000  # rows written since the last flush that make a commit flush (see commit)
+FLUSH_ROWS = 100  # rows written since the last flush that make a commit flush (see commit)
 
 
 @dataclass
@@ -324,8 +324,9 @@ class MilvusWriter:
             raise MilvusStoreError(f"another writer changed {self.spec.location} while this one ran (found "
                                    f"{counted} of {expected} new rows); nothing was published: run the command again")
         # Sealed, indexed segments: Milvus Lite searches rows still in its write buffer by brute force in Python
-        # (2,000 rows: dense 92 ms, BM25 168 ms a query before a flush, 22 / 22 ms after; 10,000: 309 / 907 ms
-        # before, 32 / 52 ms after), but a flush costs about a second: once FLUSH_ROWS rows wait, not every commit.
+        # (dense / BM25 ms a query before a flush and after: 200 rows 26 / 36 and 13 / 15; 700 rows 40 / 109 and
+        # 16 / 18; 2,000 rows 92 / 168 and 22 / 22; 10,000 rows 309 / 907 and 32 / 52), and a flush costs 0.2-0.3 s
+        # (100-700 rows): every commit that leaves FLUSH_ROWS rows waiting flushes.
         unflushed = self.unflushed + expected
         flush = unflushed >= FLUSH_ROWS or self._compact
         manifest = {

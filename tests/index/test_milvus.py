@@ -378,7 +378,7 @@ def test_milvus_bm25_sees_the_tokens_of_our_own_keyword_index_in_every_script():
     assert keyword_form("Группа the 会议") == "x" + "группа".encode().hex() + " 会议"
 
 
-def test_a_commit_seals_segments_once_a_thousand_rows_wait(spec, seed_docs, fake_embedder, monkeypatch):
+def test_a_commit_seals_segments_once_enough_rows_wait(spec, seed_docs, fake_embedder, monkeypatch):
     from pymilvus import MilvusClient
 
     flushed: list[str] = []
