@@ -389,3 +389,27 @@ def test_a_commit_seals_segments_once_enough_rows_wait(spec, seed_docs, fake_emb
     assert flushed == [] and open_milvus(spec).manifest["unflushed"] == 94
     _write(spec, fake_embedder, docs[2:])
     assert flushed == ["t"] and open_milvus(spec).manifest["unflushed"] == 0
+
+
+def test_a_collection_switched_to_hnsw_by_an_operator_is_searched_with_the_faiss_stores_ef(spec, seed_docs,
+                                                                                           fake_embedder, monkeypatch):
+    from pymilvus import MilvusClient
+
+    _write(spec, fake_embedder, list(seed_docs.values()))
+    exact = open_milvus(spec)
+    q = fake_embedder.embed_queries(["明斯克将举行什么会议？"])[0]
+    want = exact.dense_search(q, 10)
+    c = exact.client  # what the README tells an operator to run
+    c.release_collection(spec.collection)
+    c.drop_index(spec.collection, "vector")
+    ip = c.prepare_index_params()
+    ip.add_index("vector", index_type="HNSW", metric_type="IP", params={"M": 32, "efConstruction": 200})
+    c.create_index(spec.collection, ip)
+    c.load_collection(spec.collection)
+    seen: list[dict] = []
+    search = MilvusClient.search
+    monkeypatch.setattr(MilvusClient, "search", lambda self, *a, **kw: seen.append(kw["search_params"]) or
+                        search(self, *a, **kw))
+    got = open_milvus(spec).dense_search(q, 10)
+    assert seen == [{"metric_type": "IP", "params": {"ef": 512}}]
+    assert [r for r, _ in got] == [r for r, _ in want]  # 187 rows under ef 512: as exact as FLAT
