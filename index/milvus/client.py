@@ -12,6 +12,7 @@ import os
 import re
 import unicodedata
 import uuid
+import weakref
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -210,16 +211,27 @@ def create_collections(client: Any, collection: str, dim: int) -> None:
     client.create_collection(meta_name(collection), schema=ms, index_params=mip, consistency_level="Strong")
 
 
+# Collections each client found loaded (readers poll the pointer before every question); weak, so a client that
+# is gone takes its entries along.
+_loaded: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
+
+
 def ensure_loaded(client: Any, collection: str) -> None:
-    """Load both collections into memory when they are not (after a restart Milvus keeps them released)."""
+    """Load both collections into memory when they are not (after a restart Milvus keeps them released); checked
+    once per client and collection."""
     from pymilvus.client.types import LoadState  # noqa: PLC0415 - pymilvus loads only for Milvus stores
 
+    if collection in _loaded.get(client, ()):
+        return
     for name in (collection, meta_name(collection)):
         if client.has_collection(name) and client.get_load_state(name).get("state") != LoadState.Loaded:
             client.load_collection(name)
+    if client.has_collection(collection):
+        _loaded.setdefault(client, set()).add(collection)
 
 
 def drop_collections(client: Any, collection: str) -> None:
+    _loaded.get(client, set()).discard(collection)
     for name in (collection, meta_name(collection)):
         if client.has_collection(name):
             client.drop_collection(name)
