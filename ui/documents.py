@@ -11,7 +11,7 @@ from index.registry import open_store, store_version
 from rag import audit
 from rag.answer.pipeline import store_spec
 from rag.errors import RagError
-from rag.ingest.library import ingest, remove_document
+from rag.ingest.library import IngestStatus, Progress, ingest, remove_document
 from rag.ingest.readers import SUPPORTED
 from ui.access import takes_request
 from ui.context import AppContext
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 UPLOADS = "uploads"  # under the index directory, so `rebuild` can re-read uploaded files
 SIDECAR = ".meta.json"
-Progress = Callable[[int, int, str], None]
 Row = tuple[str, str, str, int, str]  # file name, status, doc id, chunks, reason
 
 
@@ -239,9 +238,10 @@ def build(ctx: AppContext, doc_filter: "gr.Dropdown") -> tuple[list[Any], Callab
     current = [reader_pick, doc_filter]
 
     def progress_cb(progress: "gr.Progress") -> Progress:
-        def update(done: int, total: int, label: str) -> None:
-            desc = f"Reading {Path(label).name}" if label else "Saving the index"
-            progress((done, total), desc=desc, unit="files")
+        def update(st: IngestStatus) -> None:
+            desc = (f"Reading {Path(st.current).name} ({st.passages} passages, {st.passages_per_s:.1f}/s)"
+                    if st.current else "Saving the index")
+            progress((st.files_done, st.files_total), desc=desc, unit="files")
 
         return update
 

@@ -180,7 +180,7 @@ class Pipeline:
             # Decide again on what is left: an injected passage must not lend its similarity to the answer.
             rest = [hits[n - 1] for n in keep]
             confidence = max((h.dense_score for h in rest if h.dense_score is not None), default=0.0)
-            if not rest or self.should_refuse(lang, Retrieval(rest, confidence)):
+            if not rest or self.should_refuse(lang, Retrieval(rest, confidence, query=retrieval.query)):
                 yield from _refused(answer, lang)
                 return
         question_for_model = standalone if standalone != q else q

@@ -58,25 +58,6 @@ def check_date(value: str | None, flag: str) -> str | None:
     return value.strip()
 
 
-def progress_bar(desc: str) -> Callable[[int, int, str], None]:
-    """A tqdm bar on stderr, updated with (done, total, current file)."""
-    from tqdm import tqdm
-
-    bar = None
-
-    def update(done: int, total: int, label: str) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc=desc, unit="file", file=sys.stderr, disable=total == 0)
-        bar.n = done
-        bar.set_postfix_str(Path(label).name[:40] if label else "")
-        bar.refresh()
-        if done == total:
-            bar.close()
-
-    return update
-
-
 def print_answer(a: Answer, as_json: bool) -> None:
     """One JSON line (`--json`), or the answer with its citations for a person; notes go to stderr."""
     if as_json:

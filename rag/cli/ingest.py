@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 from rag import audit
-from rag.cli.common import progress_bar, settings_from
+from rag.cli.common import settings_from
 from rag.errors import RagError
-from rag.ingest.library import ingest
+from rag.ingest.library import IngestStatus, Progress, ingest
 from rag.models.embed import get_embedder
 
 
@@ -24,6 +24,28 @@ def register(sub, common: argparse.ArgumentParser, gen: argparse.ArgumentParser)
     sp.add_argument("--precision", metavar="P",
                     help="embedding precision: auto (default: bf16 where the hardware has it), fp32 or bf16")
     sp.set_defaults(func=run)
+
+
+def ingest_bar() -> Progress:
+    """A tqdm bar on stderr over the bytes of the files (its ETA), with passages, passages/s and the current file."""
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(st: IngestStatus) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=st.bytes_total, desc="ingest", unit="B", unit_scale=True, file=sys.stderr,
+                       disable=st.files_total == 0)
+        bar.n = st.bytes_done
+        name = Path(st.current).name[:40] if st.current else "saving the index"
+        bar.set_postfix_str(f"{st.files_done}/{st.files_total} files, {st.passages} passages, "
+                            f"{st.passages_per_s:.1f} passages/s, {name}")
+        bar.refresh()
+        if not st.current:
+            bar.close()
+
+    return update
 
 
 def audit_report(index_dir: Path, user: str, action: str, report) -> None:
@@ -43,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     report = ingest(
         [Path(p) for p in args.paths], s.index_dir,
         get_embedder(s.embed_model, threads=s.threads, device=s.embed_device, precision=s.embed_precision),
-        rebuild=args.rebuild, max_mb=args.max_mb, progress=None if args.quiet else progress_bar("ingest"),
+        rebuild=args.rebuild, max_mb=args.max_mb, progress=None if args.quiet else ingest_bar(),
         replace=args.replace,
     )
     audit_report(s.index_dir, audit.cli_user(), "rebuild" if args.rebuild else "ingest", report)

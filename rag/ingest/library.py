@@ -1,16 +1,20 @@
 """Ingest files into the index: parse, chunk, embed, and commit a new index version atomically."""
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
+
+import numpy as np
 
 from index.base import StoreWriter
 from index.registry import open_store, open_writer
 from rag.errors import IngestError, RagError
 from rag.ingest.chunk import CHUNKER_VERSION
 from rag.ingest.metadata import SIDECAR_SUFFIX
-from rag.ingest.parse import file_sha256
+from rag.ingest.parse import ParsedDocument, file_sha256
 from rag.ingest.readers import DEFAULT_MAX_MB, SUPPORTED, check_file
 from rag.ingest.sandbox import parse_isolated
 from rag.models.embed import Embedder
@@ -67,16 +71,65 @@ def collect_files(paths: list[Path]) -> tuple[list[Path], list[FileResult]]:
     return files, problems
 
 
+@dataclass(frozen=True)
+class IngestStatus:
+    """Where an ingestion stands, for progress bars: files and passages done, and the time so far."""
+
+    files_done: int
+    files_total: int
+    current: str  # the file being read ("" once every file is read and the index is being saved)
+    passages: int  # passages embedded so far
+    elapsed_s: float
+    bytes_done: int = 0
+    bytes_total: int = 0
+
+    @property
+    def passages_per_s(self) -> float:
+        return self.passages / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left, from the bytes read so far (files differ in size far more than in speed per byte)."""
+        if not self.bytes_done or self.bytes_done >= self.bytes_total:
+            return None
+        return self.elapsed_s * (self.bytes_total - self.bytes_done) / self.bytes_done
+
+
+Progress = Callable[[IngestStatus], None]
+
+# Chunks of several files are embedded in one call: sentence-transformers sorts each call's texts by length, so
+# batches of like-sized texts waste less padding than a small document's few chunks would alone. 256 chunks
+# (~2-4 files of CMRC size, ~1 seed document) keep the memory of one call small. Measured in
+# benchmarks/embed_precision.py (benchmarks/README.md).
+EMBED_BATCH_CHUNKS = 256
+# Files parsed ahead of the one being embedded: the parser child works while torch embeds (parsing overlapped
+# with embedding); two keep it busy without holding many parsed documents in memory.
+PARSE_AHEAD = 2
+
+
+@dataclass
+class _Parsed:
+    """A parsed file waiting for its vectors."""
+
+    path: Path
+    sha256: str
+    doc: ParsedDocument
+    vectors: np.ndarray | None = None
+
+
 def ingest(
     paths: Sequence[str | Path],
     index_dir: str | Path,
     embedder: Embedder,
     rebuild: bool = False,
     max_mb: float = DEFAULT_MAX_MB,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Progress | None = None,
     replace: bool = False,
 ) -> IngestReport:
     """Add files (or folders) to the index at `index_dir`. Failed files leave the index as it was for them.
+
+    Files are parsed in the isolated parser a few files ahead of the embedding (the two overlap), and the chunks
+    of consecutive files are embedded together in batches of up to `EMBED_BATCH_CHUNKS`.
 
     Args:
         paths: files or folders (read recursively).
@@ -84,7 +137,7 @@ def ingest(
         embedder: the index's embedding model.
         rebuild: start from an empty index (re-reading the indexed files when `paths` is empty).
         max_mb: largest file accepted, checked before a byte is read.
-        progress: called with (done, total, current file).
+        progress: called with an `IngestStatus` after each file and when the index is saved.
         replace: a file whose symbol names a document indexed from another file replaces it; without this
             it is refused (a sidecar alone never replaces a document).
 
@@ -100,44 +153,146 @@ def ingest(
             paths = [Path(p) for p in writer.previous_paths]  # re-read every document from where it came
         files, problems = collect_files(paths)
         report.files.extend(problems)
-        for i, path in enumerate(files):
-            if progress:
-                progress(i, len(files), str(path))
-            report.files.append(_ingest_one(path, writer, embedder, max_mb, replace))
-        if progress:
-            progress(len(files), len(files), "")
+        _Run(writer, embedder, max_mb, replace, report, files, progress).go()
         report.version = writer.commit()
     return report
 
 
-def _ingest_one(path: Path, writer: StoreWriter, embedder: Embedder, max_mb: float, replace: bool = False) -> FileResult:
-    try:
-        check_file(path, max_mb)  # size and type before a byte is read (a 3 GB file was hashed in full first)
-        sha = file_sha256(path)
-        same = writer.find_by_source(path.name, sha)
+class _Run:
+    """One ingestion: parse ahead, embed in batches across files, stage each document in file order."""
+
+    def __init__(self, writer: StoreWriter, embedder: Embedder, max_mb: float, replace: bool, report: IngestReport,
+                 files: list[Path], progress: Progress | None) -> None:
+        self.writer, self.embedder, self.max_mb, self.replace = writer, embedder, max_mb, replace
+        self.report, self.files, self.progress = report, files, progress
+        self.sizes = [_size(f) for f in files]
+        self.done = self.bytes_done = self.passages = 0
+        self.t0 = time.perf_counter()
+        self.batch: list[tuple[int, _Parsed]] = []  # (position in report.files, parsed file)
+        # Snapshot of what is indexed, for the parse-ahead thread (the writer changes under it otherwise).
+        self.known = {(m.source, m.sha256) for m in writer.docs.values()}
+
+    def go(self) -> None:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse-ahead") as pool:
+            ahead = [pool.submit(self._read, f) for f in self.files[:PARSE_AHEAD]]
+            for i, path in enumerate(self.files):
+                self._status(path)
+                outcome = ahead.pop(0).result()
+                if i + PARSE_AHEAD < len(self.files):
+                    ahead.append(pool.submit(self._read, self.files[i + PARSE_AHEAD]))
+                self._take(path, outcome)
+                self.done += 1
+                self.bytes_done += self.sizes[i]
+        self._flush()
+        self._status(None)
+
+    def _read(self, path: Path) -> tuple[str, ParsedDocument | None] | FileResult:
+        """Check, hash and parse one file (in the parse-ahead thread): (sha256, document), or (sha256, None) when
+        this file is indexed unchanged, or the failure."""
+        try:
+            check_file(path, self.max_mb)  # size and type before a byte is read (a 3 GB file was hashed in full)
+            sha = file_sha256(path)
+            if (path.name, sha) in self.known:
+                return sha, None
+            # Parsed in a child process with memory and time limits: a hostile file fails alone.
+            return sha, parse_isolated(path, max_mb=self.max_mb)
+        except IngestError as e:
+            return FileResult(str(path), "failed", reason=e.reason)
+        except RagError as e:
+            return FileResult(str(path), "failed", reason=str(e))
+        except (OSError, ValueError, UnicodeError) as e:
+            return FileResult(str(path), "failed", reason=f"{type(e).__name__}: {e}")
+
+    def _take(self, path: Path, outcome: tuple[str, ParsedDocument | None] | FileResult) -> None:
+        """Check a parsed file against the index (and the files before it), then queue it for embedding."""
+        if isinstance(outcome, FileResult):
+            self.report.files.append(outcome)
+            return
+        sha, doc = outcome
+        queued = next((p for _, p in self.batch if p.path.name == path.name and p.sha256 == sha), None)
+        if queued is not None:  # the same file earlier in this run, not yet staged
+            self.report.files.append(FileResult(str(path), "unchanged", queued.doc.meta.doc_id, len(queued.doc.chunks)))
+            return
+        same = self.writer.find_by_source(path.name, sha)
         if same is not None:
-            return FileResult(str(path), "unchanged", same, writer.chunk_count(same))
-        # Parsed in a child process with memory and time limits: a hostile file fails alone.
-        doc = parse_isolated(path, max_mb=max_mb)
-        old = writer.docs.get(doc.meta.doc_id)
-        if old is not None and old.path != str(path.resolve()) and not replace:
+            self.report.files.append(FileResult(str(path), "unchanged", same, self.writer.chunk_count(same)))
+            return
+        if doc is None:  # unchanged at the start, but replaced since by a file of this run: parse it after all
+            outcome = self._read_now(path)
+            if isinstance(outcome, FileResult):
+                self.report.files.append(outcome)
+                return
+            doc = outcome
+        if any(p.doc.meta.doc_id == doc.meta.doc_id for _, p in self.batch):
+            self._flush()  # the earlier file must be staged before this one is checked against it
+        old = self.writer.docs.get(doc.meta.doc_id)
+        if old is not None and old.path != str(path.resolve()) and not self.replace:
             where = Path(old.path).name if old.path else old.source
-            raise RagError(f"{doc.meta.doc_id} is already indexed (from {where}); replacing it is explicit: "
-                           "rag ingest --replace, or tick 'Replace' in the Documents tab")
-        vectors = embedder.embed_passages([c.embed_text() for c in doc.chunks])
-    except IngestError as e:
-        return FileResult(str(path), "failed", reason=e.reason)
-    except RagError as e:
-        return FileResult(str(path), "failed", reason=str(e))
-    except (OSError, ValueError, UnicodeError) as e:
-        return FileResult(str(path), "failed", reason=f"{type(e).__name__}: {e}")
-    doc.meta.path = str(path.resolve())
-    status = "updated" if doc.meta.doc_id in writer.docs else "added"
-    # The same file ingested before under another id (its sidecar changed the symbol) is replaced.
-    for old_id in [d for d, m in writer.docs.items() if m.path == doc.meta.path and d != doc.meta.doc_id]:
-        writer.remove(old_id)
-    writer.add(doc.meta, doc.text, doc.chunks, vectors)
-    return FileResult(str(path), status, doc.meta.doc_id, len(doc.chunks))
+            self.report.files.append(FileResult(
+                str(path), "failed", reason=f"{doc.meta.doc_id} is already indexed (from {where}); replacing it is "
+                "explicit: rag ingest --replace, or tick 'Replace' in the Documents tab"))
+            return
+        self.report.files.append(FileResult(str(path), "pending", doc.meta.doc_id, len(doc.chunks)))
+        self.batch.append((len(self.report.files) - 1, _Parsed(path, sha, doc)))
+        if sum(len(p.doc.chunks) for _, p in self.batch) >= EMBED_BATCH_CHUNKS:
+            self._flush()
+
+    def _read_now(self, path: Path) -> ParsedDocument | FileResult:
+        try:
+            return parse_isolated(path, max_mb=self.max_mb)
+        except IngestError as e:
+            return FileResult(str(path), "failed", reason=e.reason)
+        except RagError as e:
+            return FileResult(str(path), "failed", reason=str(e))
+
+    def _flush(self) -> None:
+        """Embed the queued files' chunks in one call and stage each document (each alone if the call fails)."""
+        if not self.batch:
+            return
+        texts = [c.embed_text() for _, p in self.batch for c in p.doc.chunks]
+        try:
+            vectors = self.embedder.embed_passages(texts)
+            at = 0
+            for _, p in self.batch:
+                p.vectors = vectors[at : at + len(p.doc.chunks)]
+                at += len(p.doc.chunks)
+        except (ValueError, RuntimeError):  # one bad text fails its own file, not the whole batch
+            for _, p in self.batch:
+                p.vectors = self._embed_one(p)
+        for pos, p in self.batch:
+            self.report.files[pos] = self._stage(p)
+        self.batch = []
+
+    def _embed_one(self, p: _Parsed) -> np.ndarray | None:
+        try:
+            return self.embedder.embed_passages([c.embed_text() for c in p.doc.chunks])
+        except (ValueError, RuntimeError):
+            return None
+
+    def _stage(self, p: _Parsed) -> FileResult:
+        doc = p.doc
+        if p.vectors is None:
+            return FileResult(str(p.path), "failed", reason="the embedding model could not encode its passages")
+        doc.meta.path = str(p.path.resolve())
+        status = "updated" if doc.meta.doc_id in self.writer.docs else "added"
+        # The same file ingested before under another id (its sidecar changed the symbol) is replaced.
+        for old_id in [d for d, m in self.writer.docs.items() if m.path == doc.meta.path and d != doc.meta.doc_id]:
+            self.writer.remove(old_id)
+        self.writer.add(doc.meta, doc.text, doc.chunks, p.vectors)
+        self.passages += len(doc.chunks)
+        return FileResult(str(p.path), status, doc.meta.doc_id, len(doc.chunks))
+
+    def _status(self, current: Path | None) -> None:
+        if self.progress:
+            self.progress(IngestStatus(self.done, len(self.files), str(current) if current else "", self.passages,
+                                       time.perf_counter() - self.t0, self.bytes_done, sum(self.sizes)))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def remove_document(index_dir: str | Path, doc: str) -> tuple[str, DocMeta]:

@@ -257,7 +257,7 @@ def test_add_read_remove_and_rebuild_documents(fake_index_copy: Path, lunar_file
     bad = lunar_file.parent / "broken.pdf"
     bad.write_bytes(b"%PDF-1.4 not really")
     seen: list[tuple[int, int, str]] = []
-    rows = documents.add_files(ctx, [lunar_file, bad], progress=lambda d, t, label: seen.append((d, t, label)))
+    rows = documents.add_files(ctx, [lunar_file, bad], progress=lambda st: seen.append((st.files_done, st.files_total, st.current)))
     status = {r[0]: r for r in rows}
     assert status["lunar.txt"][1:4] == ("added", "A/TEST/2026/1", 5)
     assert status["broken.pdf"][1] == "failed" and status["broken.pdf"][4]

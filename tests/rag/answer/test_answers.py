@@ -240,3 +240,19 @@ def test_an_instruction_in_a_document_does_not_change_the_answer(real_injected_p
     assert "柏林" not in shown and "Berlin" not in shown
     assert not any(c.chunk.doc_id.startswith("A/INJ") for c in answer.citations)
     assert any(note.startswith("set aside passage") for note in answer.notes)
+
+
+def test_the_decision_after_setting_a_passage_aside_reads_the_question(injected_index, fake_embedder, monkeypatch) -> None:
+    from rag.answer import pipeline as pipeline_module
+
+    seen: list[str] = []
+    real = pipeline_module.refusal.should_refuse
+
+    def recording(settings, lang, retrieval):
+        seen.append(retrieval.query)
+        return real(settings, lang, retrieval)
+
+    monkeypatch.setattr(pipeline_module.refusal, "should_refuse", recording)
+    pipe = _pipe(injected_index, fake_embedder, refuse_below_other=0.0)
+    _run(pipe, "法国的首都是哪里？", llm="extractive")
+    assert seen == ["法国的首都是哪里？", "法国的首都是哪里？"]  # the second decision's coverage is the question's too

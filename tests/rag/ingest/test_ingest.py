@@ -186,3 +186,66 @@ def test_folder_readme_and_unsupported_files_are_skipped_with_reasons(tmp_path):
         (str(tmp_path / "sub" / "q.jsonl"), "skipped", "unsupported type '.jsonl'"),
     ]
     assert collect_files([tmp_path / "sub" / "README.md"])[0] == [tmp_path / "sub" / "README.md"]
+
+
+class _CountingEmbedder:
+    """The fake embedder, recording how many texts each embedding call received."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.dim, self.calls = inner, inner.name, inner.dim, []
+
+    def embed_passages(self, texts, batch_size=32, progress=False):
+        self.calls.append(len(texts))
+        return self.inner.embed_passages(texts)
+
+    def embed_queries(self, texts):
+        return self.inner.embed_queries(texts)
+
+
+def test_chunks_of_several_files_are_embedded_in_one_call_with_the_same_vectors(tmp_path, fake_embedder):
+    import numpy as np
+
+    from rag.ingest import library
+
+    emb = _CountingEmbedder(fake_embedder)
+    report = ingest(list(SEED_FILES.values()), tmp_path / "batched", emb)
+    index = load_index(tmp_path / "batched")
+    n = index.size
+    assert [f.status for f in report.files] == ["added"] * 3
+    # one call while the three seeds fit in a batch, several once they do not
+    assert sum(emb.calls) == n and (len(emb.calls) == 1) == (n <= library.EMBED_BATCH_CHUNKS)
+    one_by_one = np.concatenate([fake_embedder.embed_passages([c.embed_text() for c in index.doc_chunks(d)])
+                                 for d in index.docs])
+    assert np.allclose(index.vectors([r for r, _ in index.iter_chunks()]), one_by_one)
+
+
+def test_batches_close_at_the_configured_size_and_keep_file_order(tmp_path, fake_embedder, monkeypatch):
+    from rag.ingest import library
+
+    monkeypatch.setattr(library, "EMBED_BATCH_CHUNKS", 1)  # every file its own call
+    emb = _CountingEmbedder(fake_embedder)
+    files = list(SEED_FILES.values())
+    report = ingest(files, tmp_path / "small", emb)
+    assert [f.path for f in report.files] == [str(f) for f in files]
+    assert [f.doc_id for f in report.files] == list(SEED_FILES)
+    assert emb.calls == [f.chunks for f in report.files]
+
+
+def test_progress_reports_files_bytes_and_passages(tmp_path, fake_embedder):
+    seen = []
+    files = list(SEED_FILES.values())
+    report = ingest(files, tmp_path / "p", fake_embedder, progress=seen.append)
+    sizes = [f.stat().st_size for f in files]
+    assert [(s.files_done, s.current) for s in seen] == [(0, str(files[0])), (1, str(files[1])), (2, str(files[2])),
+                                                           (3, "")]
+    assert [s.bytes_done for s in seen] == [0, sizes[0], sizes[0] + sizes[1], sum(sizes)]
+    assert all(s.bytes_total == sum(sizes) and s.files_total == 3 for s in seen)
+    assert seen[-1].passages == sum(f.chunks for f in report.files) and seen[-1].eta_s is None
+    assert seen[1].eta_s is not None and seen[1].eta_s >= 0
+
+
+def test_a_file_repeated_in_one_run_is_added_once_then_unchanged(tmp_path, fake_embedder):
+    seed = SEED_FILES["EUR/44A25/1"]
+    report = ingest([seed, seed], tmp_path / "twice", fake_embedder)
+    assert [f.status for f in report.files] == ["added", "unchanged"]
+    assert list(load_index(tmp_path / "twice").docs) == ["EUR/44A25/1"]
