@@ -23,7 +23,6 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -137,8 +136,9 @@ def query_child(spec: str, qfile: str) -> dict[str, Any]:
         filtered.append((time.perf_counter() - a) * 1e3)
         found.append([r for r, _ in store.dense_search(q, 10)])
     assert RowFilter(date_from="2010")  # the filter type the stores receive
-    return {"plain_ms": plain, "filtered_ms": filtered, "found": found, "open_s": open_s,
-            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    # VmHWM, not ru_maxrss: Linux keeps the parent's high-water mark in a child's rusage across fork and exec.
+    hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    return {"plain_ms": plain, "filtered_ms": filtered, "found": found, "open_s": open_s, "rss_mb": hwm / 1024}
 
 
 def run_one(store_name: str, size: int, work: Path, pool, queries: tuple[list[str], np.ndarray],
@@ -166,7 +166,7 @@ def run_one(store_name: str, size: int, work: Path, pool, queries: tuple[list[st
     texts, qv = queries
     qfile = work / f"queries-{size}.npz"
     np.savez(qfile, texts=np.asarray(texts), vecs=qv)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH") or str(ROOT)}  # the same stores as this run
     code = f"import json,sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import scale; " \
            f"print(json.dumps(scale.query_child({spec!r}, {str(qfile)!r})))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=3600)
