@@ -19,6 +19,11 @@ HNSW_EF_SEARCH = 512
 LARGE_THRESHOLD = 200_000
 LARGE_EF_CONSTRUCTION = 80  # build time grows with it; 80 already gives the recall above after re-ranking
 RERANK = 100
+# One question is one query: OpenMP threads only add barrier costs to it. On the busy 2-core machine a query
+# over 10k flat vectors took 15 ms with 2 threads and 2.4 ms with 1 (benchmarks/scale.py). The setting is
+# per OS thread in OpenMP, so searches use 1 and builds the threads the process started with.
+SEARCH_THREADS = 1
+BUILD_THREADS = faiss.omp_get_max_threads()
 
 
 class DenseIndex:
@@ -42,6 +47,7 @@ class DenseIndex:
 
     @classmethod
     def build(cls, vectors: np.ndarray, dim: int, kind: str = "auto") -> "DenseIndex":
+        faiss.omp_set_num_threads(BUILD_THREADS)
         if kind == "auto":
             kind = "hnsw-sq8" if len(vectors) >= LARGE_THRESHOLD else "hnsw" if len(vectors) >= HNSW_THRESHOLD else "flat"
         if kind == "hnsw-sq8":
@@ -83,6 +89,7 @@ class DenseIndex:
         if not self.size:
             return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
         x = np.ascontiguousarray(queries, dtype=np.float32)
+        faiss.omp_set_num_threads(SEARCH_THREADS if len(x) == 1 else BUILD_THREADS)
         if sel is None:
             return self.index.search(x, k)
         if isinstance(self.index, faiss.IndexHNSW):

@@ -35,29 +35,27 @@ def build_postings(texts: list[str], path: Path) -> None:
         path: an empty directory.
     """
     vocab: dict[str, int] = {}
-    pairs_tok: list[int] = []
-    pairs_row: list[int] = []
-    pairs_tf: list[int] = []
+    toks_parts: list[np.ndarray] = []
+    tfs_parts: list[np.ndarray] = []
+    rows_parts: list[np.ndarray] = []
     lengths = np.zeros(len(texts), np.float32)
-    for row, text in enumerate(texts):
-        toks = tokens_of(text)
-        lengths[row] = len(toks)
-        counts: dict[int, int] = {}
-        for t in toks:
-            tid = vocab.setdefault(t, len(vocab))
-            counts[tid] = counts.get(tid, 0) + 1
-        for tid, tf in counts.items():
-            pairs_tok.append(tid)
-            pairs_row.append(row)
-            pairs_tf.append(tf)
-    tok = np.asarray(pairs_tok, np.int64)
+    for row, text in enumerate(texts):  # numpy per row: a million rows never become Python ints per posting
+        ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in tokens_of(text)), np.int32)
+        lengths[row] = len(ids)
+        uniq, counts = np.unique(ids, return_counts=True)
+        toks_parts.append(uniq)
+        tfs_parts.append(counts.astype(np.float32))
+        rows_parts.append(np.full(len(uniq), row, np.int32))
+    tok = np.concatenate(toks_parts) if toks_parts else np.zeros(0, np.int32)
     order = np.argsort(tok, kind="stable")  # by token, rows ascending within a token
     indptr = np.zeros(len(vocab) + 1, np.int64)
     np.cumsum(np.bincount(tok, minlength=len(vocab)), out=indptr[1:])
+    all_rows = np.concatenate(rows_parts) if rows_parts else np.zeros(0, np.int32)
+    all_tfs = np.concatenate(tfs_parts) if tfs_parts else np.zeros(0, np.float32)
     path.mkdir(parents=True, exist_ok=True)
     np.save(path / "indptr.npy", indptr)
-    np.save(path / "rows.npy", np.asarray(pairs_row, np.int32)[order])
-    np.save(path / "tfs.npy", np.asarray(pairs_tf, np.float32)[order])
+    np.save(path / "rows.npy", all_rows[order])
+    np.save(path / "tfs.npy", all_tfs[order])
     np.save(path / "lengths.npy", lengths)
     (path / "vocab.json").write_text(json.dumps(list(vocab), ensure_ascii=False), encoding="utf-8")
 

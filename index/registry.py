@@ -84,6 +84,9 @@ def store_kind(scheme: str) -> StoreKind:
         try:
             importlib.import_module(BUILTIN[scheme])
         except ModuleNotFoundError as e:
+            if e.name == BUILTIN[scheme]:
+                raise RagError(f"the {scheme} store is not part of this installation (no module {e.name}); "
+                               f"choose one of: {', '.join(sorted(_KINDS))}") from None
             raise RagError(f"the {scheme} store needs the Python package {e.name!r}: pip install it "
                            f"(or use the embedded store: --index DIR)") from None
     if scheme not in _KINDS:

@@ -5,6 +5,7 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -47,12 +48,17 @@ def _norm(s: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
 
 
+@lru_cache(maxsize=4096)
+def _shape(s: str) -> tuple[str, frozenset[str]]:
+    """A text without spaces and its character trigrams (cached: one search compares each hit with the others)."""
+    n = _norm(s)
+    return n, frozenset(n[i : i + 3] for i in range(len(n) - 2))
+
+
 def _near_duplicate(a: str, b: str, threshold: float) -> bool:
-    na, nb = _norm(a), _norm(b)
+    (na, ga), (nb, gb) = _shape(a), _shape(b)
     if na == nb or (min(len(na), len(nb)) > 20 and (na in nb or nb in na)):
         return True
-    ga = {na[i : i + 3] for i in range(len(na) - 2)}
-    gb = {nb[i : i + 3] for i in range(len(nb) - 2)}
     if not ga or not gb:
         return False
     return len(ga & gb) / len(ga | gb) >= threshold

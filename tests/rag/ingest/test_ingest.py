@@ -210,14 +210,13 @@ def test_chunks_of_several_files_are_embedded_in_one_call_with_the_same_vectors(
     emb = _CountingEmbedder(fake_embedder)
     report = ingest(list(SEED_FILES.values()), tmp_path / "batched", emb)
     index = load_index(tmp_path / "batched")
-    rows = [r for r, _ in index.iter_chunks()]
-    n = len(rows)
+    n = index.size
     assert [f.status for f in report.files] == ["added"] * 3
     # one call while the three seeds fit in a batch, several once they do not
     assert sum(emb.calls) == n and (len(emb.calls) == 1) == (n <= library.EMBED_BATCH_CHUNKS)
-    one_by_one = np.concatenate([fake_embedder.embed_passages([c.embed_text() for c in index.chunks(index.doc_rows(d))])
+    one_by_one = np.concatenate([fake_embedder.embed_passages([c.embed_text() for c in index.doc_chunks(d)])
                                  for d in index.docs])
-    assert np.allclose(index.vectors(rows), one_by_one)
+    assert np.allclose(index.vectors([r for r, _ in index.iter_chunks()]), one_by_one)
 
 
 def test_batches_close_at_the_configured_size_and_keep_file_order(tmp_path, fake_embedder, monkeypatch):

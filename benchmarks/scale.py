@@ -1,0 +1,240 @@
+"""Scale benchmark: query latency (hybrid, with and without a filter), peak RSS, disk, time to add 1,000 passages
+and dense recall@10 against exact search, per store and corpus size, in one run.
+
+    python benchmarks/scale.py --sizes 10000,100000,1000000 --stores faiss,milvus-lite --out DIR
+
+writes DIR/scale.json (a list of {store, size, query_p50_ms, query_p95_ms, filtered_p50_ms, rss_mb, disk_mb,
+add_1000_s, recall_at_10}) and DIR/scale.md. Stores come from index.registry: a store name maps to a scheme
+(`milvus-lite` -> `milvus:DIR/milvus-SIZE.db`); one that is not registered or not installed gets an `error` row.
+
+Corpus: UN-style passages made of 3 sentences of one language drawn (seeded) from ../shared/data/unpc-devset
+(English and Chinese), 100 passages per document, documents dated across 2000-2024 with a body and, for half of
+them, speakers. Vectors: the multilingual-e5-small passage vectors of those sentences (cached by an earlier run,
+RAG_SCALE_CACHE or /work/cache-14/embeddings.npz; real model output, keyed by text); a passage's vector is the
+normalised sum of its sentences' vectors, plus (past 10,000 passages) Gaussian noise of norm ~0.1 so that
+passages drawn from overlapping sentences stay distinct. Queries: real e5 query vectors of English sentences
+(their text is the keyword query). Timings exclude the query embedding (the model's cost does not grow with
+the store). Each (store, size) is queried in a fresh child process, so rss_mb is the peak of a reader that
+opened the store and answered every query.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, data_dir, machine, machine_line, md_table  # noqa: E402
+
+PER_DOC = 100
+SENTENCES_PER_PASSAGE = 3
+STORES = {"faiss": "faiss:{work}/faiss-{size}", "milvus-lite": "milvus:{work}/milvus-{size}.db"}
+BODIES = ["General Assembly", "Security Council", "Human Rights Council", "Conference on Disarmament",
+          "Economic and Social Council"]
+SPEAKERS = [("Mr. Smith", "Canada"), ("Ms. Li", "China"), ("Mr. Ivanov", "Russian Federation"),
+            ("Ms. Garcia", "Mexico"), ("Mr. Okafor", "Nigeria"), ("Ms. Dubois", "France")]
+FIELDS = ["store", "size", "query_p50_ms", "query_p95_ms", "filtered_p50_ms", "rss_mb", "disk_mb", "add_1000_s",
+          "recall_at_10"]
+
+
+def _key(kind: str, text: str) -> str:
+    return hashlib.sha1(f"{kind}\x1f{text}".encode()).hexdigest()
+
+
+def sentences(data: Path, cache: Path) -> tuple[dict[str, tuple[list[str], np.ndarray]], list[str], np.ndarray]:
+    """Per language, the devset sentences that have a cached passage vector; and English queries with theirs."""
+    z = np.load(cache, allow_pickle=False)
+    rows = {k: i for i, k in enumerate(z["keys"].tolist())}
+    vecs = z["vecs"]
+    out = {}
+    for lang in ("en", "zh"):
+        lines = (data / "unpc-devset" / f"UNv1.0.devset.{lang}").read_text(encoding="utf-8").splitlines()
+        keep = [t for t in dict.fromkeys(lines) if t.strip() and _key("passage", t) in rows]
+        out[lang] = (keep, np.stack([vecs[rows[_key("passage", t)]] for t in keep]).astype(np.float32))
+    en = (data / "unpc-devset" / "UNv1.0.devset.en").read_text(encoding="utf-8").splitlines()
+    queries = [t for t in dict.fromkeys(en) if t.strip() and _key("query", t) in rows]
+    return out, queries, np.stack([vecs[rows[_key("query", t)]] for t in queries]).astype(np.float32)
+
+
+def make_docs(pool, n_docs: int, seed: int, noise: float, first: int = 0):
+    """Yield (meta, text, chunks, vectors) for `n_docs` synthetic documents of PER_DOC passages."""
+    from rag.types import Chunk, DocMeta
+
+    rng = np.random.default_rng(seed)
+    for d in range(first, first + n_docs):
+        lang = "en" if d % 2 == 0 else "zh"
+        texts, vecs = pool[lang]
+        pick = rng.integers(0, len(texts), (PER_DOC, SENTENCES_PER_PASSAGE))
+        sep = " " if lang == "en" else ""
+        passages = [sep.join(texts[i] for i in row) for row in pick]
+        v = vecs[pick].sum(axis=1)
+        if noise:
+            v += rng.standard_normal(v.shape).astype(np.float32) * (noise / np.sqrt(v.shape[1])) * np.linalg.norm(
+                v, axis=1, keepdims=True)
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        symbol = f"A/SCALE/{d}"
+        year = 2000 + d % 25
+        meta = DocMeta(doc_id=symbol, symbol=symbol, title=f"Synthetic record {d}", date=f"{year}-{1 + d % 12:02d}-15",
+                       body=BODIES[d % len(BODIES)], language=lang, kind="meeting_record" if d % 2 else "report",
+                       source=f"scale-{d}.txt")
+        chunks, at = [], 0
+        for j, t in enumerate(passages):
+            sp, dl = SPEAKERS[(d + j // 10) % len(SPEAKERS)] if d % 2 else (None, None)
+            chunks.append(Chunk(chunk_id=f"{symbol}#{j}", doc_id=symbol, symbol=symbol, locator=f"¶{j + 1}", text=t,
+                                start=at, end=at + len(t), speaker=sp, delegation=dl, language=lang, body=meta.body,
+                                title=meta.title, ordinal=j))
+            at += len(t) + 2
+        yield meta, "\n\n".join(passages), chunks, v
+
+
+def _du_mb(path: Path) -> float:
+    if path.is_file():
+        return path.stat().st_size / 2**20
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+class _Queries:
+    """A stand-in embedder that returns the cached e5 query vector of each query text."""
+
+    def __init__(self, texts: list[str], vectors: np.ndarray, dim: int) -> None:
+        self.by_text = dict(zip(texts, vectors))
+        self.name, self.dim = "intfloat/multilingual-e5-small", dim
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self.by_text[t] for t in texts])
+
+
+def query_child(spec: str, qfile: str) -> dict[str, Any]:
+    """In a fresh process: open the store, run every query hybrid, filtered and dense; latencies and peak RSS."""
+    from index.base import RowFilter
+    from index.registry import open_store
+    from rag.answer.retrieve import Filters, Retriever
+
+    z = np.load(qfile, allow_pickle=False)
+    texts, vecs = z["texts"].tolist(), z["vecs"]
+    t0 = time.perf_counter()
+    store = open_store(spec)
+    open_s = time.perf_counter() - t0
+    retriever = Retriever(store, _Queries(texts, vecs, vecs.shape[1]))
+    retriever.search(texts[0], k=5)  # warm-up
+    plain, filtered, found = [], [], []
+    window = Filters(date_from="2010", date_to="2015")  # 6 of 25 years: about a quarter of the documents
+    for t, q in zip(texts, vecs):
+        a = time.perf_counter()
+        retriever.search(t, k=5)
+        plain.append((time.perf_counter() - a) * 1e3)
+        a = time.perf_counter()
+        retriever.search(t, k=5, filters=window)
+        filtered.append((time.perf_counter() - a) * 1e3)
+        found.append([r for r, _ in store.dense_search(q, 10)])
+    assert RowFilter(date_from="2010")  # the filter type the stores receive
+    # VmHWM, not ru_maxrss: Linux keeps the parent's high-water mark in a child's rusage across fork and exec.
+    hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    return {"plain_ms": plain, "filtered_ms": filtered, "found": found, "open_s": open_s, "rss_mb": hwm / 1024}
+
+
+def run_one(store_name: str, size: int, work: Path, pool, queries: tuple[list[str], np.ndarray],
+            exact_vectors: list[np.ndarray], seed: int) -> dict[str, Any]:
+    """Build the store at `size`, query it in a child process, then time adding 1,000 passages."""
+    from index.registry import open_writer, split_spec, store_kind
+
+    row: dict[str, Any] = {"store": store_name, "size": size}
+    spec = STORES.get(store_name, store_name + ":{work}/" + store_name + "-{size}").format(work=work, size=size)
+    try:
+        store_kind(split_spec(spec)[0])
+    except Exception as e:  # noqa: BLE001 - an unavailable store is a row with its reason, not a crash
+        return {**row, "error": str(e)}
+    n_docs = size // PER_DOC
+    noise = 0.1 if size > 10_000 else 0.0
+    t0 = time.perf_counter()
+    vec_parts = []
+    with open_writer(spec, "intfloat/multilingual-e5-small", pool["en"][1].shape[1], "3", rebuild=True) as w:
+        for meta, text, chunks, v in make_docs(pool, n_docs, seed, noise):
+            w.add(meta, text, chunks, v)
+            vec_parts.append(v)
+        w.commit()
+    row["build_s"] = round(time.perf_counter() - t0, 1)
+    vectors = np.concatenate(vec_parts)
+    texts, qv = queries
+    qfile = work / f"queries-{size}.npz"
+    np.savez(qfile, texts=np.asarray(texts), vecs=qv)
+    env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH") or str(ROOT)}  # the same stores as this run
+    code = f"import json,sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import scale; " \
+           f"print(json.dumps(scale.query_child({spec!r}, {str(qfile)!r})))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=3600)
+    if out.returncode:
+        return {**row, "error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    # Rows are the store's own ids: map them back to corpus positions through iter_chunks order (documents in
+    # insertion order, passages in order), which is how the vectors were generated.
+    from index.registry import open_store
+
+    store = open_store(spec)
+    position = {r: i for i, (r, _) in enumerate(store.iter_chunks())}
+    recall = []
+    for q, found in zip(qv, res["found"]):
+        exact = set(np.argsort(-(vectors @ q))[:10].tolist())
+        recall.append(len(exact & {position[r] for r in found}) / 10)
+    del store
+    t1 = time.perf_counter()
+    with open_writer(spec, "intfloat/multilingual-e5-small", vectors.shape[1], "3") as w:
+        for meta, text, chunks, v in make_docs(pool, 1000 // PER_DOC, seed + 1, noise, first=n_docs):
+            w.add(meta, text, chunks, v)
+        w.commit()
+    add_s = time.perf_counter() - t1
+    location = Path(split_spec(spec)[1])
+    p = np.percentile
+    row.update(query_p50_ms=round(float(p(res["plain_ms"], 50)), 1), query_p95_ms=round(float(p(res["plain_ms"], 95)), 1),
+               filtered_p50_ms=round(float(p(res["filtered_ms"], 50)), 1), rss_mb=round(res["rss_mb"]),
+               disk_mb=round(_du_mb(location)), add_1000_s=round(add_s, 2), recall_at_10=round(float(np.mean(recall)), 4),
+               open_s=round(res["open_s"], 2), queries=len(qv))
+    exact_vectors.clear()
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--stores", default="faiss,milvus-lite")
+    ap.add_argument("--out", required=True, help="output folder (the stores are built under OUT/work)")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--data", help="data folder (default: ../shared/data beside the repository)")
+    ap.add_argument("--cache", default=os.environ.get("RAG_SCALE_CACHE", "/work/cache-14/embeddings.npz"),
+                    help="an .npz of e5 vectors keyed by sha1('passage'|'query' + '\\x1f' + text)")
+    ap.add_argument("--seed", type=int, default=13)
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    work = out / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    m = machine()
+    pool, qtexts, qvecs = sentences(data_dir(args.data), Path(args.cache))
+    pick = np.random.default_rng(args.seed).permutation(len(qtexts))[: args.queries]
+    queries = ([qtexts[i] for i in pick], qvecs[pick])
+    print(f"sentences with vectors: en {len(pool['en'][0])}, zh {len(pool['zh'][0])}; queries {len(pick)}",
+          file=sys.stderr)
+    rows = []
+    for size in [int(s) for s in args.sizes.split(",")]:
+        for store in args.stores.split(","):
+            print(f"[{store} {size}] building and querying ...", file=sys.stderr, flush=True)
+            row = run_one(store, size, work, pool, queries, [], args.seed)
+            print(f"[{store} {size}] {row}", file=sys.stderr, flush=True)
+            rows.append(row)
+            (out / "scale.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    table = md_table(FIELDS + ["build_s"], [[r.get(f, r.get("error", "") if f == "query_p50_ms" else "")
+                                             for f in FIELDS + ["build_s"]] for r in rows])
+    md = f"# Scale benchmark\n\n{machine_line(m)}\n\n{table}\n"
+    (out / "scale.md").write_text(md, encoding="utf-8")
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
