@@ -141,6 +141,14 @@ def query_child(spec: str, qfile: str) -> dict[str, Any]:
     return {"plain_ms": plain, "filtered_ms": filtered, "found": found, "open_s": open_s, "rss_mb": hwm / 1024}
 
 
+def _release(spec: str) -> None:
+    """Let the query child open the store: a Milvus Lite file is served by one process at a time."""
+    if spec.startswith("milvus:"):
+        from index.milvus import release
+
+        release(spec)
+
+
 def run_one(store_name: str, size: int, work: Path, pool, queries: tuple[list[str], np.ndarray],
             exact_vectors: list[np.ndarray], seed: int) -> dict[str, Any]:
     """Build the store at `size`, query it in a child process, then time adding 1,000 passages."""
@@ -162,6 +170,7 @@ def run_one(store_name: str, size: int, work: Path, pool, queries: tuple[list[st
             vec_parts.append(v)
         w.commit()
     row["build_s"] = round(time.perf_counter() - t0, 1)
+    _release(spec)
     vectors = np.concatenate(vec_parts)
     texts, qv = queries
     qfile = work / f"queries-{size}.npz"

@@ -15,7 +15,8 @@ from index.milvus.store import MilvusStore, current_version, open_milvus
 from index.milvus.writer import MilvusWriter
 from index.registry import register_store
 
-__all__ = ["DEFAULT_COLLECTION", "MilvusStore", "MilvusStoreError", "MilvusWriter", "open_milvus", "parse_spec"]
+__all__ = ["DEFAULT_COLLECTION", "MilvusStore", "MilvusStoreError", "MilvusWriter", "open_milvus", "parse_spec",
+           "release"]
 
 _clients: dict[tuple[str, str], Any] = {}
 _clients_lock = threading.Lock()
@@ -33,6 +34,21 @@ def _client(spec: StoreSpec) -> Any:
         if key not in _clients:
             _clients[key] = connect(spec)
         return _clients[key]
+
+
+def release(spec: str) -> None:
+    """Close this process's connection to the store at `spec` (`milvus:URI...`) and, for a Milvus Lite file, stop
+    the in-process server that holds it, so that another process can open the file (Milvus Lite serves one
+    process at a time). The next use in this process reconnects."""
+    s = parse_spec(spec)
+    with _clients_lock:
+        client = _clients.pop((s.uri, s.token or os.environ.get("RAG_MILVUS_TOKEN") or ""), None)
+    if client is not None:
+        client.close()
+    if s.uri.endswith(".db"):
+        from milvus_lite.server_manager import server_manager_instance  # noqa: PLC0415 - only Milvus Lite has one
+
+        server_manager_instance.release_server(s.uri)
 
 
 def _open(location: str, collection: str | None = None, token: str | None = None) -> MilvusStore:

@@ -413,3 +413,26 @@ def test_a_collection_switched_to_hnsw_by_an_operator_is_searched_with_the_faiss
     got = open_milvus(spec).dense_search(q, 10)
     assert seen == [{"metric_type": "IP", "params": {"ef": 512}}]
     assert [r for r, _ in got] == [r for r, _ in want]  # 187 rows under ef 512: as exact as FLAT
+
+
+def test_release_hands_a_milvus_lite_file_to_another_process(tmp_path, seed_docs, fake_embedder):
+    import os
+    import subprocess
+    import sys
+
+    from index.milvus import release
+    from index.registry import open_store, open_writer
+
+    spec = f"milvus:{tmp_path / 'shared.db'}#t"
+    with open_writer(spec, fake_embedder.name, fake_embedder.dim, CHUNKER) as w:
+        doc = list(seed_docs.values())[1]
+        w.add(doc.meta, doc.text, doc.chunks, fake_embedder.embed_passages([c.text for c in doc.chunks]))
+        w.commit()
+    assert list(open_store(spec).docs) == ["EUR/44A25/1"]
+    release(spec)
+    code = "import sys; from index.registry import open_store; print(list(open_store(sys.argv[1]).docs))"
+    out = subprocess.run([sys.executable, "-c", code, spec], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert out.stdout.strip() == "['EUR/44A25/1']", out.stderr[-1000:]
+    assert list(open_store(spec).docs) == ["EUR/44A25/1"]  # and this process reconnects on its next use
+    release(spec)
