@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from index.base import IndexLoadError, RowFilter
-from index.tokenize import _CJK_RUN, _WORD, STOPWORDS
+from index.tokenize import _CJK_RUN, _WORD, STOPWORDS, _jieba
 
 DEFAULT_COLLECTION = "un_rag"
 FORMAT_VERSION = 1
@@ -106,6 +106,8 @@ def connect(spec: StoreSpec, timeout: float = 10.0) -> Any:
             f"cannot reach Milvus at {spec.uri} ({e.message}): start the server (docker compose up -d, see the "
             "README's Milvus section) or use a Milvus Lite file, e.g. --store milvus:/path/un.db") from None
     check_server_version(str(version), spec.uri)
+    if spec.uri.endswith(".db"):
+        _jieba()  # Milvus Lite runs this process's jieba: initialised quietly, as index.tokenize does
     return client
 
 
