@@ -120,6 +120,14 @@ class MilvusWriter:
         if self.client.has_collection(meta_name(spec.collection)):
             ensure_loaded(self.client, spec.collection)
             self._lock()
+        try:
+            self._open(spec, model, dim, chunker_version, rebuild)
+        except BaseException:
+            self._unlock()  # a refused or failed open must not keep the lease (the next writer would wait on it)
+            raise
+
+    def _open(self, spec: StoreSpec, model: str | None, dim: int | None, chunker_version: str | None,
+              rebuild: bool) -> None:
         pointer = read_pointer(self.client, spec.collection)
         manifest = read_manifest(self.client, spec.collection, pointer) if pointer else None
         self.base_version = str(pointer["version"]) if pointer else None
@@ -129,7 +137,6 @@ class MilvusWriter:
         self.unflushed = int(manifest.get("unflushed", 0)) if manifest else 0
         if model is None or dim is None or chunker_version is None:
             if manifest is None:
-                self._unlock()
                 raise MilvusStoreError(f"no store at {spec.location}: build one with `rag ingest PATH... --store "
                                        f"milvus:{spec.uri} --collection {spec.collection}`")
             model, dim = model or manifest["model"], dim or int(manifest["dim"])

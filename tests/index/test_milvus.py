@@ -279,6 +279,9 @@ def test_a_store_built_with_another_model_or_dimension_is_refused_naming_the_reb
         MilvusWriter(spec, fake_embedder.name, 384, CHUNKER)
     with pytest.raises(MilvusStoreError, match="chunker version 3, this is version 2"):
         open_milvus(spec, chunker_version="2")
+    with pytest.raises(MilvusStoreError, match="chunker version 3, this is version 2"):
+        MilvusWriter(spec, fake_embedder.name, fake_embedder.dim, "2")
+    MilvusWriter(spec, fake_embedder.name, fake_embedder.dim, CHUNKER).close()  # the refused writers held no lease
 
 
 def test_a_rebuild_with_another_dimension_recreates_the_collection(spec, seed_docs, fake_embedder):
