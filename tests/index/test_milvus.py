@@ -439,3 +439,20 @@ def test_release_hands_a_milvus_lite_file_to_another_process(tmp_path, seed_docs
     assert out.stdout.strip() == "['EUR/44A25/1']", out.stderr[-1000:]
     assert list(open_store(spec).docs) == ["EUR/44A25/1"]  # and this process reconnects on its next use
     release(spec)
+
+
+def test_a_live_row_missing_from_one_read_is_read_again(seed_store, monkeypatch):
+    from pymilvus import MilvusClient
+
+    get = MilvusClient.get
+    calls: list[int] = []
+
+    def flaky(self, name, ids, **kw):  # the first read misses every row, as during a segment swap
+        calls.append(len(ids))
+        return [] if len(calls) == 1 else get(self, name, ids=ids, **kw)
+
+    seed_store._cache.clear()
+    monkeypatch.setattr(MilvusClient, "get", flaky)
+    rows = seed_store.doc_rows("EUR/44A25/1")[:2]
+    assert [c.doc_id for c in seed_store.chunks(rows)] == ["EUR/44A25/1"] * 2 and len(calls) == 2
+    seed_store._cache.clear()
