@@ -80,7 +80,9 @@ def parse_spec(spec: str, collection: str | None = None, token: str | None = Non
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,200}", name):
         raise MilvusStoreError(f"collection name {name!r} is not allowed; use letters, digits and _ "
                                "(starting with a letter or _), e.g. un_rag")
-    if not (uri.endswith(".db") or re.match(r"(https?|tcp|unix)://", uri)):
+    if uri.endswith(".db"):
+        uri = os.path.expanduser(uri)  # `--store milvus:~/un.db`: the shell leaves a ~ after a colon alone
+    elif not re.match(r"(https?|tcp|unix)://", uri):
         raise MilvusStoreError(f"Milvus URI {uri!r} is neither a Milvus Lite file (/path/un.db) nor a server "
                                "address (http://host:19530)")
     return StoreSpec(uri, name, token or "")

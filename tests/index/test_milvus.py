@@ -346,6 +346,14 @@ def test_a_server_refusing_the_bm25_schema_is_one_error_naming_the_fix(spec, fak
         MilvusWriter(spec, fake_embedder.name, fake_embedder.dim, CHUNKER)
 
 
+def test_a_milvus_lite_path_may_start_with_home_and_name_its_collection():
+    import os
+
+    s = parse_spec("milvus:~/un.db#lib")
+    assert (s.uri, s.collection) == (os.path.expanduser("~/un.db"), "lib")
+    assert parse_spec("milvus:http://h:19530", collection="x", token="u:p").location == "milvus:http://h:19530#x"
+
+
 @pytest.mark.parametrize("spec, message", [
     ("faiss:/x", "is not milvus:URI; give e.g. milvus:/path/un.db"),
     ("milvus:", "is not milvus:URI"),
