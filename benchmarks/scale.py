@@ -35,6 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, data_dir, machine, machine_line, md_table  # noqa: E402
 
 PER_DOC = 100
+# Passages per commit while building: a writer stages what it adds in memory (a million passages staged at once
+# took 8 GB), so a large corpus goes in as several segments, as a growing library would.
+BUILD_BATCH = 100_000
 SENTENCES_PER_PASSAGE = 3
 STORES = {"faiss": "faiss:{work}/faiss-{size}", "milvus-lite": "milvus:{work}/milvus-{size}.db"}
 BODIES = ["General Assembly", "Security Council", "Human Rights Council", "Conference on Disarmament",
@@ -164,11 +167,17 @@ def run_one(store_name: str, size: int, work: Path, pool, queries: tuple[list[st
     noise = 0.1 if size > 10_000 else 0.0
     t0 = time.perf_counter()
     vec_parts = []
-    with open_writer(spec, "intfloat/multilingual-e5-small", pool["en"][1].shape[1], "3", rebuild=True) as w:
-        for meta, text, chunks, v in make_docs(pool, n_docs, seed, noise):
-            w.add(meta, text, chunks, v)
-            vec_parts.append(v)
-        w.commit()
+    docs = make_docs(pool, n_docs, seed, noise)
+    per_batch = BUILD_BATCH // PER_DOC
+    for b in range(0, n_docs, per_batch):
+        with open_writer(spec, "intfloat/multilingual-e5-small", pool["en"][1].shape[1], "3", rebuild=b == 0) as w:
+            for _ in range(min(per_batch, n_docs - b)):
+                meta, text, chunks, v = next(docs)
+                w.add(meta, text, chunks, v)
+                vec_parts.append(v)
+            w.commit()
+        print(f"  committed {min(b + per_batch, n_docs) * PER_DOC} passages, {time.perf_counter() - t0:.0f} s",
+              file=sys.stderr, flush=True)
     row["build_s"] = round(time.perf_counter() - t0, 1)
     _release(spec)
     vectors = np.concatenate(vec_parts)

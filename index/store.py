@@ -259,7 +259,7 @@ class IndexWriter:
         self._lock: contextlib.ExitStack | None = None
         self._placed: dict[str, dict[str, Any]] = {}  # published documents kept: manifest entries
         self._staged: dict[str, NewDoc] = {}
-        self._order: dict[str, None] = {}  # documents in listing order (a replaced one keeps its place)
+        self._meta: dict[str, DocMeta] = {}  # documents in listing order (a replaced one keeps its place)
         self._segments: list[dict[str, Any]] = []
         self._next_row = 0
         self._compact = False
@@ -283,7 +283,7 @@ class IndexWriter:
                                  f"{FORMAT_VERSION} (segments): rebuild it with `{rebuild_command(str(root))}`")
         check_compatible(_ManifestView(self.location, base), model, self.chunker_version)
         self._placed = dict(base["documents"])
-        self._order = dict.fromkeys(base["documents"])
+        self._meta = {d: DocMeta.from_dict(e["meta"]) for d, e in base["documents"].items()}
         self._segments = list(base["segments"])
         self._next_row = int(base["next_row"])
 
@@ -301,10 +301,7 @@ class IndexWriter:
 
     @property
     def docs(self) -> dict[str, DocMeta]:
-        out = {}
-        for d in self._order:
-            out[d] = self._staged[d].meta if d in self._staged else DocMeta.from_dict(self._placed[d]["meta"])
-        return out
+        return self._meta
 
     def chunk_count(self, doc_id: str) -> int:
         if doc_id in self._staged:
@@ -334,17 +331,17 @@ class IndexWriter:
             raise ValueError(f"embeddings shape {embeddings.shape} does not match {len(chunks)} chunks x {self.dim}")
         self._placed.pop(meta.doc_id, None)  # its old rows become deleted rows
         self._staged[meta.doc_id] = NewDoc(meta, text, chunks, embeddings.astype(np.float32))
-        self._order.setdefault(meta.doc_id, None)
+        self._meta[meta.doc_id] = meta
         self.changed = True
 
     def remove(self, doc_id: str) -> None:
         """Stage the removal of `doc_id`; RagError listing the indexed documents when it is not one of them."""
-        if doc_id not in self._order:
-            known = ", ".join(sorted(self._order)) or "(none)"
+        if doc_id not in self._meta:
+            known = ", ".join(sorted(self._meta)) or "(none)"
             raise RagError(f"unknown document {doc_id!r}; the index holds: {known}")
         self._placed.pop(doc_id, None)
         self._staged.pop(doc_id, None)
-        del self._order[doc_id]
+        del self._meta[doc_id]
         self.changed = True
 
     def compact(self) -> None:
@@ -378,7 +375,7 @@ class IndexWriter:
             return
         segs = {n: load_segment(self.root / SEGMENTS / n) for n in names}
         bases = {s["name"]: s["base"] for s in self._segments}
-        for d in [d for d in self._order if d in self._placed and self._placed[d]["segment"] in names]:
+        for d in [d for d in self._meta if d in self._placed and self._placed[d]["segment"] in names]:
             e = self._placed[d]
             seg, base = segs[e["segment"]], bases[e["segment"]]
             lo, hi = e["rows"][0] - base, e["rows"][1] - base
@@ -399,8 +396,8 @@ class IndexWriter:
         version = time.strftime("v%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
         _step("start")
         merge = self._to_merge()
-        moved = [d for d in self._order if d in self._placed and self._placed[d]["segment"] in merge]
-        new_docs = [d for d in self._order if d in self._staged]
+        moved = [d for d in self._meta if d in self._placed and self._placed[d]["segment"] in merge]
+        new_docs = [d for d in self._meta if d in self._staged]
         size = sum(int(self._placed[d]["chunks"]) for d in moved) + sum(len(self._staged[d].chunks) for d in new_docs)
         if moved or new_docs:
             name = f"s{self._next_row:012d}-{uuid.uuid4().hex[:8]}"
@@ -425,7 +422,7 @@ class IndexWriter:
             self._staged.clear()
         used = {e["segment"] for e in self._placed.values()}
         self._segments = [s for s in self._segments if s["name"] in used]  # wholly deleted segments drop out
-        documents = {d: self._placed[d] for d in self._order}
+        documents = {d: self._placed[d] for d in self._meta}
         chunks = sum(int(e["chunks"]) for e in documents.values())
         manifest = {
             "format": FORMAT_VERSION,
