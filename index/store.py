@@ -7,8 +7,8 @@ Layout of an index directory:
                               segment and rows); rows of a segment not held by a listed document are deleted
   segments/NAME/              one immutable segment (index.segment): vectors.npy, dense.faiss, bm25/, chunks.sqlite
   lock                        one writer at a time
-A commit writes at most one new segment (the added documents, plus any small segments merged into it), then a
-new manifest, then moves the pointer. `rag compact` rewrites the live documents into one segment.
+A commit writes at most one new segment (the added documents, plus the segments of their size tier once it is
+full), then a new manifest, then moves the pointer. `rag compact` rewrites the live documents into one segment.
 Format 1 (one directory per version holding everything) is not read: it is refused with the rebuild command,
 and `rag ingest --rebuild` re-reads its documents from where they came.
 """
@@ -43,9 +43,13 @@ CURRENT = "CURRENT"
 VERSIONS = "versions"
 SEGMENTS = "segments"
 KEEP_OLD_VERSIONS = 1  # the previous version stays for readers that loaded it a moment ago
-# Past this many segments a commit merges the smallest into its new one, so a search visits few segments
-# (each costs a FAISS and a BM25 lookup) while an addition still rewrites only small segments, never the index.
-MAX_SEGMENTS = 8
+# Tiered merging: segments fall in size tiers (x MERGE_FACTOR each, from MERGE_FLOOR rows); when a commit's new
+# segment would make MERGE_FACTOR in its tier, that tier's segments are merged into it. An addition thus rewrites
+# only segments of its own size class, never the index: with "merge the smallest past 8 segments", adding 1,000
+# passages to a 1M index (8 segments of 100-200k) rewrote a 100k segment and took 86 s; by tiers it writes one
+# 1,000-row segment. A search visits at most (MERGE_FACTOR - 1) segments per tier: ~4 tiers up to 4M rows.
+MERGE_FACTOR = 8
+MERGE_FLOOR = 1_000
 # The reliability suite kills a writer at each step of a commit (tests/reliability/test_kill.py): with
 # RAG_TEST_KILL_AT=<step> the process SIGKILLs itself there. Unset, `_step` costs one dict lookup.
 KILL_ENV = "RAG_TEST_KILL_AT"
@@ -357,17 +361,16 @@ class IndexWriter:
         return out
 
     def _to_merge(self) -> set[str]:
-        """Segments whose live documents the new segment takes over: all of them when compacting, else the
-        smallest while more than MAX_SEGMENTS would remain (and any left without live rows drop out anyway)."""
+        """Segments whose live documents the new segment takes over: all of them when compacting, else those of
+        the new segment's size tier once it would hold MERGE_FACTOR (segments left without live rows drop out)."""
         live = self._live_rows()
         if self._compact:
             return set(live)
-        after = len(live) + bool(self._staged)
-        if after <= MAX_SEGMENTS:
+        if not self._staged:
             return set()
-        # Merging m segments into the new one leaves after - m (+1 when nothing new is staged) segments.
-        m = after - MAX_SEGMENTS + (0 if self._staged else 1)
-        return set(sorted(live, key=lambda s: live[s])[:m])
+        new = sum(len(d.chunks) for d in self._staged.values())
+        same_tier = [s for s, n in live.items() if _tier(n) == _tier(new)]
+        return set(same_tier) if len(same_tier) + 1 >= MERGE_FACTOR else set()
 
     def _merged_docs(self, names: set[str]) -> Iterator[NewDoc]:
         """The live documents of segments `names`, read back one at a time."""
@@ -476,6 +479,14 @@ class IndexWriter:
                 shutil.rmtree(p, ignore_errors=True)
         for p in self.root.glob(f".{CURRENT}.tmp-*"):
             p.unlink(missing_ok=True)
+
+
+def _tier(rows: int) -> int:
+    """The size tier of a segment: 0 below MERGE_FLOOR * MERGE_FACTOR rows, then one per factor."""
+    tier, limit = 0, MERGE_FLOOR * MERGE_FACTOR
+    while rows >= limit:
+        tier, limit = tier + 1, limit * MERGE_FACTOR
+    return tier
 
 
 class _ManifestView:

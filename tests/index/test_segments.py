@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -91,13 +92,23 @@ def test_deleted_rows_are_never_returned(tmp_path, embedded, fake_embedder):
         store.chunks([60])
 
 
-def test_too_many_segments_merge_the_smallest(tmp_path, embedded, fake_embedder, monkeypatch):
-    monkeypatch.setattr(store_mod, "MAX_SEGMENTS", 2)
+def test_a_full_size_tier_merges_into_the_new_segment_and_other_tiers_stay(tmp_path, embedded, fake_embedder,
+                                                                            monkeypatch):
+    monkeypatch.setattr(store_mod, "MERGE_FACTOR", 3)
+    monkeypatch.setattr(store_mod, "MERGE_FLOOR", 20)  # tiers: < 60 rows, 60-179, ...
+    (ccw, v), eur, cd = embedded
+    copy = (replace(ccw, meta=replace(ccw.meta, doc_id="COPY/1", symbol="COPY/1", source="copy.txt"),
+                    chunks=[replace(c, doc_id="COPY/1", chunk_id="copy-" + c.chunk_id) for c in ccw.chunks]), v)
     root = tmp_path / "idx"
-    for d in embedded:
+    sizes = []
+    for d in [(ccw, v), cd, eur, copy]:  # 53 (tier 0), 93 (tier 1), 41 (tier 0), 53 (tier 0)
         _write(root, [d], fake_embedder)
+        sizes.append([s["size"] for s in load_index(root).manifest["segments"]])
+    # two tier-0 segments do not fill the tier (< 3); the third does, so the tier merges into the new segment
+    # and the tier-1 segment stays as it was
+    assert sizes == [[53], [53, 93], [53, 93, 41], [93, 147]]
     store = load_index(root)
-    assert len(store.manifest["segments"]) == 2 and store.size == 187
+    assert store.size == 240 and store.manifest["deleted_rows"] == 0
     assert [c.doc_id for c in store.chunks(store.doc_rows("EUR/44A25/1"))] == ["EUR/44A25/1"] * 41
 
 
