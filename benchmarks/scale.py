@@ -70,6 +70,7 @@ def sentences(data: Path, cache: Path) -> tuple[dict[str, tuple[list[str], np.nd
 
 def make_docs(pool, n_docs: int, seed: int, noise: float, first: int = 0):
     """Yield (meta, text, chunks, vectors) for `n_docs` synthetic documents of PER_DOC passages."""
+    # deferred: the project imports after sys.path is set up by the caller (a child process, or main)
     from rag.types import Chunk, DocMeta
 
     rng = np.random.default_rng(seed)
@@ -118,6 +119,7 @@ class _Queries:
 
 def query_child(spec: str, qfile: str) -> dict[str, Any]:
     """In a fresh process: open the store, run every query hybrid, filtered and dense; latencies and peak RSS."""
+    # deferred: this runs in a fresh child process, which imports the project itself
     from index.base import RowFilter
     from index.registry import open_store
     from rag.answer.retrieve import Filters, Retriever
@@ -148,7 +150,8 @@ def query_child(spec: str, qfile: str) -> dict[str, Any]:
 def run_one(store_name: str, size: int, work: Path, pool, queries: tuple[list[str], np.ndarray],
             exact_vectors: list[np.ndarray], seed: int) -> dict[str, Any]:
     """Build the store at `size`, query it in a child process, then time adding 1,000 passages."""
-    from index.registry import open_writer, split_spec, store_kind
+    # deferred: stores register on import; `--help` needs none of them
+    from index.registry import open_store, open_writer, split_spec, store_kind
 
     row: dict[str, Any] = {"store": store_name, "size": size}
     spec = STORES.get(store_name, store_name + ":{work}/" + store_name + "-{size}").format(work=work, size=size)
@@ -185,8 +188,6 @@ def run_one(store_name: str, size: int, work: Path, pool, queries: tuple[list[st
     res = json.loads(out.stdout.strip().splitlines()[-1])
     # Rows are the store's own ids: map them back to corpus positions through iter_chunks order (documents in
     # insertion order, passages in order), which is how the vectors were generated.
-    from index.registry import open_store
-
     store = open_store(spec)
     position = {r: i for i, (r, _) in enumerate(store.iter_chunks())}
     recall = []
