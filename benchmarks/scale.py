@@ -70,6 +70,7 @@ def sentences(data: Path, cache: Path) -> tuple[dict[str, tuple[list[str], np.nd
 
 def make_docs(pool, n_docs: int, seed: int, noise: float, first: int = 0):
     """Yield (meta, text, chunks, vectors) for `n_docs` synthetic documents of PER_DOC passages."""
+    # deferred: the project imports after sys.path is set up by the caller (a child process, or main)
     from rag.types import Chunk, DocMeta
 
     rng = np.random.default_rng(seed)
@@ -118,6 +119,7 @@ class _Queries:
 
 def query_child(spec: str, qfile: str) -> dict[str, Any]:
     """In a fresh process: open the store, run every query hybrid, filtered and dense; latencies and peak RSS."""
+    # deferred: this runs in a fresh child process, which imports the project itself
     from index.base import RowFilter
     from index.registry import open_store
     from rag.answer.retrieve import Filters, Retriever
@@ -139,36 +141,27 @@ def query_child(spec: str, qfile: str) -> dict[str, Any]:
         retriever.search(t, k=5, filters=window)
         filtered.append((time.perf_counter() - a) * 1e3)
         found.append([r for r, _ in store.dense_search(q, 10)])
-    assert RowFilter(date_from="2010")  # the filter type the stores receive
     # VmHWM, not ru_maxrss: Linux keeps the parent's high-water mark in a child's rusage across fork and exec.
+    # Read before the mapping below, which is the benchmark's bookkeeping, not the reader's.
     hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    # Rows are the store's own ids: corpus positions follow iter_chunks order (documents in insertion order,
+    # passages in order), which is how the vectors were generated.
+    position = {r: i for i, (r, _) in enumerate(store.iter_chunks())}
+    found = [[position[r] for r in rows] for rows in found]
+    assert RowFilter(date_from="2010")  # the filter type the stores receive
     return {"plain_ms": plain, "filtered_ms": filtered, "found": found, "open_s": open_s, "rss_mb": hwm / 1024}
 
 
-def _release(spec: str) -> None:
-    """Let the query child open the store: a Milvus Lite file is served by one process at a time."""
-    if spec.startswith("milvus:"):
-        from index.milvus import release
+def build_child(spec: str, size: int, seed: int, data: str, cache: str, vfile: str) -> dict[str, Any]:
+    """In a child process: build the store at `spec` from the synthetic corpus; its vectors go to `vfile`."""
+    # deferred: stores register on import, in the process that uses them
+    from index.registry import open_writer
 
-        release(spec)
-
-
-def run_one(store_name: str, size: int, work: Path, pool, queries: tuple[list[str], np.ndarray],
-            exact_vectors: list[np.ndarray], seed: int) -> dict[str, Any]:
-    """Build the store at `size`, query it in a child process, then time adding 1,000 passages."""
-    from index.registry import open_writer, split_spec, store_kind
-
-    row: dict[str, Any] = {"store": store_name, "size": size}
-    spec = STORES.get(store_name, store_name + ":{work}/" + store_name + "-{size}").format(work=work, size=size)
-    try:
-        store_kind(split_spec(spec)[0])
-    except Exception as e:  # noqa: BLE001 - an unavailable store is a row with its reason, not a crash
-        return {**row, "error": str(e)}
+    pool, _, _ = sentences(Path(data), Path(cache))
     n_docs = size // PER_DOC
-    noise = 0.1 if size > 10_000 else 0.0
     t0 = time.perf_counter()
     vec_parts = []
-    docs = make_docs(pool, n_docs, seed, noise)
+    docs = make_docs(pool, n_docs, seed, 0.1 if size > 10_000 else 0.0)
     per_batch = BUILD_BATCH // PER_DOC
     for b in range(0, n_docs, per_batch):
         with open_writer(spec, MODEL, pool["en"][1].shape[1], "3", rebuild=b == 0) as w:
@@ -179,43 +172,73 @@ def run_one(store_name: str, size: int, work: Path, pool, queries: tuple[list[st
             w.commit()
         print(f"  committed {min(b + per_batch, n_docs) * PER_DOC} passages, {time.perf_counter() - t0:.0f} s",
               file=sys.stderr, flush=True)
-    row["build_s"] = round(time.perf_counter() - t0, 1)
-    _release(spec)
-    vectors = np.concatenate(vec_parts)
-    texts, qv = queries
-    qfile = work / f"queries-{size}.npz"
-    np.savez(qfile, texts=np.asarray(texts), vecs=qv)
-    env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH") or str(ROOT)}  # the same stores as this run
-    code = f"import json,sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import scale; " \
-           f"print(json.dumps(scale.query_child({spec!r}, {str(qfile)!r})))"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=3600)
-    if out.returncode:
-        return {**row, "error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
-    res = json.loads(out.stdout.strip().splitlines()[-1])
-    # Rows are the store's own ids: map them back to corpus positions through iter_chunks order (documents in
-    # insertion order, passages in order), which is how the vectors were generated.
-    from index.registry import open_store
+    build_s = time.perf_counter() - t0
+    np.save(vfile, np.concatenate(vec_parts))
+    return {"build_s": build_s}
 
-    store = open_store(spec)
-    position = {r: i for i, (r, _) in enumerate(store.iter_chunks())}
-    recall = []
-    for q, found in zip(qv, res["found"]):
-        exact = set(np.argsort(-(vectors @ q))[:10].tolist())
-        recall.append(len(exact & {position[r] for r in found}) / 10)
-    del store
-    t1 = time.perf_counter()
-    with open_writer(spec, MODEL, vectors.shape[1], "3") as w:
-        for meta, text, chunks, v in make_docs(pool, 1000 // PER_DOC, seed + 1, noise, first=n_docs):
+
+def add_child(spec: str, size: int, seed: int, data: str, cache: str) -> dict[str, Any]:
+    """In a child process: the seconds to add 1,000 passages (10 documents) to the store, vectors given."""
+    # deferred: stores register on import, in the process that uses them
+    from index.registry import open_writer
+
+    pool, _, _ = sentences(Path(data), Path(cache))
+    docs = list(make_docs(pool, 1000 // PER_DOC, seed + 1, 0.1 if size > 10_000 else 0.0, first=size // PER_DOC))
+    t0 = time.perf_counter()
+    with open_writer(spec, MODEL, pool["en"][1].shape[1], "3") as w:
+        for meta, text, chunks, v in docs:
             w.add(meta, text, chunks, v)
         w.commit()
-    add_s = time.perf_counter() - t1
-    location = Path(split_spec(spec)[1])
+    return {"add_s": time.perf_counter() - t0}
+
+
+def _child(call: str) -> dict[str, Any]:
+    """Run `scale.<call>` in a fresh process (Milvus Lite serves one process at a time; RSS is the child's own)."""
+    env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH") or str(ROOT)}  # the same stores as this run
+    code = f"import json,sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); import scale; " \
+           f"print(json.dumps(scale.{call}))"
+    # cwd: the benchmarks folder, so `python -c` (which puts the cwd first on sys.path) imports the project from
+    # PYTHONPATH like the parent does, not from whatever checkout the command was started in
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=7200,
+                         cwd=Path(__file__).resolve().parent)
+    if out.returncode:
+        lines = out.stderr.strip().splitlines()
+        raise RuntimeError(lines[-1] if lines else f"exit {out.returncode}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_one(store_name: str, size: int, work: Path, queries: tuple[list[str], np.ndarray], seed: int,
+            data: Path, cache: Path) -> dict[str, Any]:
+    """Build the store at `size`, query it, time adding 1,000 passages: each in its own child process."""
+    # deferred: stores register on import; `--help` needs none of them
+    from index.registry import split_spec, store_kind
+
+    row: dict[str, Any] = {"store": store_name, "size": size}
+    spec = STORES.get(store_name, store_name + ":{work}/" + store_name + "-{size}").format(work=work, size=size)
+    try:
+        store_kind(split_spec(spec)[0])
+    except Exception as e:  # noqa: BLE001 - an unavailable store is a row with its reason, not a crash
+        return {**row, "error": str(e)}
+    texts, qv = queries
+    qfile, vfile = work / f"queries-{size}.npz", work / f"vectors-{size}.npy"
+    np.savez(qfile, texts=np.asarray(texts), vecs=qv)
+    try:
+        built = _child(f"build_child({spec!r}, {size}, {seed}, {str(data)!r}, {str(cache)!r}, {str(vfile)!r})")
+        res = _child(f"query_child({spec!r}, {str(qfile)!r})")
+        added = _child(f"add_child({spec!r}, {size}, {seed}, {str(data)!r}, {str(cache)!r})")
+    except RuntimeError as e:
+        return {**row, "error": str(e)}
+    vectors = np.load(vfile, mmap_mode="r")
+    recall = []
+    for q, found in zip(qv, res["found"]):
+        exact = set(np.argsort(-(np.asarray(vectors) @ q))[:10].tolist())
+        recall.append(len(exact & set(found)) / 10)
     p = np.percentile
     row.update(query_p50_ms=round(float(p(res["plain_ms"], 50)), 1), query_p95_ms=round(float(p(res["plain_ms"], 95)), 1),
                filtered_p50_ms=round(float(p(res["filtered_ms"], 50)), 1), rss_mb=round(res["rss_mb"]),
-               disk_mb=round(_du_mb(location)), add_1000_s=round(add_s, 2), recall_at_10=round(float(np.mean(recall)), 4),
+               disk_mb=round(_du_mb(Path(split_spec(spec)[1]))), add_1000_s=round(added["add_s"], 2),
+               recall_at_10=round(float(np.mean(recall)), 4), build_s=round(built["build_s"], 1),
                open_s=round(res["open_s"], 2), queries=len(qv))
-    exact_vectors.clear()
     return row
 
 
@@ -230,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="an .npz of e5 vectors keyed by sha1('passage'|'query' + '\\x1f' + text)")
     ap.add_argument("--seed", type=int, default=13)
     args = ap.parse_args(argv)
-    out = Path(args.out)
+    out = Path(args.out).resolve()
     work = out / "work"
     work.mkdir(parents=True, exist_ok=True)
     m = machine()
@@ -243,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in [int(s) for s in args.sizes.split(",")]:
         for store in args.stores.split(","):
             print(f"[{store} {size}] building and querying ...", file=sys.stderr, flush=True)
-            row = run_one(store, size, work, pool, queries, [], args.seed)
+            row = run_one(store, size, work, queries, args.seed, data_dir(args.data), Path(args.cache))
             print(f"[{store} {size}] {row}", file=sys.stderr, flush=True)
             rows.append(row)
             (out / "scale.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
