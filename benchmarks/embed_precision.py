@@ -50,7 +50,7 @@ def run(precision: str, contexts: list[tuple[str, str, str]], questions: list[di
             report = ingest([corpus], index_dir, emb)
             pipeline_times.append(time.perf_counter() - t0)
             pipe = Pipeline(Settings(index_dir=index_dir, threads=threads), embedder=emb)
-            texts = [c.embed_text() for c in pipe.index.chunks]
+            texts = [c.embed_text() for _, c in pipe.index.iter_chunks()]
             t1 = time.perf_counter()
             emb.embed_passages(texts)
             bare_times.append(time.perf_counter() - t1)

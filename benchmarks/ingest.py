@@ -54,7 +54,7 @@ class TimedEmbedder:
 def instrument(timer: Timer) -> None:
     """Time parsing (in the isolated parser process, round trip included), IndexWriter.commit, and the FAISS/BM25
     builds inside commit."""
-    import index.store as store
+    import index.segment as segment
     import rag.ingest.library as ri
 
     parse = ri.parse_isolated
@@ -66,15 +66,24 @@ def instrument(timer: Timer) -> None:
         finally:
             timer.add("parse+chunk", time.perf_counter() - t0)
 
-    class TimedWriter(store.IndexWriter):
-        def commit(self) -> str | None:
+    open_writer = ri.open_writer
+
+    def timed_writer(*a: Any, **kw: Any) -> Any:
+        writer = open_writer(*a, **kw)
+        commit = writer.commit
+
+        def timed_commit() -> str | None:
             t0 = time.perf_counter()
             try:
-                return super().commit()
+                return commit()
             finally:
                 timer.add("commit", time.perf_counter() - t0)
 
-    dense_build, kw_build = store.DenseIndex.build.__func__, store.KeywordIndex.build.__func__
+        writer.commit = timed_commit
+        return writer
+
+    dense_build = segment.DenseIndex.build.__func__
+    postings_build = segment.build_postings
 
     def timed(fn: Any, key: str) -> Any:
         def wrapper(cls: Any, *a: Any, **kw: Any) -> Any:
@@ -85,10 +94,17 @@ def instrument(timer: Timer) -> None:
                 timer.add(key, time.perf_counter() - t0)
         return classmethod(wrapper)
 
-    store.DenseIndex.build = timed(dense_build, "commit: FAISS build")  # type: ignore[method-assign]
-    store.KeywordIndex.build = timed(kw_build, "commit: BM25 build")  # type: ignore[method-assign]
+    def timed_postings(*a: Any, **kw: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return postings_build(*a, **kw)
+        finally:
+            timer.add("commit: BM25 build", time.perf_counter() - t0)
+
+    segment.DenseIndex.build = timed(dense_build, "commit: FAISS build")  # type: ignore[method-assign]
+    segment.build_postings = timed_postings  # type: ignore[assignment]
     ri.parse_isolated = timed_parse  # type: ignore[assignment]
-    ri.IndexWriter = TimedWriter  # type: ignore[misc]
+    ri.open_writer = timed_writer  # type: ignore[assignment]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -271,14 +271,19 @@ class Ranked:
 class Ours:
     """The project's default: real parser and chunker, the index store, rag.retrieve.Retriever."""
 
-    def __init__(self, corpus: Corpus, emb: CachedEmbedder, work: Path, settings: Any = None) -> None:
-        from index.store import IndexWriter, load_index
+    def __init__(self, corpus: Corpus, emb: CachedEmbedder, work: Path, settings: Any = None,
+                 store: str = "faiss") -> None:
+        from index.registry import open_store, open_writer
         from rag.answer.retrieve import Retriever
         from rag.ingest.chunk import CHUNKER_VERSION
         from rag.ingest.parse import parse_document
 
         dest = work / "ours"
-        writer = IndexWriter(dest, emb.name, emb.dim, CHUNKER_VERSION, rebuild=True)
+        spec: str | Path = dest
+        if store == "milvus-lite":  # the same chunks and vectors in Milvus Lite (index/milvus), BM25 by Milvus
+            dest = work / "ours.db"
+            spec = f"milvus:{dest}#ours"
+        writer = open_writer(spec, emb.name, emb.dim, CHUNKER_VERSION, rebuild=True)
         srcdir = work / "src"
         srcdir.mkdir(exist_ok=True)
         seen: set[str] = set()
@@ -301,8 +306,9 @@ class Ours:
         for doc in parsed:
             writer.add(doc.meta, doc.text, doc.chunks, vecs[at : at + len(doc.chunks)])
             at += len(doc.chunks)
-        writer.commit()
-        self.index = load_index(dest)
+        with writer:
+            writer.commit()
+        self.index = open_store(spec)
         self.retriever = Retriever(self.index, emb, settings)
         self.size_bytes = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file())
 
@@ -333,6 +339,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "units-400": {"unit_chars": 400},
     "units-1500": {"unit_chars": 1500},
     "fusion-all-languages": {"same_language_keywords": False},
+    "milvus-lite": {"store": "milvus-lite"},  # the default recipe on the Milvus store (issue 13)
 }
 
 
@@ -346,10 +353,10 @@ def make_ours(corpus: Corpus, emb: CachedEmbedder, work: Path, variant: str) -> 
     types.EMBED_CONTEXT = v.get("embed", saved[0])
     types.KEYWORD_CONTEXT = v.get("kw", saved[1])  # keyword header fields
     try:
-        fields = {k: val for k, val in v.items() if k not in ("embed", "kw")}
+        fields = {k: val for k, val in v.items() if k not in ("embed", "kw", "store")}
         d = work / variant
         d.mkdir()
-        ours = Ours(corpus, emb, d, RetrievalSettings(**fields))
+        ours = Ours(corpus, emb, d, RetrievalSettings(**fields), store=v.get("store", "faiss"))
     finally:
         types.EMBED_CONTEXT, types.KEYWORD_CONTEXT = saved
     return ours
@@ -467,7 +474,7 @@ def run_corpus(corpus: Corpus, emb: CachedEmbedder, split: str, variants: list[s
         halves = ("dev", "test") if split == "both" else (split,)
         qs_all = [q for q in corpus.questions if q.half in halves]
         emb.embed_queries([q.text for q in qs_all])  # batch once; searches below read the cache
-        res: dict[str, Any] = {"note": corpus.note, "passages": {"ours": len(ours.index.chunks),
+        res: dict[str, Any] = {"note": corpus.note, "passages": {"ours": ours.index.size,
                                "peers": len(peers.windows)}, "build_s": round(build_s, 1),
                                "index_bytes": {**{v: o.size_bytes for v, o in systems.items()},
                                                "peers": peers.size_bytes}, "halves": {}}
@@ -481,6 +488,12 @@ def run_corpus(corpus: Corpus, emb: CachedEmbedder, split: str, variants: list[s
             pts = refusal_points(ans + una, runs["ours"] + [ours.search(q.text) for q in una], emb, corpus.name)
             h["refusal"] = refusal_summary(pts)
             h["points"] = pts
+            if "milvus-lite" in systems:  # the refusal decision on the Milvus store, beside the FAISS store's
+                mil = systems["milvus-lite"]
+                mpts = refusal_points(ans + una, runs["milvus-lite"] + [mil.search(q.text) for q in una], emb)
+                h["refusal_milvus-lite"] = refusal_summary(mpts)
+                h["refusal_agreement_milvus-lite"] = float(np.mean([a["refused"] == b["refused"]
+                                                                    for a, b in zip(pts, mpts)]))
             res["halves"][half] = h
             for m, sc in h["methods"].items():
                 print(f"  [{corpus.name} {half}] {m:18s} hit@1 {sc['hit@1']:.3f} hit@5 {sc['hit@5']:.3f} "
@@ -524,6 +537,12 @@ def markdown(results: dict[str, Any], info: dict[str, Any], wall: float) -> str:
             rr = [[g, v.get("answerable", ""), v.get("false_refusal"), v.get("unanswerable", ""), v.get("refused")]
                   for g, v in h["refusal"].items() if g != "close_to_corpus"]
             lines += [md_table(["language pair", "answerable", "false refusals", "unanswerable", "refused"], rr), ""]
+            if "refusal_milvus-lite" in h:
+                rr = [[g, v.get("answerable", ""), v.get("false_refusal"), v.get("unanswerable", ""), v.get("refused")]
+                      for g, v in h["refusal_milvus-lite"].items() if g != "close_to_corpus"]
+                lines += ["The same on the Milvus Lite store (same refusal decision on "
+                          f"{h['refusal_agreement_milvus-lite']:.1%} of the questions):", "",
+                          md_table(["language pair", "answerable", "false refusals", "unanswerable", "refused"], rr), ""]
             if "close_to_corpus" in h["refusal"]:
                 c = h["refusal"]["close_to_corpus"]
                 lines += [f"Close-to-corpus unanswerable questions refused: {c['refused']} of {c['n']}.", ""]

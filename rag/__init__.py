@@ -32,7 +32,9 @@ def get_pipeline(index_dir: str | Path | None = None, **settings: Any) -> "Pipel
     from rag.answer.pipeline import Pipeline
     from rag.config import Settings
 
-    if index_dir is not None:
+    if isinstance(index_dir, str) and index_dir.startswith("milvus:"):
+        settings["store"] = index_dir  # a store spec (`milvus:URI`, `#COLLECTION` optional), not a directory
+    elif index_dir is not None:
         settings["index_dir"] = Path(index_dir).expanduser()
     key = tuple(sorted((k, repr(v)) for k, v in settings.items()))
     with _lock:

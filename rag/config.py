@@ -27,6 +27,26 @@ def default_index_dir() -> Path:
     return Path(base) / "un-rag" / "index"
 
 
+DEFAULT_COLLECTION = "un_rag"  # the Milvus collection of `--store milvus:URI` when `--collection` is not given
+
+
+def store_spec(store: str | None, collection: str | None, index_dir: Path) -> str | Path:
+    """What the index registry opens: `--store` with its collection (`milvus:URI#NAME`), else the index directory.
+
+    Args:
+        store: `SCHEME:LOCATION` (e.g. `milvus:/data/un.db`, `milvus:http://host:19530`) or None.
+        collection: the Milvus collection (default `un_rag`); a `#NAME` already in `store` wins.
+        index_dir: the embedded FAISS store's directory, used when `store` is None.
+    Returns:
+        The store spec.
+    """
+    if not store:
+        return index_dir
+    if store.startswith("milvus:") and "#" not in store:
+        return f"{store}#{collection or DEFAULT_COLLECTION}"
+    return store
+
+
 def default_llm() -> str:
     """`$RAG_LLM`, else the default generator (see the README for why it won)."""
     return os.environ.get("RAG_LLM", "extractive")
@@ -88,6 +108,10 @@ class RetrievalSettings:
 @dataclass(frozen=True)
 class Settings:
     index_dir: Path = field(default_factory=default_index_dir)
+    # Another store than the embedded FAISS one in `index_dir` (`milvus:URI`, see index/milvus); `index_dir` then
+    # keeps only the local files of a deployment (audit log, uploads).
+    store: str | None = field(default_factory=lambda: os.environ.get("RAG_STORE") or None)
+    collection: str = field(default_factory=lambda: os.environ.get("RAG_COLLECTION") or DEFAULT_COLLECTION)
     embed_model: str = field(default_factory=lambda: os.environ.get("RAG_EMBED_MODEL", DEFAULT_EMBED_MODEL))
     llm: str = field(default_factory=default_llm)
     openai_base_url: str | None = field(default_factory=lambda: os.environ.get("RAG_OPENAI_BASE_URL"))
@@ -107,6 +131,11 @@ class Settings:
     max_question_chars: int = 2000
     max_file_mb: float = 50.0
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+
+    @property
+    def store_spec(self) -> str | Path:
+        """The store the pipeline reads and ingestion writes: `--store` with `--collection`, else `--index`."""
+        return store_spec(self.store, self.collection, self.index_dir)
 
     def with_(self, **kw) -> "Settings":
         return replace(self, **{k: v for k, v in kw.items() if v is not None})

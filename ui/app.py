@@ -141,7 +141,7 @@ def ask_json(ctx: AppContext, question: str, llm: str | None = None, k: int | No
     if k is not None and int(k) < 1:
         raise RagError(f"k must be at least 1, got {k}")
     if no_index(ctx):
-        raise RagError(f"no documents are indexed at {ctx.pipeline.index_dir}: add some first")
+        raise RagError(f"no documents are indexed at {ctx.pipeline.store_spec}: add some first")
     return ctx.pipeline.ask(question, k=int(k) if k else None, llm=llm or None).to_json()
 
 

@@ -7,8 +7,9 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from index.store import current_version, load_index
+from index.registry import open_store, store_version
 from rag import audit
+from rag.answer.pipeline import store_spec
 from rag.errors import RagError
 from rag.ingest.library import IngestStatus, Progress, ingest, remove_versions
 from rag.ingest.readers import SUPPORTED
@@ -20,7 +21,7 @@ from ui.render import document_html, esc, ingest_report_html
 if TYPE_CHECKING:
     import gradio as gr
 
-    from index.store import Index
+    from index.base import ChunkStore as Index
 
 log = logging.getLogger(__name__)
 UPLOADS = "uploads"  # under the index directory, so `rebuild` can re-read uploaded files
@@ -30,25 +31,24 @@ Row = tuple[str, str, str, int, str]  # file name, status, doc id, chunks, reaso
 
 def current_index(ctx: AppContext) -> "Index | None":
     """The index new questions see, or None when none has been built yet."""
-    if current_version(ctx.pipeline.index_dir) is None:
+    if store_version(store_spec(ctx.settings)) is None:
         return None
     try:
         return ctx.pipeline.index
     except RagError:  # e.g. built with another embedding model: still list it, so it can be rebuilt
-        return load_index(ctx.pipeline.index_dir)
+        return open_store(store_spec(ctx.settings))
 
 
 def doc_rows(index: "Index | None") -> list[list[Any]]:
     """One row per document, its language versions listed together (`zh, en`), chunks summed over them."""
     if index is None:
         return []
-    counts = {d: m.get("chunks", 0) for d, m in index.manifest["documents"].items()}
     rows = []
     for document, versions in group_versions(index.docs).items():
         metas = [index.docs[k] for k in versions.values()]
         m = metas[0]
         rows.append([document, m.title or "", m.date or "", ", ".join(versions), m.kind or "",
-                     sum(counts.get(k, 0) for k in versions.values()), ", ".join(x.source or "" for x in metas)])
+                     sum(len(index.doc_rows(k)) for k in versions.values()), ", ".join(x.source or "" for x in metas)])
     return rows
 
 
@@ -139,7 +139,7 @@ def add_files(ctx: AppContext, paths: list[Path], progress: Progress | None = No
     uploads = Path(s.index_dir) / UPLOADS
     staged, rows = stage_uploads(paths, uploads, s.max_file_mb)
     if staged:
-        report = ingest(staged, Path(s.index_dir), ctx.pipeline.embedder, max_mb=s.max_file_mb, progress=progress,
+        report = ingest(staged, s.store_spec, ctx.pipeline.embedder, max_mb=s.max_file_mb, progress=progress,
                         replace=replace)
         for f in report.files:
             if f.status in ("failed", "skipped"):  # not indexed (skipped: a newer file of the batch holds it)
@@ -155,7 +155,7 @@ def add_files(ctx: AppContext, paths: list[Path], progress: Progress | None = No
 def rebuild(ctx: AppContext, progress: Progress | None = None, user: str = "local") -> list[Row]:
     """Re-read every indexed document from where it came and rebuild the index."""
     s = ctx.settings
-    report = ingest([], Path(s.index_dir), ctx.pipeline.embedder, rebuild=True, max_mb=s.max_file_mb, progress=progress)
+    report = ingest([], s.store_spec, ctx.pipeline.embedder, rebuild=True, max_mb=s.max_file_mb, progress=progress)
     audit.record(s.index_dir, user, "rebuild", "", f"version {report.version}", files=len(report.files),
                  failed=len(report.failed))
     return [(Path(f.path).name, f.status, f.doc_id or "", f.chunks, f.reason) for f in report.files]
@@ -166,7 +166,7 @@ def remove_doc(ctx: AppContext, doc: str, user: str = "local") -> str:
     if not doc or not isinstance(doc, str):
         raise RagError("choose a document to remove")
     root = Path(ctx.settings.index_dir)
-    doc_id, metas = remove_versions(root, doc)
+    doc_id, metas = remove_versions(ctx.settings.store_spec, doc)
     audit.record(root, user, "remove", doc_id)
     uploads = (root / UPLOADS).resolve()
     for meta in metas:  # every removed language version's uploaded copy
@@ -180,7 +180,7 @@ def read_doc(ctx: AppContext, doc: str | None) -> str:
     if index is None or not doc:
         return '<div class="empty">Choose a document to read its paragraphs with their locators.</div>'
     # Each language version in turn, under its own heading (the side-by-side view is in the chat's citations)
-    return "".join(document_html(index.docs[k], index.texts.get(k, ""), index.doc_chunks(k))
+    return "".join(document_html(index.docs[k], index.doc_text(k), index.chunks(index.doc_rows(k)))
                    for k in resolve_versions(index.docs, doc))
 
 
@@ -232,7 +232,7 @@ def build(ctx: AppContext, doc_filter: "gr.Dropdown") -> tuple[list[Any], Callab
         choices = doc_choices(index)
         known = {v for _, v in choices}
         n_chunks = sum(r[5] for r in doc_rows(index))
-        text = (f"**{len(choices)} documents, {n_chunks} passages** in `{ctx.settings.index_dir}`" if index is not None
+        text = (f"**{len(choices)} documents, {n_chunks} passages** in `{ctx.settings.store_spec}`" if index is not None
                 else "**No documents yet.** Add some below.")
         if message:
             text += f" — {message}"

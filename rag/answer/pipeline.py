@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from index.store import Index, check_compatible, current_version, load_index
+from index.base import ChunkStore, check_compatible
+from index.registry import open_store, store_version
 from rag.answer import refusal
 from rag.answer.checked import AnswerChecker
 from rag.answer.conversation import heuristic_rewrite, is_follow_up
@@ -47,13 +48,19 @@ def _refused(answer: Answer, lang: str) -> Iterator[str | Answer]:
     yield answer
 
 
+def store_spec(settings: Settings) -> str:
+    """The store `settings` name, for `index.registry.open_store`: `--store` (with its Milvus collection), else
+    the index directory (the FAISS store)."""
+    return str(settings.store_spec)
+
+
 class Pipeline:
     """Loads the index and models once; picks up a new index version before each question."""
 
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings or Settings()
         self._embedder = embedder
-        self._index: Index | None = None
+        self._index: ChunkStore | None = None
         self._retriever: Retriever | None = None
         self._generators: dict[str, Generator] = {}
         self._lock = threading.RLock()
@@ -62,6 +69,11 @@ class Pipeline:
     @property
     def index_dir(self) -> Path:
         return Path(self.settings.index_dir)
+
+    @property
+    def store_spec(self) -> str:
+        """Where the store is, for `index.registry.open_store` (see `store_spec`)."""
+        return store_spec(self.settings)
 
     @property
     def embedder(self) -> Embedder:
@@ -73,15 +85,15 @@ class Pipeline:
             return self._embedder
 
     @property
-    def index(self) -> Index:
+    def index(self) -> ChunkStore:
         """The current index version, reloaded when another process or tab committed a new one."""
         with self._lock:  # UI users share one pipeline: one of them reloads, the others wait for it
             return self._load_current()
 
-    def _load_current(self) -> Index:
-        version = current_version(self.index_dir)
+    def _load_current(self) -> ChunkStore:
+        version = store_version(self.store_spec)
         if self._index is None or version != self._index.version:
-            index = load_index(self.index_dir)
+            index = open_store(self.store_spec)
             check_compatible(index, self.embedder.name, CHUNKER_VERSION)
             self._index = index
             self._retriever = Retriever(index, self.embedder, self.settings.retrieval)

@@ -5,10 +5,11 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
-from index.store import Index
+from index.base import ChunkStore, RowFilter
 from rag.answer.versions import collapse_versions
 from rag.config import RetrievalSettings
 from rag.errors import RagError
@@ -28,9 +29,11 @@ class Filters:
     speaker: str | None = None  # matches the speaker or the delegation, by substring
     body: str | None = None
     language: str | None = None
+    date_from: str | None = None  # the document's date, ISO (YYYY, YYYY-MM or YYYY-MM-DD), inclusive
+    date_to: str | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.docs or self.speaker or self.body or self.language)
+        return bool(self.docs or self.speaker or self.body or self.language or self.date_from or self.date_to)
 
 
 @dataclass
@@ -47,99 +50,128 @@ def _norm(s: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
 
 
+@lru_cache(maxsize=4096)
+def _shape(s: str) -> tuple[str, frozenset[str]]:
+    """A text without spaces and its character trigrams (cached: one search compares each hit with the others)."""
+    n = _norm(s)
+    return n, frozenset(n[i : i + 3] for i in range(len(n) - 2))
+
+
 def _near_duplicate(a: str, b: str, threshold: float) -> bool:
-    na, nb = _norm(a), _norm(b)
+    (na, ga), (nb, gb) = _shape(a), _shape(b)
     if na == nb or (min(len(na), len(nb)) > 20 and (na in nb or nb in na)):
         return True
-    ga = {na[i : i + 3] for i in range(len(na) - 2)}
-    gb = {nb[i : i + 3] for i in range(len(nb) - 2)}
     if not ga or not gb:
         return False
     return len(ga & gb) / len(ga | gb) >= threshold
 
 
+class _Rows:
+    """Chunks read from the store on demand during one search, each row once."""
+
+    def __init__(self, store: ChunkStore) -> None:
+        self.store = store
+        self.cache: dict[int, Chunk] = {}
+        self.doc_span: dict[str, tuple[int, int]] = {}
+
+    def get(self, rows: list[int]) -> list[Chunk]:
+        missing = [r for r in dict.fromkeys(rows) if r not in self.cache]
+        if missing:
+            self.cache.update(zip(missing, self.store.chunks(missing)))
+        return [self.cache[r] for r in rows]
+
+    def one(self, row: int) -> Chunk:
+        return self.get([row])[0]
+
+    def span(self, doc_id: str) -> tuple[int, int]:
+        """First and last row of a document (its rows are contiguous: the ChunkStore contract)."""
+        if doc_id not in self.doc_span:
+            rows = self.store.doc_rows(doc_id)
+            self.doc_span[doc_id] = (rows[0], rows[-1]) if rows else (0, -1)
+        return self.doc_span[doc_id]
+
+
 class Retriever:
-    def __init__(self, index: Index, embedder: Embedder, settings: RetrievalSettings | None = None) -> None:
+    def __init__(self, index: ChunkStore, embedder: Embedder, settings: RetrievalSettings | None = None) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
-        self._units: dict[int, list[int]] | None = None
         self.versions = LibraryVersions(index)  # documents with several language versions, aligned on demand
 
-    def _language_aware(self, query: str, bm: np.ndarray, order: list[int], mask: np.ndarray | None) -> list[int]:
+    def _language_aware(self, query: str, order: list[int], where: RowFilter | None, rows: _Rows,
+                        scores: dict[int, float]) -> list[int]:
         """BM25 candidates where keywords can match: passages in the question's language by all its words;
-        passages in other languages only by its language-neutral tokens (numbers, acronyms, symbols)."""
+        passages in other languages only by its language-neutral tokens (numbers, acronyms, symbols), scored
+        (in `scores`, for rows not already there) by those tokens."""
         q_lang = detect_language(query)
-        chunks = self.index.chunks
-        same = [i for i in order if (chunks[i].language or q_lang) == q_lang]
+        same = [i for i, c in zip(order, rows.get(order)) if (c.language or q_lang) == q_lang]
         if len(same) == len(order):
             return order
         neutral = " ".join(NEUTRAL_TOKEN.findall(query))
         if not neutral:
             return same
-        nb = self.index.keyword.scores(neutral)
-        if mask is not None:
-            allowed = np.zeros(len(nb), bool)
-            allowed[mask] = True
-            nb = np.where(allowed, nb, 0.0)
-        cross = [i for i in np.argsort(-nb)[: self.settings.candidates] if nb[i] > 0
-                 and (chunks[i].language or q_lang) != q_lang]
+        found = self.index.keyword_search(neutral, self.settings.candidates, where)
+        cross = [i for (i, _), c in zip(found, rows.get([i for i, _ in found])) if (c.language or q_lang) != q_lang]
+        for i, sc in found:
+            scores.setdefault(i, sc)
         # one ranked list: same-language matches by their full score first, then neutral-token matches
         return same + [int(i) for i in cross if i not in set(same)]
 
-    def _unit_members(self, i: int, allowed: set[int] | None = None, taken: set[int] | None = None) -> list[int]:
+    def _allowed(self, where: RowFilter | None, chunk: Chunk) -> bool:
+        return where is None or where.matches(chunk, self.index.docs.get(chunk.doc_id))
+
+    def _unit_members(self, i: int, rows: _Rows, where: RowFilter | None = None,
+                      taken: set[int] | None = None) -> list[int]:
         """Row ids of the passage that chunk `i` opens, in document order: its unit (lead-in and items, or the
         pieces of one paragraph) when at most `unit_chars` long, then neighbours in the same document, section and
-        speaker turn up to `window_chars`; rows outside `allowed` (the filters) or already `taken` by a better
-        passage never come along (a chunk is read once)."""
-        if self._units is None:
-            by_unit: dict[str, list[int]] = {}
-            for j, c in enumerate(self.index.chunks):
-                if c.unit:
-                    by_unit.setdefault(c.unit, []).append(j)
-            self._units = {j: rows for rows in by_unit.values() for j in rows}
-        chunks = self.index.chunks
-        rows = self._units.get(i, [i])
+        speaker turn up to `window_chars`; rows outside `where` (the filters) or already `taken` by a better
+        passage never come along (a chunk is read once). Only the rows around `i` are read: a unit and a
+        document's rows are contiguous."""
+        c = rows.one(i)
+        first, last = rows.span(c.doc_id)
+        unit = [i]
+        if c.unit:
+            lo = i
+            while lo - 1 >= first and rows.one(lo - 1).unit == c.unit:
+                lo -= 1
+            hi = i
+            while hi + 1 <= last and rows.one(hi + 1).unit == c.unit:
+                hi += 1
+            unit = list(range(lo, hi + 1))
         taken = taken or set()
-        rows = [j for j in rows if j == i or ((allowed is None or j in allowed) and j not in taken)]
-        if len(rows) > 1 and sum(len(chunks[j].text) for j in rows) > self.settings.unit_chars:
-            rows = [i]
+        members = [j for j in unit if j == i or (self._allowed(where, rows.one(j)) and j not in taken)]
+        if len(members) > 1 and sum(len(rows.one(j).text) for j in members) > self.settings.unit_chars:
+            members = [i]
         # Section window: the chunks that follow (then precede) in the same document and section come along
         # until `window_chars`, so a passage reads as much context as a peer's window but starts where it matched.
-        size = sum(len(chunks[j].text) for j in rows)
-        lo, hi = rows[0], rows[-1]
-        c = chunks[i]
+        size = sum(len(rows.one(j).text) for j in members)
+        lo, hi = members[0], members[-1]
         while size < self.settings.window_chars:
             steps = (hi + 1, lo - 1) if self.settings.window_back else (hi + 1,)
-            nxt = [j for j in steps if 0 <= j < len(chunks) and (allowed is None or j in allowed) and j not in taken
-                   and chunks[j].doc_id == c.doc_id and chunks[j].headings == c.headings
-                   and chunks[j].speaker == c.speaker and size + len(chunks[j].text) <= self.settings.window_chars]
+            nxt = []
+            for j in steps:
+                if not first <= j <= last or j in taken:
+                    continue
+                d = rows.one(j)
+                if (self._allowed(where, d) and d.headings == c.headings and d.speaker == c.speaker
+                        and size + len(d.text) <= self.settings.window_chars):
+                    nxt.append(j)
             if not nxt:
                 break
             j = nxt[0]
-            size += len(chunks[j].text)
+            size += len(rows.one(j).text)
             lo, hi = min(lo, j), max(hi, j)
-        if (lo, hi) == (rows[0], rows[-1]):
-            return rows
-        return [j for j in range(lo, hi + 1) if j == i or j in rows or j not in taken]
+        if (lo, hi) == (members[0], members[-1]):
+            return members
+        return [j for j in range(lo, hi + 1) if j == i or j in members or j not in taken]
 
-    def _mask(self, filters: Filters) -> np.ndarray | None:
+    def row_filter(self, filters: Filters) -> RowFilter | None:
+        """The store's filter for `filters`, documents resolved to ids (RagError naming an unknown one)."""
         if not filters:
             return None
-        docs = {k for d in filters.docs for k in resolve_versions(self.index.docs, d)}  # every language version
-        sp = filters.speaker.lower() if filters.speaker else None
-        keep = []
-        for i, c in enumerate(self.index.chunks):
-            if docs and c.doc_id not in docs:
-                continue
-            if sp and not (sp in (c.speaker or "").lower() or sp in (c.delegation or "").lower()):
-                continue
-            if filters.body and filters.body.lower() not in (c.body or "").lower():
-                continue
-            if filters.language and (c.language or "").lower() != filters.language.lower():
-                continue
-            keep.append(i)
-        return np.asarray(keep, dtype=np.int64)
+        docs = tuple(sorted({k for d in filters.docs for k in resolve_versions(self.index.docs, d)}))  # every version
+        return RowFilter(doc_ids=docs, speaker=filters.speaker, body=filters.body, language=filters.language,
+                         date_from=filters.date_from, date_to=filters.date_to)
 
     def search(self, query: str, k: int | None = None, filters: Filters = Filters(), mode: str = "hybrid") -> Retrieval:
         """The top `k` passages for `query`: dense and keyword candidates, fused, grown into passages.
@@ -147,7 +179,7 @@ class Retriever:
         Args:
             query: the standalone question.
             k: passages wanted (default `settings.k`).
-            filters: documents, speaker or delegation, body, language; applied inside both searches.
+            filters: documents, speaker or delegation, body, language, dates; applied inside both searches.
             mode: "hybrid" (default), "dense" or "bm25" (see MODES).
         Returns:
             A `Retrieval`: ranked `Hit`s (each with its passage `parts`), the top dense cosine as confidence, the ten
@@ -159,51 +191,40 @@ class Retriever:
             raise RagError(f"unknown retrieval mode {mode!r}; choose one of: {', '.join(MODES)}")
         s = self.settings
         k = k or s.k
-        n = len(self.index.chunks)
-        mask = self._mask(filters)
-        if n == 0 or (mask is not None and len(mask) == 0):
+        where = self.row_filter(filters)
+        if self.index.size == 0:
             return Retrieval([], 0.0, query=query)
         t0 = time.perf_counter()
         q = self.embedder.embed_queries([query])[0]
         t1 = time.perf_counter()
-        dense_ids, dense_scores = self._dense_candidates(q, mask)
+        dense_found = self.index.dense_search(q, s.candidates, where)
+        if not dense_found:  # nothing passes the filters
+            return Retrieval([], 0.0, query=query)
         t2 = time.perf_counter()
-        bm = self.index.keyword.scores(query) if mode != "dense" else np.zeros(n, np.float32)
-        if mask is not None:
-            allowed = np.zeros(n, bool)
-            allowed[mask] = True
-            bm = np.where(allowed, bm, 0.0)
-        bm_order = [i for i in np.argsort(-bm)[: s.candidates] if bm[i] > 0]
+        keyword_found = self.index.keyword_search(query, s.candidates, where) if mode != "dense" else []
+        bm_order = [i for i, _ in keyword_found]
+        bm_score = dict(keyword_found)
         t3 = time.perf_counter()
+        rows = _Rows(self.index)
         # Keyword evidence counts only where it can match: a passage in the question's language. Across
         # languages BM25 matches only stray numbers and names, and fusing it ranked English questions over
         # Chinese text below dense search alone (UNPC dev, benchmarks/README.md).
         if mode == "hybrid" and s.same_language_keywords:
-            bm_order = self._language_aware(query, bm, bm_order, mask)
-        dense = list(zip(dense_ids.tolist(), dense_scores.tolist())) if mode in ("hybrid", "dense") else []
-        keyword = [(i, float(bm[i])) for i in bm_order] if mode in ("hybrid", "bm25") else []
+            bm_order = self._language_aware(query, bm_order, where, rows, bm_score)
+        dense = dense_found if mode in ("hybrid", "dense") else []
+        keyword = [(i, bm_score[i]) for i in bm_order] if mode in ("hybrid", "bm25") else []
         fused, info = rrf_fuse(dense, keyword, s.rrf_k, s.dense_weight, s.bm25_weight)
         # Versions of one paragraph in several languages are one hit: take enough passages to fill k after that.
-        want = k * self.versions.max_versions
-        hits = self._passages(fused, info, q, want, None if mask is None else set(mask.tolist()))
+        hits = self._passages(fused, info, q, k * self.versions.max_versions, where, rows)
         if self.versions.max_versions > 1:
             hits = collapse_versions(hits, self.versions.row, detect_language(query))[:k]
-        confidence = float(dense_scores[0]) if len(dense_scores) else 0.0
+        dense_scores = [sc for _, sc in dense_found]
+        confidence = float(dense_scores[0])
         timings = {"embed_ms": (t1 - t0) * 1e3, "dense_ms": (t2 - t1) * 1e3, "bm25_ms": (t3 - t2) * 1e3}
         return Retrieval(hits, confidence, [float(x) for x in dense_scores[:10]], q, timings, query)
 
-    def _dense_candidates(self, q: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Row ids and cosines of the best `candidates` chunks for the query vector, within the filter's rows."""
-        if mask is None:
-            scores, ids = self.index.dense.search(q[None, :], self.settings.candidates)
-            return ids[0][ids[0] >= 0], scores[0][ids[0] >= 0]
-        # A filtered search scores just the allowed rows exactly: small subsets need no ANN.
-        sims = self.index.embeddings[mask] @ q
-        order = np.argsort(-sims)[: self.settings.candidates]
-        return mask[order], sims[order]
-
     def _passages(self, fused: dict[int, float], info: dict[int, dict], q: np.ndarray, k: int,
-                  allowed_rows: set[int] | None) -> list[Hit]:
+                  where: RowFilter | None, rows: _Rows) -> list[Hit]:
         """The top `k` passages in fused order: near-duplicates skipped, each grown from its chunk (small-to-big)."""
         s = self.settings
         hits: list[Hit] = []
@@ -211,20 +232,20 @@ class Retriever:
         for i in sorted(fused, key=lambda i: -fused[i]):
             if i in taken:
                 continue
-            chunk: Chunk = self.index.chunks[i]
+            chunk: Chunk = rows.one(i)
             if any(_near_duplicate(chunk.text, h.chunk.text, s.dedupe_threshold) for h in hits):
                 continue
             # Small-to-big: the hit opens a passage made of its unit (a lead-in with its items) and its section
             # neighbours, each part keeping its own locator; what is in one passage is not ranked again.
-            members = self._unit_members(i, allowed_rows, taken) if s.unit_chars or s.window_chars else [i]
+            members = self._unit_members(i, rows, where, taken) if s.unit_chars or s.window_chars else [i]
             taken.update(members)
             d = info[i].get("dense")
             b = info[i].get("bm25")
             hits.append(Hit(
                 chunk=chunk, score=fused[i], rank=len(hits) + 1,
-                dense_score=float(d[1]) if d else float(self.index.embeddings[i] @ q),
+                dense_score=float(d[1]) if d else float(self.index.vectors([i])[0] @ q),
                 bm25_score=b[1] if b else None, dense_rank=d[0] if d else None, bm25_rank=b[0] if b else None,
-                parts=[self.index.chunks[j] for j in members] if len(members) > 1 else [],
+                parts=rows.get(members) if len(members) > 1 else [],
             ))
             if len(hits) >= k:
                 break

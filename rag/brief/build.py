@@ -9,9 +9,9 @@ point carries its passages, rendered as `[SYMBOL LOCATOR]`. Records live in `rag
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -143,7 +143,7 @@ def _base(locator: str) -> str:
     return re.sub(r"\(.*$", "", locator).strip()
 
 
-def agreed_text(doc_chunks: list[tuple[int, Chunk]], sims: np.ndarray, n: int) -> list[Chunk]:
+def agreed_text(doc_chunks: list[tuple[int, Chunk]], sims: Mapping[int, float] | np.ndarray, n: int) -> list[Chunk]:
     """The decision paragraphs of one adopted document closest to the topic, with their lead-ins and siblings."""
     decision = [(i, c) for i, c in doc_chunks if _is_decision(c)]
     decision = decision or [(i, c) for i, c in doc_chunks if _is_decision(c, by_heading=False)]
@@ -170,12 +170,24 @@ def agreed_text(doc_chunks: list[tuple[int, Chunk]], sims: np.ndarray, n: int) -
 class _Scope:
     """What every section of a brief draws on: the on-topic candidates, their documents ranked, sentence scores."""
 
-    index: Any
+    index: Any  # the ChunkStore
     cands: list[Hit]  # retrieved passages within `margin` of the best match
     doc_rank: list[str]  # documents with on-topic passages, best first
-    in_scope: list[tuple[int, Chunk]]  # (row, chunk) of every chunk of the documents asked for
-    sims: np.ndarray  # cosine of every chunk to the topic
+    q: np.ndarray  # the topic's vector
     sents: _Sentences
+    _docs: dict[str, list[tuple[int, Chunk]]] = field(default_factory=dict)
+
+    def doc(self, doc_id: str) -> list[tuple[int, Chunk]]:
+        """(row, chunk) of one document, read from the store once (only the documents a brief touches are read)."""
+        if doc_id not in self._docs:
+            rows = self.index.doc_rows(doc_id)
+            self._docs[doc_id] = list(zip(rows, self.index.chunks(rows)))
+        return self._docs[doc_id]
+
+    def sims(self, doc_id: str) -> dict[int, float]:
+        """Row -> cosine to the topic, for the chunks of one document."""
+        rows = [r for r, _ in self.doc(doc_id)]
+        return dict(zip(rows, (self.index.vectors(rows) @ self.q).tolist())) if rows else {}
 
 
 def build_brief(pipeline, topic: str, docs: tuple[str, ...] | list[str] = (), llm: str | None = None,
@@ -210,15 +222,16 @@ def build_brief(pipeline, topic: str, docs: tuple[str, ...] | list[str] = (), ll
     scope = _Scope(
         index=index, cands=cands,
         doc_rank=list(dict.fromkeys(h.chunk.doc_id for h in sorted(cands, key=lambda h: -(h.dense_score or 0.0)))),
-        in_scope=[(i, c) for i, c in enumerate(index.chunks) if not doc_ids or c.doc_id in doc_ids],
-        sims=index.embeddings @ q, sents=_Sentences(pipeline.embedder, q, topic),
+        q=q, sents=_Sentences(pipeline.embedder, q, topic),
     )
     agreed_chunks = _agreed_chunks(scope, o)
     brief.agreed = [Point(clean_space(c.text), [c]) for c in agreed_chunks]
     brief.positions = _positions(scope, o)
     brief.dates = _dates(scope, agreed_chunks, o)
-    rows = {c.chunk_id: i for i, c in enumerate(index.chunks)}
-    selected = mmr(cands, rows, index.embeddings, o.keep, o.mmr_lambda)
+    cand_rows = {c.chunk_id: r for d in dict.fromkeys(h.chunk.doc_id for h in cands) for r, c in scope.doc(d)
+                 if c.chunk_id in {h.chunk.chunk_id for h in cands}}
+    at = {cid: n for n, cid in enumerate(cand_rows)}
+    selected = mmr(cands, at, index.vectors(list(cand_rows.values())), o.keep, o.mmr_lambda)
     _summarise(brief, scope, selected, agreed_chunks, gen, pipeline.embedder, o)
 
     # One source per document, whichever language versions its points come from.
@@ -232,13 +245,10 @@ def build_brief(pipeline, topic: str, docs: tuple[str, ...] | list[str] = (), ll
 
 def _agreed_chunks(scope: _Scope, o: BriefOptions) -> list[Chunk]:
     """Agreed text: decision paragraphs of the reports and resolutions on the topic (never meeting records)."""
-    by_doc: dict[str, list[tuple[int, Chunk]]] = {}
-    for i, c in scope.in_scope:
-        by_doc.setdefault(c.doc_id, []).append((i, c))
     out: list[Chunk] = []
     for d in scope.doc_rank:
         if (scope.index.docs[d].kind or "") in ADOPTED_KINDS:
-            out += agreed_text(by_doc[d], scope.sims, o.agreed_per_doc)
+            out += agreed_text(scope.doc(d), scope.sims(d), o.agreed_per_doc)
     return out
 
 
@@ -274,7 +284,8 @@ def _positions(scope: _Scope, o: BriefOptions) -> list[Positions]:
 
 def _dates(scope: _Scope, agreed_chunks: list[Chunk], o: BriefOptions) -> list[Point]:
     """Dates and next steps: dated sentences about meetings or deadlines, in on-topic passages or beside them."""
-    by_pos = {(c.doc_id, c.ordinal): c for _, c in scope.in_scope}
+    by_pos = {(c.doc_id, c.ordinal): c for d in dict.fromkeys(h.chunk.doc_id for h in scope.cands)
+              for _, c in scope.doc(d)}
     pool: dict[str, Chunk] = {}
     for h in scope.cands:
         c = h.chunk

@@ -20,6 +20,9 @@ def register(sub, common: argparse.ArgumentParser, gen: argparse.ArgumentParser)
     sp.add_argument("--k", type=int, default=5, help="passages retrieved (default 5)")
     sp.add_argument("--doc", action="append", metavar="SYMBOL", help="only these documents (repeatable)")
     sp.add_argument("--speaker", metavar="X", help="only passages by this speaker or delegation")
+    sp.add_argument("--from", dest="date_from", metavar="DATE",
+                    help="only documents dated on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD)")
+    sp.add_argument("--to", dest="date_to", metavar="DATE", help="only documents dated on or before DATE (inclusive)")
     sp.add_argument("--batch", metavar="QUESTIONS.jsonl", help='one {"id", "question"} per line; one answer per line out')
     sp.set_defaults(func=run)
 

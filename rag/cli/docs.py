@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from index.store import load_index
+from index.registry import open_store
 from rag.cli.common import settings_from
 from rag.ingest.versions import group_versions, language_label
 
@@ -16,12 +16,12 @@ def register(sub, common: argparse.ArgumentParser, gen: argparse.ArgumentParser)
 
 
 def run(args: argparse.Namespace) -> int:
-    index = load_index(settings_from(args).index_dir)
+    index = open_store(settings_from(args).store_spec)
     rows = []
     for document, versions in group_versions(index.docs).items():
         per = []
         for lang, key in versions.items():
-            n = index.manifest["documents"][key]["chunks"]
+            n = len(index.doc_rows(key))
             per.append({**index.docs[key].to_dict(), "key": key, "chunks": n, "label": language_label(lang)})
         # The first version's metadata stands for the document (as with one version before); `versions` has each.
         rows.append({**{k: v for k, v in per[0].items() if k not in ("key", "label")}, "doc_id": document,

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.paths and not args.rebuild:
         raise RagError("give files or folders to ingest, or --rebuild to re-read the indexed documents")
     report = ingest(
-        [Path(p) for p in args.paths], s.index_dir,
+        [Path(p) for p in args.paths], s.store_spec,
         get_embedder(s.embed_model, threads=s.threads, device=s.embed_device, precision=s.embed_precision),
         rebuild=args.rebuild, max_mb=args.max_mb, progress=None if args.quiet else ingest_bar(),
         replace=args.replace,
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         detail += f"; {f.note}" if f.note else ""
         print(f"{f.status:9} {f.path:{width}}  {detail}")
     counts = ", ".join(f"{n} {k}" for k, n in sorted(report.counts().items()))
-    print(f"index {s.index_dir}: {counts or 'nothing to do'}" + (f"; version {report.version}" if report.version else ""))
+    print(f"index {s.store_spec}: {counts or 'nothing to do'}" + (f"; version {report.version}" if report.version else ""))
     for f in report.failed:
         print(f"error: {f.path}: {f.reason}", file=sys.stderr)
     return 1 if report.failed else 0

@@ -5,13 +5,13 @@ import argparse
 import os
 import sys
 
-from rag.cli import ask, brief, calibrate, docs, ingest, remove, show, ui, users
+from rag.cli import ask, brief, calibrate, compact, docs, ingest, remove, show, ui, users
 from rag.cli import eval as eval_cmd
 from rag.cli.common import parent_parsers
 from rag.errors import RagError
 
 # Order of `rag --help`.
-COMMAND_MODULES = (ingest, docs, remove, show, ask, eval_cmd, brief, calibrate, ui, users)
+COMMAND_MODULES = (ingest, docs, remove, compact, show, ask, eval_cmd, brief, calibrate, ui, users)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,8 +16,8 @@ def register(sub, common: argparse.ArgumentParser, gen: argparse.ArgumentParser)
 
 
 def run(args: argparse.Namespace) -> int:
-    index_dir = settings_from(args).index_dir
-    removed, _ = remove_document(index_dir, args.doc, args.lang)
-    audit.record(index_dir, audit.cli_user(), "remove", removed)
+    s = settings_from(args)
+    removed, _ = remove_document(s.store_spec, args.doc, args.lang)
+    audit.record(s.index_dir, audit.cli_user(), "remove", removed)  # the audit log stays in the index directory
     print(f"removed {removed}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from index.store import load_index
+from index.registry import open_store
 from rag.cli.common import settings_from
 from rag.errors import RagError
 from rag.ingest.versions import LibraryVersions, Row, document_of, language_label, resolve_versions
@@ -24,15 +24,15 @@ def _matches(locator: str, wanted: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    index = load_index(settings_from(args).index_dir)
+    index = open_store(settings_from(args).store_spec)
     if args.lang:
         return _aligned(index, args)
     keys = resolve_versions(index.docs, args.doc)
-    chunks = [c for k in keys for c in index.doc_chunks(k)]
+    chunks = [c for k in keys for c in index.chunks(index.doc_rows(k))]
     if args.locator:
         chunks = [c for c in chunks if _matches(c.locator, args.locator)]
         if not chunks:
-            known = ", ".join(dict.fromkeys(c.locator for k in keys for c in index.doc_chunks(k)))
+            known = ", ".join(dict.fromkeys(c.locator for k in keys for c in index.chunks(index.doc_rows(k))))
             raise RagError(f"no paragraph {args.locator!r} in {document_of(index.docs[keys[0]])}; its locators: {known}")
     if args.json:
         print(json.dumps([c.to_dict() for c in chunks], ensure_ascii=False, indent=2))

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         _ = ctx.pipeline.index  # fail early on an index built with another model
     demo = build_app(ctx)
     where = f"http://{args.host}:{args.port}"
-    print(f"index {ctx.settings.index_dir}; starting the web app on {where}", file=sys.stderr, flush=True)
+    print(f"index {ctx.settings.store_spec}; starting the web app on {where}", file=sys.stderr, flush=True)
     if access.login:
         print(f"login on: readers and editors from {args.users}", file=sys.stderr, flush=True)
     elif access.read_only:

@@ -204,7 +204,7 @@ def evaluate(pipeline: "Pipeline", gold: GoldSet | Sequence[GoldQuestion], confi
         if cfg.mode not in MODES:
             raise RagError(f"unknown retrieval mode {cfg.mode!r}; choose one of: {', '.join(MODES)}")
         pipeline.generator(cfg.llm)
-    corpus = _Corpus([c.text for c in pipeline.index.chunks])
+    corpus = _Corpus([c.text for _, c in pipeline.index.iter_chunks()])
     total, done = len(configs) * len(questions), 0
     records: dict[str, list[Record]] = {}
     seconds: dict[str, float] = {}
@@ -232,7 +232,7 @@ def run_eval(pipeline: "Pipeline", gold: GoldSet, configs: Sequence[EvalConfig],
         "gold": str(gold_path), "questions": len(qs), "answerable": sum(q.answerable for q in qs),
         "unanswerable": sum(not q.answerable for q in qs),
         "skipped": [{"line": line, "problem": p} for line, p in getattr(gold, "skipped", [])],
-        "index": str(pipeline.index_dir), "index_version": index.version, "chunks": len(index.chunks),
+        "index": pipeline.store_spec, "index_version": index.version, "chunks": index.size,
         "embed_model": pipeline.embedder.name, "k": k, "ranking_depth": max(k, RANK_DEPTH),
         "created": datetime.now().isoformat(timespec="seconds"),
         "configs": [config_summary(c.name, c.mode, c.llm, records[c.name], seconds[c.name]) for c in configs],

@@ -9,14 +9,22 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from index.store import IndexWriter, load_index, write_lock
+from index.base import ChunkStore, StoreWriter
+from index.registry import open_store, open_writer
 from rag.errors import IngestError, RagError
 from rag.ingest.chunk import CHUNKER_VERSION
 from rag.ingest.metadata import SIDECAR_SUFFIX
 from rag.ingest.parse import ParsedDocument, file_sha256
 from rag.ingest.readers import DEFAULT_MAX_MB, SUPPORTED, check_file
 from rag.ingest.sandbox import parse_isolated
-from rag.ingest.versions import alignment_note, document_of, group_versions, language_label, resolve_versions
+from rag.ingest.versions import (
+    alignment_note,
+    document_of,
+    group_versions,
+    language_label,
+    resolve_versions,
+    version_data,
+)
 from rag.models.embed import Embedder
 from rag.types import DocMeta
 
@@ -149,9 +157,8 @@ def ingest(
         One `FileResult` per file and the committed version (None when nothing changed).
     """
     report = IngestReport()
-    index_dir, paths = Path(index_dir), [Path(p) for p in paths]
-    with write_lock(index_dir):
-        writer = IndexWriter(index_dir, embedder.name, embedder.dim, CHUNKER_VERSION, rebuild=rebuild)
+    paths = [Path(p) for p in paths]  # index_dir stays as given: a directory, or SCHEME:LOCATION of another store
+    with open_writer(index_dir, embedder.name, embedder.dim, CHUNKER_VERSION, rebuild=rebuild) as writer:
         if rebuild and not paths:
             if not writer.previous_paths:
                 raise RagError(f"nothing to rebuild at {index_dir}: give the files or folders to ingest")
@@ -159,8 +166,9 @@ def ingest(
         files, problems = collect_files(paths)
         report.files.extend(problems)
         _Run(writer, embedder, max_mb, replace, report, files, progress).go()
-        _note_alignments(writer, report)
         report.version = writer.commit()
+    if report.version and any(f.language for f in report.files):
+        _note_alignments(open_store(index_dir), report)
     return report
 
 
@@ -171,31 +179,30 @@ def _mtime(path: str | None) -> float:
         return 0.0
 
 
-def _note_alignments(writer: IndexWriter, report: IngestReport) -> None:
+def _note_alignments(store: ChunkStore, report: IngestReport) -> None:
     """Say, on each file that added a language version, how its document's versions align (flagged paragraphs)."""
-    groups = group_versions({k: e.meta for k, e in writer.docs.items()})
+    groups = group_versions(store.docs)
     for f in report.files:
         if f.status not in ("added", "updated") or not f.doc_id or len(groups.get(f.doc_id, {})) < 2:
             continue
-        versions = {lg: (writer.docs[k].chunks, writer.docs[k].embeddings, writer.docs[k].text)
-                    for lg, k in groups[f.doc_id].items()}
+        versions = {lg: version_data(store, k) for lg, k in groups[f.doc_id].items()}
         note = alignment_note(f.doc_id, versions)
         f.note = f"{f.note}; {note}" if f.note else note
 
 
-def _same_version(writer: IndexWriter, meta: DocMeta) -> str | None:
+def _same_version(writer: StoreWriter, meta: DocMeta) -> str | None:
     """The key of an indexed version of the same document in the same language (a legacy key may differ)."""
     if meta.doc_id in writer.docs:
         return meta.doc_id
     doc, lang = document_of(meta), (meta.language or "").lower()
-    return next((k for k, e in writer.docs.items() if document_of(e.meta) == doc
-                 and (e.meta.language or "").lower() == lang), None)
+    return next((k for k, m in writer.docs.items() if document_of(m) == doc
+                 and (m.language or "").lower() == lang), None)
 
 
 class _Run:
     """One ingestion: parse ahead, embed in batches across files, stage each document in file order."""
 
-    def __init__(self, writer: IndexWriter, embedder: Embedder, max_mb: float, replace: bool, report: IngestReport,
+    def __init__(self, writer: StoreWriter, embedder: Embedder, max_mb: float, replace: bool, report: IngestReport,
                  files: list[Path], progress: Progress | None) -> None:
         self.writer, self.embedder, self.max_mb, self.replace = writer, embedder, max_mb, replace
         self.report, self.files, self.progress = report, files, progress
@@ -204,7 +211,7 @@ class _Run:
         self.t0 = time.perf_counter()
         self.batch: list[tuple[int, _Parsed]] = []  # (position in report.files, parsed file)
         # Snapshot of what is indexed, for the parse-ahead thread (the writer changes under it otherwise).
-        self.known = {(e.meta.source, e.meta.sha256) for e in writer.docs.values()}
+        self.known = {(m.source, m.sha256) for m in writer.docs.values()}
         self.staged: dict[str, int] = {}  # version key -> position in report.files of the file of this run holding it
 
     def go(self) -> None:
@@ -252,9 +259,9 @@ class _Run:
             return
         same = self.writer.find_by_source(path.name, sha)
         if same is not None:
-            m = self.writer.docs[same].meta
+            m = self.writer.docs[same]
             self.report.files.append(FileResult(str(path), "unchanged", document_of(m),
-                                                len(self.writer.docs[same].chunks), language=m.language))
+                                                self.writer.chunk_count(same), language=m.language))
             return
         if doc is None:  # unchanged at the start, but replaced since by a file of this run: parse it after all
             outcome = self._read_now(path)
@@ -271,10 +278,10 @@ class _Run:
         old = self.writer.docs.get(key) if key else None
         note = ""
         document = document_of(doc.meta)
-        if old is not None and key in self.staged and old.meta.path != str(path.resolve()):
+        if old is not None and key in self.staged and old.path != str(path.resolve()):
             label = f"{document} ({language_label(doc.meta.language)})"
             earlier = self.report.files[self.staged[key]]
-            if _mtime(str(path)) < _mtime(old.meta.path):
+            if _mtime(str(path)) < _mtime(old.path):
                 self.report.files.append(FileResult(str(path), "skipped", document, language=doc.meta.language,
                     reason=f"{label} is also in {Path(earlier.path).name}, which is newer: kept that one"))
                 return
@@ -283,8 +290,8 @@ class _Run:
             note = f"newer than {Path(earlier.path).name} (same symbol and language), which was skipped"
             self.writer.remove(key)
             old = None
-        if old is not None and old.meta.path != str(path.resolve()) and not self.replace:
-            where = Path(old.meta.path).name if old.meta.path else old.meta.source
+        if old is not None and old.path != str(path.resolve()) and not self.replace:
+            where = Path(old.path).name if old.path else old.source
             self.report.files.append(FileResult(
                 str(path), "failed", reason=f"{document} is already indexed (from {where}); replacing it is "
                 "explicit: rag ingest --replace, or tick 'Replace' in the Documents tab"))
@@ -337,7 +344,7 @@ class _Run:
         if p.drop and p.drop in self.writer.docs:  # a legacy key of the same version: replaced under the new key
             self.writer.remove(p.drop)
         # The same file ingested before under another id (its sidecar changed the symbol or language) is replaced.
-        for old_id in [d for d, e in self.writer.docs.items() if e.meta.path == doc.meta.path and d != doc.meta.doc_id]:
+        for old_id in [d for d, m in self.writer.docs.items() if m.path == doc.meta.path and d != doc.meta.doc_id]:
             self.writer.remove(old_id)
         self.writer.add(doc.meta, doc.text, doc.chunks, p.vectors)
         self.passages += len(doc.chunks)
@@ -361,7 +368,7 @@ def remove_versions(index_dir: str | Path, doc: str, lang: str | None = None) ->
     """Remove a document's versions (all, or the one in `lang`) as one new index version.
 
     Args:
-        index_dir: the index directory.
+        index_dir: the index directory, or SCHEME:LOCATION of another store.
         doc: symbol, document id, version key or file name.
         lang: only this language's version.
     Returns:
@@ -369,18 +376,16 @@ def remove_versions(index_dir: str | Path, doc: str, lang: str | None = None) ->
     Raises:
         RagError: no such document, or no version in `lang`.
     """
-    index_dir = Path(index_dir)
-    with write_lock(index_dir):
-        index = load_index(index_dir)
-        keys = resolve_versions(index.docs, doc, lang)
-        metas = [index.docs[k] for k in keys]
+    # The store's own model and chunker version: removing needs no re-chunking, so an older index stays usable.
+    with open_writer(index_dir) as writer:
+        docs = dict(writer.docs)
+        keys = resolve_versions(docs, doc, lang)
+        metas = [docs[k] for k in keys]
         document = document_of(metas[0])
-        # The index's own chunker version: removing needs no re-chunking, so an older index stays usable.
-        writer = IndexWriter(index_dir, index.model, int(index.manifest["dim"]), str(index.manifest["chunker_version"]))
         for k in keys:
             writer.remove(k)
         writer.commit()
-    left = len(group_versions(index.docs).get(document, {})) - len(keys)
+    left = len(group_versions(docs).get(document, {})) - len(keys)
     label = document if left <= 0 else f"{document} ({', '.join(m.language or 'und' for m in metas)})"
     return label, metas
 
@@ -390,3 +395,18 @@ def remove_document(index_dir: str | Path, doc: str, lang: str | None = None) ->
     version; returns what was removed (see `remove_versions`) and the first removed version's metadata."""
     label, metas = remove_versions(index_dir, doc, lang)
     return label, metas[0]
+
+
+def compact_store(index_dir: str | Path) -> tuple[str | None, dict[str, int]]:
+    """Rewrite the store's live documents without the rows of removed or replaced ones (`rag compact`).
+
+    Args:
+        index_dir: the index directory, or SCHEME:LOCATION of another store.
+    Returns:
+        The new version (None when the store had nothing to compact) and its counts.
+    """
+    with open_writer(index_dir) as writer:
+        writer.compact()
+        version = writer.commit()
+    store = open_store(index_dir)
+    return version, dict(store.manifest.get("counts", {}))

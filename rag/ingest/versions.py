@@ -206,18 +206,10 @@ def align_document(document: str, versions: dict[str, tuple[list[Chunk], np.ndar
     return DocumentAlignment(document, pivot, rows, by_chunk, pairs)
 
 
-def _rows_of(store: Any, key: str) -> list[int]:
-    """Rows of one stored version in document order (the ChunkStore protocol, or the in-memory Index)."""
-    if callable(getattr(store, "doc_rows", None)):
-        return list(store.doc_rows(key))
-    return [i for i, c in enumerate(store.chunks) if c.doc_id == key]
-
-
-def _version_data(store: Any, key: str) -> tuple[list[Chunk], np.ndarray, str | None]:
-    rows = _rows_of(store, key)
-    if callable(getattr(store, "vectors", None)) and callable(getattr(store, "chunks", None)):
-        return list(store.chunks(rows)), store.vectors(rows), store.doc_text(key)
-    return [store.chunks[i] for i in rows], store.embeddings[rows], store.texts.get(key)
+def version_data(store: Any, key: str) -> tuple[list[Chunk], np.ndarray, str | None]:
+    """Chunks, vectors and text of one stored version, in document order (read through the ChunkStore protocol)."""
+    rows = list(store.doc_rows(key))
+    return list(store.chunks(rows)), store.vectors(rows), store.doc_text(key)
 
 
 class LibraryVersions:
@@ -241,7 +233,7 @@ class LibraryVersions:
             versions = self.documents.get(document)
             if not versions:
                 raise RagError(f"unknown document {document!r}; the index holds: {', '.join(sorted(self.documents))}")
-            self._aligned[document] = align_document(document, {lg: _version_data(self.store, k)
+            self._aligned[document] = align_document(document, {lg: version_data(self.store, k)
                                                                 for lg, k in versions.items()})
         return self._aligned[document]
 

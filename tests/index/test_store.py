@@ -21,18 +21,22 @@ from tests.fixtures import ROOT, SEED_FILES
 def test_manifest_and_files(fake_index_dir):
     index = load_index(fake_index_dir)
     vdir = fake_index_dir / "versions" / index.version
-    assert sorted(p.name for p in vdir.iterdir()) == [
-        "bm25", "chunks.jsonl", "dense.faiss", "embeddings.npy", "manifest.json", "texts.jsonl",
-    ]
+    assert sorted(p.name for p in vdir.iterdir()) == ["manifest.json"]
     m = json.loads((vdir / "manifest.json").read_text())
-    assert m["format"] == 1 and m["chunker_version"] == "3"
-    assert m["counts"] == {"documents": 3, "chunks": 187}
-    assert {d: e["chunks"] for d, e in m["documents"].items()} == {
-        "CCW/GGE.1/2023/2@zh": 53, "EUR/44A25/1@zh": 41, "CD/PV.1505@zh": 93,  # one entry per language version
+    assert m["format"] == 2 and m["chunker_version"] == "3"
+    assert m["counts"] == {"documents": 3, "chunks": 187} and m["deleted_rows"] == 0
+    assert {d: (e["chunks"], e["rows"]) for d, e in m["documents"].items()} == {
+        "CCW/GGE.1/2023/2@zh": (53, [0, 53]), "EUR/44A25/1@zh": (41, [53, 94]), "CD/PV.1505@zh": (93, [94, 187]),
     }
     assert all(len(e["sha256"]) == 64 for e in m["documents"].values())
+    [seg] = m["segments"]
+    sdir = fake_index_dir / "segments" / seg["name"]
+    assert sorted(p.name for p in sdir.iterdir()) == [
+        "bm25", "body_ix.npy", "chunks.sqlite", "dense.faiss", "doc_ix.npy", "lang_ix.npy", "segment.json",
+        "speaker_ix.npy", "vectors.npy",
+    ]
     # No pickle anywhere: the arrays load with allow_pickle=False.
-    assert np.load(vdir / "embeddings.npy", allow_pickle=False).shape == (187, 256)
+    assert np.load(sdir / "vectors.npy", allow_pickle=False).shape == (187, 256)
 
 
 def test_missing_index_message(tmp_path):
@@ -118,7 +122,9 @@ def test_kill_at_each_commit_step_leaves_a_complete_index(step, tmp_path, fake_e
     index = load_index(index_dir)  # never half-written
     assert index.manifest["counts"] == counts
     n = counts["chunks"]
-    assert len(index.chunks) == index.dense.size == index.keyword.size == len(index.embeddings) == n
+    rows = [r for r, _ in index.iter_chunks()]
+    assert index.size == sum(seg.dense.size for seg in index.segments) == len(index.vectors(rows)) == len(rows) == n
+    assert sum(seg.postings.size for seg in index.segments) == n
 
 
 def test_chunker_mismatch_says_rebuild(fake_index_dir):

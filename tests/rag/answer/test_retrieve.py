@@ -111,3 +111,16 @@ def test_rrf_fuse_weights_each_list_by_reciprocal_rank() -> None:
     fused, info = rrf_fuse([(7, 0.9), (3, 0.8)], [(3, 12.0), (5, 4.0)], rrf_k=10, dense_weight=1.0, keyword_weight=0.5)
     assert fused == {7: 1 / 11, 3: 1 / 12 + 0.5 / 11, 5: 0.5 / 12}
     assert info == {7: {"dense": (1, 0.9)}, 3: {"dense": (2, 0.8), "bm25": (1, 12.0)}, 5: {"bm25": (2, 4.0)}}
+
+
+def test_date_range_keeps_only_documents_dated_within_it(fake_retriever) -> None:
+    # Seeds: CD/PV.1505 2019-06-12, EUR/44A25/1 2022-09, CCW/GGE.1/2023/2 2023-05-19; bounds are inclusive prefixes.
+    def docs(**kw: str) -> set[str]:
+        return {h.chunk.doc_id for h in fake_retriever.search(MINSK, k=30, filters=Filters(**kw)).hits}
+
+    assert docs(date_to="2019") == {"CD/PV.1505"}
+    assert docs(date_from="2022-09", date_to="2022-09-30") == {"EUR/44A25/1"}
+    assert docs(date_from="2023-05-19") == {"CCW/GGE.1/2023/2"}
+    assert docs(date_from="2020", date_to="2021") == set()
+    with pytest.raises(RagError, match=r"date from '2023/05' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD"):
+        fake_retriever.search(MINSK, filters=Filters(date_from="2023/05"))

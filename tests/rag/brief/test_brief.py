@@ -120,8 +120,9 @@ def test_docs_filter_restricts_the_sources(fake_pipe):
 def test_mmr_spreads_across_documents(fake_pipe):
     index = fake_pipe.index
     r = fake_pipe.retriever.search("人工智能", k=40)
-    rows = {c.chunk_id: i for i, c in enumerate(index.chunks)}
-    picked = mmr(r.hits, rows, index.embeddings, 6, 0.7)
+    every = list(index.iter_chunks())
+    rows = {c.chunk_id: i for i, (_, c) in enumerate(every)}
+    picked = mmr(r.hits, rows, index.vectors([row for row, _ in every]), 6, 0.7)
     assert len(picked) == 6 and picked[0] is r.hits[0]
     assert len({h.chunk.doc_id for h in picked}) >= len({h.chunk.doc_id for h in r.hits[:6]})
 

@@ -53,6 +53,12 @@ def test_ask_filters_by_document_and_speaker(index, capsys) -> None:
     assert {r["speaker"] for r in json.loads(out)["retrieved"]} == {"安布拉舍维奇先生"}
 
 
+def test_ask_filters_by_document_date_range(index, capsys) -> None:
+    _, out, _ = _run(capsys, "ask", MINSK, "--json", "--index", index, "--model", "fake", "--from", "2022",
+                     "--to", "2022-12")
+    assert {r["symbol"] for r in json.loads(out)["retrieved"]} == {"EUR/44A25/1"}  # dated 2022-09
+
+
 def test_ask_batch_one_answer_per_line_and_errors_by_line(index, tmp_path, capsys) -> None:
     batch = tmp_path / "q.jsonl"
     batch.write_text(
@@ -78,6 +84,7 @@ def test_ask_batch_one_answer_per_line_and_errors_by_line(index, tmp_path, capsy
         (["ask", MINSK, "--doc", "A/RES/1"], "error: unknown document 'A/RES/1'"),
         (["remove", "nothing.txt"], "error: unknown document 'nothing.txt'"),
         (["ask"], "error: give a question"),
+        (["ask", MINSK, "--from", "May 2023"], "error: --from 'May 2023' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD"),
     ],
 )
 def test_bad_input_is_one_clear_line(index, capsys, argv: list[str], message: str) -> None:
@@ -125,3 +132,13 @@ def test_rag_ui_parses_its_options_without_importing_gradio() -> None:
     out = subprocess.run([sys.executable, "-c", "import rag.cli, sys; rag.cli.build_parser(); print('gradio' in sys.modules)"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_compact_after_remove_drops_the_deleted_rows(index, capsys) -> None:
+    _run(capsys, "remove", "EUR/44A25/1", "--index", index)
+    rc, out, _ = _run(capsys, "compact", "--index", index)
+    assert rc == 0 and out.endswith("2 documents, 146 chunks\n")
+    from index.store import load_index
+
+    manifest = load_index(index).manifest
+    assert len(manifest["segments"]) == 1 and manifest["deleted_rows"] == 0 and manifest["segments"][0]["size"] == 146

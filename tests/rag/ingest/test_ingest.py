@@ -136,8 +136,9 @@ def test_incremental_add_remove_noop_and_rebuild(tmp_path, fake_embedder):
     index = load_index(index_dir)
     assert index.manifest["counts"] == {"documents": 3, "chunks": 187}
     assert index.manifest["model"] == "fake-256" and index.manifest["dim"] == 256
-    assert index.manifest["dense_kind"] == "flat"
-    assert set(index.manifest["documents"]["CD/PV.1505@zh"]) == {"meta", "sha256", "chunks"}
+    # Incremental: the first file's segment stays; the two new documents went into a second one.
+    assert [(s["size"], s["dense_kind"]) for s in index.manifest["segments"]] == [(53, "flat"), (134, "flat")]
+    assert set(index.manifest["documents"]["CD/PV.1505@zh"]) == {"meta", "sha256", "chunks", "segment", "rows"}
     r3 = ingest(list(SEED_FILES.values()), index_dir, fake_embedder)
     assert r3.version is None and r3.counts() == {"unchanged": 3}
 
@@ -209,13 +210,13 @@ def test_chunks_of_several_files_are_embedded_in_one_call_with_the_same_vectors(
     emb = _CountingEmbedder(fake_embedder)
     report = ingest(list(SEED_FILES.values()), tmp_path / "batched", emb)
     index = load_index(tmp_path / "batched")
-    n = len(index.chunks)
+    n = index.size
     assert [f.status for f in report.files] == ["added"] * 3
     # one call while the three seeds fit in a batch, several once they do not
     assert sum(emb.calls) == n and (len(emb.calls) == 1) == (n <= library.EMBED_BATCH_CHUNKS)
     one_by_one = np.concatenate([fake_embedder.embed_passages([c.embed_text() for c in index.doc_chunks(d)])
                                  for d in index.docs])
-    assert np.allclose(index.embeddings, one_by_one)
+    assert np.allclose(index.vectors([r for r, _ in index.iter_chunks()]), one_by_one)
 
 
 def test_batches_close_at_the_configured_size_and_keep_file_order(tmp_path, fake_embedder, monkeypatch):
