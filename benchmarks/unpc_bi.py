@@ -27,7 +27,7 @@ def _half(seed: int, symbol: str) -> str:
 
 def _build(docs: list[BiDoc], langs: tuple[str, ...], emb: Any, work: Path) -> Any:
     """An index of the docs' versions in `langs` (parsed in-process, vectors from the shared cache)."""
-    from index.store import IndexWriter, load_index
+    from index.registry import open_store, open_writer
     from rag.errors import IngestError
     from rag.ingest.chunk import CHUNKER_VERSION
     from rag.ingest.parse import parse_document
@@ -40,13 +40,13 @@ def _build(docs: list[BiDoc], langs: tuple[str, ...], emb: Any, work: Path) -> A
         except IngestError as e:  # e.g. a version made only of headings: nothing to chunk (counted as absent)
             print(f"  skipped {e}", file=sys.stderr)
     vecs = emb.embed_passages([c.embed_text() for d in parsed for c in d.chunks])
-    writer = IndexWriter(work / "idx", emb.name, emb.dim, CHUNKER_VERSION, rebuild=True)
-    at = 0
-    for d in parsed:
-        writer.add(d.meta, d.text, d.chunks, vecs[at : at + len(d.chunks)])
-        at += len(d.chunks)
-    writer.commit()
-    return load_index(work / "idx")
+    with open_writer(work / "idx", emb.name, emb.dim, CHUNKER_VERSION, rebuild=True) as writer:
+        at = 0
+        for d in parsed:
+            writer.add(d.meta, d.text, d.chunks, vecs[at : at + len(d.chunks)])
+            at += len(d.chunks)
+        writer.commit()
+    return open_store(work / "idx")
 
 
 def alignment_accuracy(index: Any, docs: list[BiDoc]) -> dict[str, Any]:
