@@ -50,6 +50,27 @@ def _latin_language(text: str) -> str | None:
     return next(lang for lang in ("en", "fr", "es") if scores[lang] == best)
 
 
+def detect_document_language(text: str) -> str:
+    """Language of a document's text: the script with most weight (a Han character counting as 3 Latin letters,
+    about one word), Latin script told apart by stopwords and accents (en without cues).
+
+    Unlike `detect_language`, a few Latin stopwords do not make a text Latin-script: a Chinese resolution that
+    quotes "A/RES/70/1" and an English organisation name is Chinese (the question rule read the seed
+    EUR/44A25/1 as English).
+    """
+    text = unicodedata.normalize("NFKC", text)
+    counts = Counter(s for s in map(_script, text) if s)
+    if not counts:
+        return "other"
+    if counts["kana"] >= 0.1 * (counts["kana"] + counts["han"]) > 0:  # Japanese mixes kanji with kana
+        return "ja"
+    weighted = Counter({s: n * (3 if s == "han" else 1) for s, n in counts.items() if s != "kana"})
+    top = weighted.most_common(1)[0][0]
+    if top == "latin":
+        return _latin_language(text) or "en"
+    return {"han": "zh", "cyrillic": "ru", "arabic": "ar"}.get(top, "other")
+
+
 def detect_language(text: str) -> str:
     """Language of a question: "zh", "en", "fr", "es", "ru", "ar" or "other", from its script.
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rag.errors import IngestError
 from rag.ingest.patterns import SYMBOL_RE, is_furniture_line, is_symbol_line
-from rag.lang import detect_language
+from rag.lang import detect_document_language
 from rag.types import DocMeta, version_key
 
 SIDECAR_SUFFIX = ".meta.json"
@@ -114,7 +114,7 @@ def build_meta(path: Path, raw_text: str, first_blocks: list[str], kind: str, sh
     title = side.get("title")
     if not title:
         title = next((b.strip() for b in first_blocks if 4 <= len(b.strip()) <= 120 and not is_symbol_line(b.strip())), None)
-    language = (side.get("language") or detect_language(raw_text[:5000])).lower()
+    language = (side.get("language") or detect_document_language(raw_text[:5000])).lower()
     return DocMeta(
         doc_id=version_key(symbol or path.stem, language),  # one stored entry per language version
         symbol=symbol,

@@ -53,7 +53,8 @@ def test_the_seed_store_meets_the_protocol_and_keeps_every_chunk_field_text_and_
     assert seed_store.location.startswith("milvus:") and seed_store.location.endswith("#un_rag")
     assert seed_store.size == sum(len(d.chunks) for d in seed_docs.values()) == 187
     assert seed_store.manifest["counts"] == {"documents": 3, "chunks": 187}
-    for symbol, doc in seed_docs.items():
+    for doc in seed_docs.values():
+        symbol = doc.meta.doc_id  # the stored key of the document's (only, Chinese) version
         rows = seed_store.doc_rows(symbol)
         assert rows == list(range(rows[0], rows[0] + len(doc.chunks)))  # contiguous, in document order
         assert seed_store.chunks(rows) == doc.chunks
@@ -88,7 +89,7 @@ def _scan(store, keep) -> set[int]:
 
 
 @pytest.mark.parametrize("where, keep", [
-    (RowFilter(doc_ids=("CD/PV.1505",)), lambda c, m: c.doc_id == "CD/PV.1505"),
+    (RowFilter(doc_ids=("CD/PV.1505@zh",)), lambda c, m: c.doc_id == "CD/PV.1505@zh"),
     (RowFilter(speaker="白俄罗斯"), lambda c, m: "白俄罗斯" in (c.speaker or "") + "|" + (c.delegation or "")),
     (RowFilter(body="conference"), lambda c, m: "conference" in (c.body or "").lower()),
     (RowFilter(language="ZH"), lambda c, m: c.language == "zh"),
@@ -116,8 +117,8 @@ def test_filter_values_are_quoted_so_they_cannot_change_the_expression():
 
 
 def test_resolve_doc_finds_symbols_and_file_names_and_names_the_known_ones_otherwise(seed_store):
-    assert seed_store.resolve_doc(SEED_FILES["EUR/44A25/1"].name) == "EUR/44A25/1"
-    with pytest.raises(Exception, match="unknown document 'X/1'.*CCW/GGE.1/2023/2, CD/PV.1505, EUR/44A25/1"):
+    assert seed_store.resolve_doc(SEED_FILES["EUR/44A25/1"].name) == "EUR/44A25/1@zh"
+    with pytest.raises(Exception, match="unknown document 'X/1'.*CCW/GGE.1/2023/2@zh, CD/PV.1505@zh, EUR/44A25/1@zh"):
         seed_store.resolve_doc("X/1")
 
 
@@ -125,20 +126,20 @@ def test_remove_and_replace_publish_new_versions_and_drop_the_old_rows(spec, see
     docs = list(seed_docs.values())
     v1 = _write(spec, fake_embedder, docs)
     s1 = open_milvus(spec)
-    v2 = _write(spec, fake_embedder, [], remove=["EUR/44A25/1"])
+    v2 = _write(spec, fake_embedder, [], remove=["EUR/44A25/1@zh"])
     s2 = open_milvus(spec)
     assert len({v1, v2, s1.version, s2.version}) == 2 and s2.version == v2 != v1
-    assert list(s2.docs) == ["CCW/GGE.1/2023/2", "CD/PV.1505"] and s2.size == 187 - len(docs[1].chunks)
-    assert s2.doc_rows("CD/PV.1505") == s1.doc_rows("CD/PV.1505")  # untouched documents keep their rows
-    gone = set(s1.doc_rows("EUR/44A25/1"))
+    assert list(s2.docs) == ["CCW/GGE.1/2023/2@zh", "CD/PV.1505@zh"] and s2.size == 187 - len(docs[1].chunks)
+    assert s2.doc_rows("CD/PV.1505@zh") == s1.doc_rows("CD/PV.1505@zh")  # untouched documents keep their rows
+    gone = set(s1.doc_rows("EUR/44A25/1@zh"))
     q = fake_embedder.embed_queries(["会议"])[0]
     assert not gone & {r for r, _ in s2.dense_search(q, 1000)}
     with pytest.raises(KeyError):
         s2.chunks([min(gone)])
     v3 = _write(spec, fake_embedder, [docs[2]])  # replace CD/PV.1505
     s3 = open_milvus(spec)
-    assert v3 == s3.version and s3.doc_rows("CD/PV.1505")[0] > max(s1.doc_rows("CD/PV.1505"))
-    assert s3.chunks(s3.doc_rows("CD/PV.1505")) == docs[2].chunks
+    assert v3 == s3.version and s3.doc_rows("CD/PV.1505@zh")[0] > max(s1.doc_rows("CD/PV.1505@zh"))
+    assert s3.chunks(s3.doc_rows("CD/PV.1505@zh")) == docs[2].chunks
     assert s3.client.query(spec.collection, filter="row >= 0", output_fields=["count(*)"])[0]["count(*)"] == s3.size
 
 
@@ -152,7 +153,7 @@ from pathlib import Path
 doc = parse_document(Path(sys.argv[2]))
 w = MilvusWriter(spec, emb.name, emb.dim, "3")
 w.add(doc.meta, doc.text, doc.chunks, emb.embed_passages([c.embed_text() for c in doc.chunks]))
-w.remove("EUR/44A25/1")
+w.remove("EUR/44A25/1@zh")
 os.kill(os.getpid(), signal.SIGKILL)
 """
 
@@ -172,11 +173,11 @@ def test_an_ingestion_killed_mid_write_leaves_nothing_visible_and_the_next_write
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == -9, done.stderr[-2000:]
     now = open_milvus(spec)
-    assert now.version == before.version and list(now.docs) == ["CCW/GGE.1/2023/2", "EUR/44A25/1"]
+    assert now.version == before.version and list(now.docs) == ["CCW/GGE.1/2023/2@zh", "EUR/44A25/1@zh"]
     q = fake_embedder.embed_queries(["明斯克将举行什么会议？"])[0]
-    assert {now.chunks([r])[0].doc_id for r, _ in now.dense_search(q, 1000)} == {"CCW/GGE.1/2023/2", "EUR/44A25/1"}
-    assert {now.chunks([r])[0].doc_id for r, _ in now.keyword_search("明斯克 会议", 1000)} <= {"CCW/GGE.1/2023/2",
-                                                                                          "EUR/44A25/1"}
+    assert {now.chunks([r])[0].doc_id for r, _ in now.dense_search(q, 1000)} == {"CCW/GGE.1/2023/2@zh", "EUR/44A25/1@zh"}
+    assert {now.chunks([r])[0].doc_id for r, _ in now.keyword_search("明斯克 会议", 1000)} <= {"CCW/GGE.1/2023/2@zh",
+                                                                                          "EUR/44A25/1@zh"}
     count = lambda: now.client.query(spec.collection, filter="row >= 0", output_fields=["count(*)"])[0]["count(*)"]
     assert count() >= now.size
     MilvusWriter(spec, fake_embedder.name, fake_embedder.dim, CHUNKER).close()  # the dead writer's lock is free
@@ -187,7 +188,7 @@ def test_a_writer_failing_after_publishing_leaves_superseded_rows_hidden_until_t
         spec, seed_docs, fake_embedder, monkeypatch):
     docs = list(seed_docs.values())
     _write(spec, fake_embedder, docs)
-    old_rows = set(open_milvus(spec).doc_rows("CD/PV.1505"))
+    old_rows = set(open_milvus(spec).doc_rows("CD/PV.1505@zh"))
 
     def fail(self, name):
         if name == "published":
@@ -195,13 +196,13 @@ def test_a_writer_failing_after_publishing_leaves_superseded_rows_hidden_until_t
 
     monkeypatch.setattr(MilvusWriter, "_step", fail)
     w = MilvusWriter(spec, fake_embedder.name, fake_embedder.dim, CHUNKER)
-    w.remove("CD/PV.1505")
+    w.remove("CD/PV.1505@zh")
     with pytest.raises(OSError):
         w.commit()
     w.close()  # what ingestion does on the way out: after publishing, only the lock is given back
     monkeypatch.undo()
     s = open_milvus(spec)
-    assert list(s.docs) == ["CCW/GGE.1/2023/2", "EUR/44A25/1"]
+    assert list(s.docs) == ["CCW/GGE.1/2023/2@zh", "EUR/44A25/1@zh"]
     q = fake_embedder.embed_queries(["明斯克将举行什么会议？"])[0]
     assert not old_rows & {r for r, _ in s.dense_search(q, 1000)}
     assert not old_rows & {r for r, _ in s.keyword_search("明斯克 会议", 1000)}
@@ -214,14 +215,14 @@ def test_one_writer_at_a_time_a_second_is_refused_naming_the_first_until_it_fini
     docs = list(seed_docs.values())
     _write(spec, fake_embedder, docs[:1])
     first = MilvusWriter(spec, fake_embedder.name, fake_embedder.dim, CHUNKER)
-    first.remove("CCW/GGE.1/2023/2")
+    first.remove("CCW/GGE.1/2023/2@zh")
     monkeypatch.setitem(first._owner, "id", "another")  # as if it were another writer of this process
     with pytest.raises(MilvusStoreError, match=r"another writer \(process \d+ on .*\) is changing milvus:.*#t; wait"):
         MilvusWriter(spec, fake_embedder.name, fake_embedder.dim, CHUNKER)
     monkeypatch.undo()
     first.commit()
     assert _write(spec, fake_embedder, docs[1:2]) is not None
-    assert list(open_milvus(spec).docs) == ["EUR/44A25/1"]
+    assert list(open_milvus(spec).docs) == ["EUR/44A25/1@zh"]
 
 
 def test_a_writer_that_bypassed_the_lock_cannot_publish_over_another(spec, seed_docs, fake_embedder, monkeypatch):
@@ -233,7 +234,7 @@ def test_a_writer_that_bypassed_the_lock_cannot_publish_over_another(spec, seed_
     _write(spec, fake_embedder, docs[1:2])
     with pytest.raises(MilvusStoreError, match="another writer changed .* nothing was published: run the command"):
         slow.commit()
-    assert list(open_milvus(spec).docs) == ["CCW/GGE.1/2023/2", "EUR/44A25/1"]
+    assert list(open_milvus(spec).docs) == ["CCW/GGE.1/2023/2@zh", "EUR/44A25/1@zh"]
 
 
 def test_rebuild_replaces_every_document_in_one_publish_and_remembers_where_they_came_from(spec, seed_docs,
@@ -246,7 +247,7 @@ def test_rebuild_replaces_every_document_in_one_publish_and_remembers_where_they
     assert sorted(w.previous_paths) == sorted(d.meta.path for d in docs) and w.docs == {}
     w.add(docs[0].meta, docs[0].text, docs[0].chunks, fake_embedder.embed_passages([c.text for c in docs[0].chunks]))
     w.commit()
-    assert list(open_milvus(spec).docs) == ["CCW/GGE.1/2023/2"]
+    assert list(open_milvus(spec).docs) == ["CCW/GGE.1/2023/2@zh"]
 
 
 def test_a_writer_used_as_a_context_manager_removes_with_the_stores_own_model_and_aborts_on_error(
@@ -255,15 +256,15 @@ def test_a_writer_used_as_a_context_manager_removes_with_the_stores_own_model_an
     _write(spec, fake_embedder, docs[:2])
     with MilvusWriter(spec) as w:  # no model: the store's own, as `rag remove` opens it
         assert (w.model, w.dim, w.chunker_version) == (fake_embedder.name, fake_embedder.dim, CHUNKER)
-        assert w.resolve_doc("EUR/44A25/1") == "EUR/44A25/1" and w.chunk_count("EUR/44A25/1") == len(docs[1].chunks)
-        w.remove("EUR/44A25/1")
+        assert w.resolve_doc("EUR/44A25/1@zh") == "EUR/44A25/1@zh" and w.chunk_count("EUR/44A25/1@zh") == len(docs[1].chunks)
+        w.remove("EUR/44A25/1@zh")
         w.commit()
     with pytest.raises(RuntimeError), MilvusWriter(spec, fake_embedder.name, fake_embedder.dim, CHUNKER) as w:
         w.add(docs[2].meta, docs[2].text, docs[2].chunks,
               fake_embedder.embed_passages([c.text for c in docs[2].chunks]))
         raise RuntimeError("parse failed")
     s = open_milvus(spec)
-    assert list(s.docs) == ["CCW/GGE.1/2023/2"]
+    assert list(s.docs) == ["CCW/GGE.1/2023/2@zh"]
     assert s.client.query(spec.collection, filter="row >= 0", output_fields=["count(*)"])[0]["count(*)"] == s.size
     with pytest.raises(MilvusStoreError, match="no store at milvus:.*#other: build one with `rag ingest"):
         MilvusWriter(parse_spec(f"milvus:{spec.uri}", collection="other"))
@@ -439,13 +440,13 @@ def test_release_hands_a_milvus_lite_file_to_another_process(tmp_path, seed_docs
         doc = list(seed_docs.values())[1]
         w.add(doc.meta, doc.text, doc.chunks, fake_embedder.embed_passages([c.text for c in doc.chunks]))
         w.commit()
-    assert list(open_store(spec).docs) == ["EUR/44A25/1"]
+    assert list(open_store(spec).docs) == ["EUR/44A25/1@zh"]
     release(spec)
     code = "import sys; from index.registry import open_store; print(list(open_store(sys.argv[1]).docs))"
     out = subprocess.run([sys.executable, "-c", code, spec], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PYTHONPATH": os.getcwd()})
-    assert out.stdout.strip() == "['EUR/44A25/1']", out.stderr[-1000:]
-    assert list(open_store(spec).docs) == ["EUR/44A25/1"]  # and this process reconnects on its next use
+    assert out.stdout.strip() == "['EUR/44A25/1@zh']", out.stderr[-1000:]
+    assert list(open_store(spec).docs) == ["EUR/44A25/1@zh"]  # and this process reconnects on its next use
     release(spec)
 
 
@@ -461,6 +462,6 @@ def test_a_live_row_missing_from_one_read_is_read_again(seed_store, monkeypatch)
 
     seed_store._cache.clear()
     monkeypatch.setattr(MilvusClient, "get", flaky)
-    rows = seed_store.doc_rows("EUR/44A25/1")[:2]
-    assert [c.doc_id for c in seed_store.chunks(rows)] == ["EUR/44A25/1"] * 2 and len(calls) == 2
+    rows = seed_store.doc_rows("EUR/44A25/1@zh")[:2]
+    assert [c.doc_id for c in seed_store.chunks(rows)] == ["EUR/44A25/1@zh"] * 2 and len(calls) == 2
     seed_store._cache.clear()

@@ -29,12 +29,12 @@ def test_faiss_store_opens_through_the_registry_and_meets_the_protocol(fake_inde
     assert isinstance(store, ChunkStore)
     assert store.version == store_version(f"faiss:{fake_index_dir}")
     assert store.size == 187 and store.manifest["counts"] == {"documents": 3, "chunks": 187}
-    rows = store.doc_rows("EUR/44A25/1")
+    rows = store.doc_rows("EUR/44A25/1@zh")
     assert len(rows) == 41 and rows == list(range(rows[0], rows[0] + 41))  # contiguous, in document order
     assert [c.ordinal for c in store.chunks(rows)] == list(range(41))
-    assert [r for r, c in store.iter_chunks() if c.doc_id == "EUR/44A25/1"] == rows
+    assert [r for r, c in store.iter_chunks() if c.doc_id == "EUR/44A25/1@zh"] == rows
     with open_writer(str(fake_index_dir)) as w:  # no model: the store's own, for removals
-        assert isinstance(w, StoreWriter) and w.model == "fake-256" and w.chunk_count("EUR/44A25/1") == 41
+        assert isinstance(w, StoreWriter) and w.model == "fake-256" and w.chunk_count("EUR/44A25/1@zh") == 41
 
 
 def test_a_registered_scheme_is_used_for_its_specs(tmp_path) -> None:

@@ -47,8 +47,8 @@ def test_each_addition_writes_one_segment_of_its_own_rows_and_leaves_the_others_
     store = load_index(root)
     assert [s["size"] for s in store.manifest["segments"]] == [53, 41]
     assert {p.name: os.stat(p).st_mtime_ns for p in (root / "segments" / seg["name"]).rglob("*")} == stamp
-    assert store.doc_rows("EUR/44A25/1") == list(range(53, 94))
-    assert first.chunks([0])[0].doc_id == "CCW/GGE.1/2023/2"  # the old version still reads while the new is live
+    assert store.doc_rows("EUR/44A25/1@zh") == list(range(53, 94))
+    assert first.chunks([0])[0].doc_id == "CCW/GGE.1/2023/2@zh"  # the old version still reads while the new is live
 
 
 def test_remove_replace_and_compact_match_a_fresh_build(tmp_path, embedded, fake_embedder):
@@ -57,7 +57,7 @@ def test_remove_replace_and_compact_match_a_fresh_build(tmp_path, embedded, fake
         _write(inc, [d], fake_embedder)
     _write(inc, embedded[1:2], fake_embedder)  # replace EUR/44A25/1: its old rows become deleted rows
     with open_writer(str(inc)) as w:
-        w.remove("CCW/GGE.1/2023/2")
+        w.remove("CCW/GGE.1/2023/2@zh")
         w.commit()
     _write(fresh, [embedded[2], embedded[1]], fake_embedder)
     a, b = load_index(inc), load_index(fresh)
@@ -81,7 +81,7 @@ def test_deleted_rows_are_never_returned(tmp_path, embedded, fake_embedder):
     root = tmp_path / "idx"
     _write(root, embedded, fake_embedder)
     with open_writer(str(root)) as w:
-        w.remove("EUR/44A25/1")
+        w.remove("EUR/44A25/1@zh")
         w.commit()
     store = load_index(root)
     assert store.manifest["deleted_rows"] == 41 and len(store.manifest["segments"]) == 1
@@ -109,15 +109,15 @@ def test_a_full_size_tier_merges_into_the_new_segment_and_other_tiers_stay(tmp_p
     assert sizes == [[53], [53, 93], [53, 93, 41], [93, 147]]
     store = load_index(root)
     assert store.size == 240 and store.manifest["deleted_rows"] == 0
-    assert [c.doc_id for c in store.chunks(store.doc_rows("EUR/44A25/1"))] == ["EUR/44A25/1"] * 41
+    assert [c.doc_id for c in store.chunks(store.doc_rows("EUR/44A25/1@zh"))] == ["EUR/44A25/1@zh"] * 41
 
 
 FILTERS = [
-    RowFilter(doc_ids=("CD/PV.1505",)),
+    RowFilter(doc_ids=("CD/PV.1505@zh",)),
     RowFilter(speaker="白俄罗斯"),
     RowFilter(date_from="2022", date_to="2023-05"),
     RowFilter(language="zh", date_to="2019-06-12"),
-    RowFilter(doc_ids=("EUR/44A25/1", "CCW/GGE.1/2023/2"), body="no such body"),
+    RowFilter(doc_ids=("EUR/44A25/1@zh", "CCW/GGE.1/2023/2@zh"), body="no such body"),
 ]
 
 
@@ -167,7 +167,7 @@ def test_format_1_is_refused_with_the_rebuild_command_and_rebuilt_from_its_files
     (root / "versions" / "v1").mkdir(parents=True)
     path = str(SEED_FILES["EUR/44A25/1"].resolve())
     manifest = {"format": 1, "model": fake_embedder.name, "dim": 256, "chunker_version": "3",
-                "documents": {"EUR/44A25/1": {"meta": {"doc_id": "EUR/44A25/1", "path": path}, "chunks": 41}}}
+                "documents": {"EUR/44A25/1@zh": {"meta": {"doc_id": "EUR/44A25/1@zh", "path": path}, "chunks": 41}}}
     (root / "versions" / "v1" / "manifest.json").write_text(json.dumps(manifest))
     (root / "CURRENT").write_text(json.dumps({"version": "v1"}))
     with pytest.raises(IndexLoadError, match=rf"has format 1, this program reads 2 .*`rag ingest --rebuild --index {root}`"):
@@ -176,4 +176,4 @@ def test_format_1_is_refused_with_the_rebuild_command_and_rebuilt_from_its_files
         ingest([SEED_FILES["CD/PV.1505"]], root, fake_embedder)
     report = ingest([], root, fake_embedder, rebuild=True)
     assert [f.status for f in report.files] == ["added"]
-    assert list(load_index(root).docs) == ["EUR/44A25/1"]
+    assert list(load_index(root).docs) == ["EUR/44A25/1@zh"]

@@ -59,12 +59,12 @@ def test_filters_reach_milvus_through_the_pipeline(milvus_seeds, fake_embedder):
     from rag.answer.retrieve import Filters
 
     p = Pipeline(_answering(Settings(store=milvus_seeds)), embedder=fake_embedder)
-    hits = p.retriever.search(MINSK, k=5, filters=Filters(docs=("EUR/44A25/1",))).hits
-    assert hits and {h.chunk.doc_id for h in hits} == {"EUR/44A25/1"}
+    hits = p.retriever.search(MINSK, k=5, filters=Filters(docs=("EUR/44A25/1@zh",))).hits
+    assert hits and {h.chunk.doc_id for h in hits} == {"EUR/44A25/1@zh"}
     hits = p.retriever.search(MINSK, k=5, filters=Filters(speaker="白俄罗斯")).hits
     assert hits and {h.chunk.speaker for h in hits} == {"安布拉舍维奇先生"}
     hits = p.retriever.search(MINSK, k=5, filters=Filters(date_from="2022", date_to="2022-12")).hits
-    assert hits and {h.chunk.doc_id for h in hits} == {"EUR/44A25/1"}  # dated 2022-09
+    assert hits and {h.chunk.doc_id for h in hits} == {"EUR/44A25/1@zh"}  # dated 2022-09
 
 
 def test_another_embedding_model_is_refused_naming_the_rebuild_command(milvus_seeds, fake_embedder):
@@ -111,7 +111,7 @@ def test_cli_ingest_docs_show_ask_remove_on_milvus_with_store_and_collection(cli
     _, out, _ = _run(capsys, "docs", "--json", *store)
     assert [(d["symbol"], d["chunks"]) for d in json.loads(out)] == [("CCW/GGE.1/2023/2", 53), ("EUR/44A25/1", 41),
                                                                       ("CD/PV.1505", 93)]
-    _, out, _ = _run(capsys, "show", "CCW/GGE.1/2023/2", "--locator", "¶21(a)", *store)
+    _, out, _ = _run(capsys, "show", "CCW/GGE.1/2023/2@zh", "--locator", "¶21(a)", *store)
     assert out == ("# CCW/GGE.1/2023/2 — 致命性自主武器系统领域新兴技术问题政府专家组 2023 年会议报告 (2023-05-19)\n\n"
                    "¶21(a)\n(a) 国际人道法继续充分适用于致命性自主武器系统的潜在开发和使用；\n\n")
     rc, out, _ = _run(capsys, "ask", MINSK, "--json", "--k", "3", *store)
@@ -120,7 +120,7 @@ def test_cli_ingest_docs_show_ask_remove_on_milvus_with_store_and_collection(cli
     assert rc == 0 and (a["answer"], a["citations"], a["retrieved"]) == (f["answer"], f["citations"], f["retrieved"])
     rc, out, _ = _run(capsys, "ask", MINSK, "--json", *store, "--speaker", "白俄罗斯")
     assert {r["speaker"] for r in json.loads(out)["retrieved"]} == {"安布拉舍维奇先生"}
-    rc, out, _ = _run(capsys, "remove", "EUR/44A25/1", *store)
+    rc, out, _ = _run(capsys, "remove", "EUR/44A25/1@zh", *store)
     assert rc == 0 and out == "removed EUR/44A25/1\n"
     rc, out, _ = _run(capsys, "compact", *store)
     assert rc == 0 and out.startswith(f"index milvus:{cli_env / 'cli.db'}#lib: compacted into version g3-") and \
@@ -189,15 +189,15 @@ def test_the_ui_library_adds_reads_and_removes_on_milvus(tmp_path, fake_embedder
     assert a.retrieved[0].chunk.symbol == "A/TEST/2026/1"
     assert "Freedonia" in documents.read_doc(ctx, "A/TEST/2026/1")
     assert documents.remove_doc(ctx, "A/TEST/2026/1") == "A/TEST/2026/1"
-    assert list(documents.current_index(ctx).docs) == ["EUR/44A25/1"]
+    assert list(documents.current_index(ctx).docs) == ["EUR/44A25/1@zh"]
     assert all(h.chunk.symbol != "A/TEST/2026/1" for h in ctx.pipeline.ask("lunar water ice survey").retrieved)
     _release(tmp_path / "ui.db")
 
 
 # The questions the seeds were chosen for (README, issues 1-3): the same exact citations on both stores.
-DONE_WHEN = {"q002": ("CCW/GGE.1/2023/2", "¶21(a)"), "q042": ("EUR/44A25/1", "operative 1 (责成秘书长)"),
-             "q055": ("CD/PV.1505", "turn 2 ¶20"), "q056": ("CD/PV.1505", "turn 2 ¶20"),
-             "q057": ("CD/PV.1505", "turn 2 ¶20")}
+DONE_WHEN = {"q002": ("CCW/GGE.1/2023/2@zh", "¶21(a)"), "q042": ("EUR/44A25/1@zh", "operative 1 (责成秘书长)"),
+             "q055": ("CD/PV.1505@zh", "turn 2 ¶20"), "q056": ("CD/PV.1505@zh", "turn 2 ¶20"),
+             "q057": ("CD/PV.1505@zh", "turn 2 ¶20")}
 
 
 @pytest.mark.slow

@@ -116,7 +116,7 @@ def test_rrf_fuse_weights_each_list_by_reciprocal_rank() -> None:
 def test_date_range_keeps_only_documents_dated_within_it(fake_retriever) -> None:
     # Seeds: CD/PV.1505 2019-06-12, EUR/44A25/1 2022-09, CCW/GGE.1/2023/2 2023-05-19; bounds are inclusive prefixes.
     def docs(**kw: str) -> set[str]:
-        return {h.chunk.doc_id for h in fake_retriever.search(MINSK, k=30, filters=Filters(**kw)).hits}
+        return {h.chunk.symbol for h in fake_retriever.search(MINSK, k=30, filters=Filters(**kw)).hits}
 
     assert docs(date_to="2019") == {"CD/PV.1505"}
     assert docs(date_from="2022-09", date_to="2022-09-30") == {"EUR/44A25/1"}
