@@ -4,13 +4,14 @@ and dense recall@10 against exact search, per store and corpus size, in one run.
     python benchmarks/scale.py --sizes 10000,100000,1000000 --stores faiss,milvus-lite --out DIR
 
 writes DIR/scale.json (a list of {store, size, query_p50_ms, query_p95_ms, filtered_p50_ms, rss_mb, disk_mb,
-add_1000_s, recall_at_10}) and DIR/scale.md. Stores come from index.registry: a store name maps to a scheme
+add_1000_s, recall_at_10}) and DIR/scale.md; with --ingest-docs N also DIR/ingestion.md (ingestion passages/s
+on N CMRC 2018 dev passages: pipeline and bare model, fp32 and the chosen precision, with hit@5). Stores come from index.registry: a store name maps to a scheme
 (`milvus-lite` -> `milvus:DIR/milvus-SIZE.db`); one that is not registered or not installed gets an `error` row.
 
 Corpus: UN-style passages made of 3 sentences of one language drawn (seeded) from ../shared/data/unpc-devset
 (English and Chinese), 100 passages per document, documents dated across 2000-2024 with a body and, for half of
-them, speakers. Vectors: the multilingual-e5-small passage vectors of those sentences (cached by an earlier run,
-RAG_SCALE_CACHE or /work/cache-14/embeddings.npz; real model output, keyed by text); a passage's vector is the
+them, speakers. Vectors: the multilingual-e5-small passage vectors of those sentences (real model output keyed by
+text, cached in RAG_SCALE_CACHE or benchmarks/out/cache/scale-e5.npz; missing ones are embedded first); a passage's vector is the
 normalised sum of its sentences' vectors, plus (past 10,000 passages) Gaussian noise of norm ~0.1 so that
 passages drawn from overlapping sentences stay distinct. Queries: real e5 query vectors of English sentences
 (their text is the keyword query). Timings exclude the query embedding (the model's cost does not grow with
@@ -51,6 +52,42 @@ FIELDS = ["store", "size", "query_p50_ms", "query_p95_ms", "filtered_p50_ms", "r
 
 def _key(kind: str, text: str) -> str:
     return hashlib.sha1(f"{kind}\x1f{text}".encode()).hexdigest()
+
+
+def ensure_vectors(data: Path, cache: Path) -> None:
+    """Embed (with the built-in e5 model) every devset sentence the cache lacks — passage vectors of the English
+    and Chinese sentences, query vectors of the English ones — and save the cache; a fresh machine pays this once
+    (~12,000 texts: about 13 minutes on 2 cores in bf16)."""
+    # deferred: the model is loaded only when the cache lacks vectors
+    from rag.models.embed import get_embedder
+
+    keys: list[str] = []
+    vecs = np.zeros((0, 384), np.float32)
+    if cache.exists():
+        z = np.load(cache, allow_pickle=False)
+        keys, vecs = z["keys"].tolist(), z["vecs"].astype(np.float32)
+    have = set(keys)
+    todo: dict[str, list[str]] = {"passage": [], "query": []}
+    for lang in ("en", "zh"):
+        lines = (data / "unpc-devset" / f"UNv1.0.devset.{lang}").read_text(encoding="utf-8").splitlines()
+        for t in dict.fromkeys(x for x in lines if x.strip()):
+            if _key("passage", t) not in have:
+                todo["passage"].append(t)
+            if lang == "en" and _key("query", t) not in have:
+                todo["query"].append(t)
+    if not todo["passage"] and not todo["query"]:
+        return
+    print(f"embedding {len(todo['passage'])} passages and {len(todo['query'])} queries into {cache} ...",
+          file=sys.stderr, flush=True)
+    emb = get_embedder()
+    new = [emb.embed_passages(todo["passage"]) if todo["passage"] else np.zeros((0, emb.dim), np.float32),
+           emb.embed_queries(todo["query"]) if todo["query"] else np.zeros((0, emb.dim), np.float32)]
+    keys += [_key("passage", t) for t in todo["passage"]] + [_key("query", t) for t in todo["query"]]
+    vecs = np.concatenate([vecs.reshape(-1, emb.dim)] + new).astype(np.float32)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp.npz")
+    np.savez(tmp, keys=np.asarray(keys), vecs=vecs)
+    os.replace(tmp, cache)
 
 
 def sentences(data: Path, cache: Path) -> tuple[dict[str, tuple[list[str], np.ndarray]], list[str], np.ndarray]:
@@ -249,14 +286,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="output folder (the stores are built under OUT/work)")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--data", help="data folder (default: ../shared/data beside the repository)")
-    ap.add_argument("--cache", default=os.environ.get("RAG_SCALE_CACHE", "/work/cache-14/embeddings.npz"),
+    ap.add_argument("--cache", default=os.environ.get("RAG_SCALE_CACHE", str(ROOT / "benchmarks" / "out" / "cache" /
+                                                                         "scale-e5.npz")),
                     help="an .npz of e5 vectors keyed by sha1('passage'|'query' + '\\x1f' + text)")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--ingest-docs", type=int, default=0,
+                    help="also measure ingestion passages/s on this many CMRC 2018 dev passages: the pipeline against "
+                         "the bare model, fp32 and the chosen precision, with hit@5 (benchmarks/embed_precision.py)")
     args = ap.parse_args(argv)
     out = Path(args.out).resolve()
     work = out / "work"
     work.mkdir(parents=True, exist_ok=True)
     m = machine()
+    ensure_vectors(data_dir(args.data), Path(args.cache))
     pool, qtexts, qvecs = sentences(data_dir(args.data), Path(args.cache))
     pick = np.random.default_rng(args.seed).permutation(len(qtexts))[: args.queries]
     queries = ([qtexts[i] for i in pick], qvecs[pick])
@@ -273,6 +315,14 @@ def main(argv: list[str] | None = None) -> int:
     table = md_table(FIELDS + ["build_s"], [[r.get(f, r.get("error", "") if f == "query_p50_ms" else "")
                                              for f in FIELDS + ["build_s"]] for r in rows])
     md = f"# Scale benchmark\n\n{machine_line(m)}\n\n{table}\n"
+    if args.ingest_docs:
+        # deferred: a sibling benchmark script, imported only when its measurement is asked for
+        import embed_precision
+
+        embed_precision.main(["--limit-docs", str(args.ingest_docs), "--data", str(data_dir(args.data))])
+        ingestion = (ROOT / "benchmarks" / "out" / "embed_precision.md").read_text(encoding="utf-8")
+        (out / "ingestion.md").write_text(ingestion, encoding="utf-8")
+        md += "\n" + ingestion
     (out / "scale.md").write_text(md, encoding="utf-8")
     print(md)
     return 0
