@@ -14,8 +14,9 @@ from typing import Any, Sequence
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
+from rag.answer.retrieve import MODES  # noqa: E402
 from rag.config import RetrievalSettings, Settings  # noqa: E402
-from rag.eval.evaluate import RETRIEVAL_MODES, EvalConfig, run_eval, tqdm_progress  # noqa: E402
+from rag.eval.evaluate import EvalConfig, run_eval, tqdm_progress  # noqa: E402
 from rag.eval.gold import load_gold, write_gold  # noqa: E402
 from rag.eval.report import breakdown_table  # noqa: E402
 from rag.eval.squad import squad_contexts, squad_to_gold, write_corpus  # noqa: E402
@@ -57,6 +58,7 @@ def crashing_contexts(embed_model: str, contexts: Sequence[tuple[str, str, str]]
 
 def build_index(contexts: Sequence[tuple[str, str, str]], index_dir: Path, embed_model: str, quiet: bool) -> float:
     """Write every context as a .txt file and ingest them all (incremental: an existing index is reused)."""
+    from rag.cli.ingest import ingest_bar
     from rag.ingest.library import ingest
     from rag.models.embed import get_embedder
 
@@ -64,7 +66,7 @@ def build_index(contexts: Sequence[tuple[str, str, str]], index_dir: Path, embed
     write_corpus(contexts, corpus)
     t0 = time.perf_counter()
     report = ingest(sorted(corpus.glob("*.txt")), index_dir, get_embedder(embed_model),
-                    progress=None if quiet else tqdm_progress("ingest", unit="file"))
+                    progress=None if quiet else ingest_bar())
     if report.failed:
         raise RagError(f"{len(report.failed)} contexts failed to ingest, e.g. {report.failed[0].path}: "
                        f"{report.failed[0].reason}")
@@ -125,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ingest_s = build_index(contexts, index_dir, settings.embed_model, args.quiet)
             from rag.answer.pipeline import Pipeline
 
-            configs = [EvalConfig(m, "extractive") for m in (RETRIEVAL_MODES if args.compare else ("hybrid",))]
+            configs = [EvalConfig(m, "extractive") for m in (MODES if args.compare else ("hybrid",))]
             run = run_eval(Pipeline(settings), load_gold(gold_path), configs, k=args.k, out_dir=args.out / "cmrc_eval",
                            gold_path=gold_path.name, progress=None if args.quiet else tqdm_progress())
     except RagError as e:

@@ -57,53 +57,27 @@ def instrument(timer: Timer) -> None:
     import index.segment as segment
     import rag.ingest.library as ri
 
-    parse = ri.parse_isolated
-
-    def timed_parse(*a: Any, **kw: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return parse(*a, **kw)
-        finally:
-            timer.add("parse+chunk", time.perf_counter() - t0)
+    def timed(fn: Any, key: str) -> Any:
+        """`fn`, adding its wall time to `key` of the timer on every call."""
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                timer.add(key, time.perf_counter() - t0)
+        return wrapper
 
     open_writer = ri.open_writer
 
     def timed_writer(*a: Any, **kw: Any) -> Any:
         writer = open_writer(*a, **kw)
-        commit = writer.commit
-
-        def timed_commit() -> str | None:
-            t0 = time.perf_counter()
-            try:
-                return commit()
-            finally:
-                timer.add("commit", time.perf_counter() - t0)
-
-        writer.commit = timed_commit
+        writer.commit = timed(writer.commit, "commit")
         return writer
 
-    dense_build = segment.DenseIndex.build.__func__
-    postings_build = segment.build_postings
-
-    def timed(fn: Any, key: str) -> Any:
-        def wrapper(cls: Any, *a: Any, **kw: Any) -> Any:
-            t0 = time.perf_counter()
-            try:
-                return fn(cls, *a, **kw)
-            finally:
-                timer.add(key, time.perf_counter() - t0)
-        return classmethod(wrapper)
-
-    def timed_postings(*a: Any, **kw: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return postings_build(*a, **kw)
-        finally:
-            timer.add("commit: BM25 build", time.perf_counter() - t0)
-
-    segment.DenseIndex.build = timed(dense_build, "commit: FAISS build")  # type: ignore[method-assign]
-    segment.build_postings = timed_postings  # type: ignore[assignment]
-    ri.parse_isolated = timed_parse  # type: ignore[assignment]
+    segment.DenseIndex.build = classmethod(  # type: ignore[method-assign]
+        timed(segment.DenseIndex.build.__func__, "commit: FAISS build"))
+    segment.build_postings = timed(segment.build_postings, "commit: BM25 build")  # type: ignore[assignment]
+    ri.parse_isolated = timed(ri.parse_isolated, "parse+chunk")  # type: ignore[assignment]
     ri.open_writer = timed_writer  # type: ignore[assignment]
 
 
@@ -141,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         reset_ok = reset_peak_rss()
         t1 = time.perf_counter()
         report = ingest([corpus], index_dir, emb,
-                        progress=lambda i, n, _p: i % 100 == 0 and print(f"  ingest {i}/{n}", file=sys.stderr))
+                        progress=lambda st: st.files_done % 100 == 0 and print(
+                            f"  ingest {st.files_done}/{st.files_total}", file=sys.stderr))
         total = time.perf_counter() - t1
         rss_end = rss_mib()
     counts = report.counts()

@@ -207,12 +207,35 @@ class StoreWriter(Protocol):
         ...
 
 
-def resolve_doc_name(docs: dict[str, DocMeta], name: str) -> str:
+def doc_with_source(docs: dict[str, DocMeta], source: str, sha256: str) -> str | None:
+    """The doc id among `docs` of a file with this name and content, or None (re-adding it is a no-op).
+
+    Args:
+        docs: doc id -> metadata.
+        source: the file's name.
+        sha256: the hash of the file and its sidecar.
+    Returns:
+        The doc id, or None.
+    """
+    for doc_id, meta in docs.items():
+        if meta.source == source and meta.sha256 == sha256:
+            return doc_id
+    return None
+
+
+def check_vectors(vectors: np.ndarray, chunks: int, dim: int) -> None:
+    """ValueError unless `vectors` has one row of `dim` values per chunk."""
+    if vectors.shape != (chunks, dim):
+        raise ValueError(f"embeddings shape {vectors.shape} does not match {chunks} chunks x {dim}")
+
+
+def resolve_doc_name(docs: dict[str, DocMeta], name: str, holder: str = "the index") -> str:
     """A doc id from a symbol, doc id or source file name among `docs`; RagError listing the known ones otherwise.
 
     Args:
         docs: doc id -> metadata.
         name: what the user typed.
+        holder: how the error names the store ("the index", "the store milvus:...").
     Returns:
         The doc id.
     """
@@ -220,4 +243,4 @@ def resolve_doc_name(docs: dict[str, DocMeta], name: str) -> str:
         if name in (doc_id, meta.symbol, meta.source) or (meta.source and meta.source.rsplit(".", 1)[0] == name):
             return doc_id
     known = ", ".join(sorted(docs)) or "(none)"
-    raise RagError(f"unknown document {name!r}; the index holds: {known}")
+    raise RagError(f"unknown document {name!r}; {holder} holds: {known}")

@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator
 import faiss
 import numpy as np
 
-from index.base import RowFilter
+from index.base import RowFilter, check_vectors
 from index.dense import RERANK, DenseIndex
 from index.postings import Postings, build_postings
 from rag.types import Chunk, DocMeta
@@ -79,8 +79,7 @@ def write_segment(path: Path, docs: Iterable[NewDoc], size: int, dim: int, step:
     at = 0
     for doc in docs:
         n = len(doc.chunks)
-        if doc.vectors.shape != (n, dim):
-            raise ValueError(f"embeddings shape {doc.vectors.shape} does not match {n} chunks x {dim}")
+        check_vectors(doc.vectors, n, dim)
         db.executemany("INSERT INTO chunks VALUES (?, ?)",
                        ((at + j, json.dumps(c.to_dict(), ensure_ascii=False)) for j, c in enumerate(doc.chunks)))
         db.execute("INSERT INTO texts VALUES (?, ?)", (doc.meta.doc_id, doc.text))

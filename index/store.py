@@ -28,7 +28,15 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from index.base import IndexLoadError, RowFilter, check_compatible, rebuild_command, resolve_doc_name
+from index.base import (
+    IndexLoadError,
+    RowFilter,
+    check_compatible,
+    check_vectors,
+    doc_with_source,
+    rebuild_command,
+    resolve_doc_name,
+)
 from index.postings import idf_of
 from index.registry import register_store
 from index.segment import NewDoc, Segment, fsync_dir, load_segment, write_segment
@@ -317,10 +325,7 @@ class IndexWriter:
 
     def find_by_source(self, source: str, sha256: str) -> str | None:
         """Doc id of an already-indexed file with this name and content (re-adding it is a no-op)."""
-        for doc_id, meta in self.docs.items():
-            if meta.source == source and meta.sha256 == sha256:
-                return doc_id
-        return None
+        return doc_with_source(self.docs, source, sha256)
 
     def add(self, meta: DocMeta, text: str, chunks: list[Chunk], embeddings: np.ndarray) -> None:
         """Stage a document (replacing one with the same doc id): its cleaned text, chunks and their vectors.
@@ -331,8 +336,7 @@ class IndexWriter:
             chunks: its chunks, in document order.
             embeddings: one row per chunk, shape (len(chunks), dim).
         """
-        if embeddings.shape != (len(chunks), self.dim):
-            raise ValueError(f"embeddings shape {embeddings.shape} does not match {len(chunks)} chunks x {self.dim}")
+        check_vectors(embeddings, len(chunks), self.dim)
         self._placed.pop(meta.doc_id, None)  # its old rows become deleted rows
         self._staged[meta.doc_id] = NewDoc(meta, text, chunks, embeddings.astype(np.float32))
         self._meta[meta.doc_id] = meta

@@ -5,12 +5,11 @@ import bisect
 import json
 import time
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from index.base import RowFilter
+from index.base import RowFilter, resolve_doc_name
 from index.milvus.client import (
     CHUNK_FIELDS,
     FORMAT_VERSION,
@@ -25,7 +24,6 @@ from index.milvus.client import (
     read_pointer,
 )
 from index.tokenize import tokenize
-from rag.errors import RagError
 from rag.types import Chunk, DocMeta
 
 CHUNK_CACHE = 20_000  # chunks kept per snapshot: passages re-read their neighbours, the UI re-reads the same rows
@@ -190,7 +188,7 @@ class MilvusStore:
 
     def resolve_doc(self, name: str) -> str:
         """A doc id from a symbol, doc id or source file name; RagError listing the known ones otherwise."""
-        return resolve_name(self.docs, name, self.location)
+        return resolve_doc_name(self.docs, name, f"the store {self.location}")
 
     def iter_chunks(self) -> Iterator[tuple[int, Chunk]]:
         """Every live (row, chunk), document by document, in document order."""
@@ -201,15 +199,6 @@ class MilvusStore:
                 got = self._fetch(batch, CHUNK_FIELDS)
                 for r in batch:
                     yield r, _chunk(got[r])
-
-
-def resolve_name(docs: dict[str, DocMeta], name: str, location: str) -> str:
-    """A doc id among `docs` from a symbol, doc id or source file name; RagError listing the known ones otherwise."""
-    for doc_id, meta in docs.items():
-        if name in (doc_id, meta.symbol, meta.source) or (meta.source and Path(meta.source).stem == name):
-            return doc_id
-    known = ", ".join(sorted(docs)) or "(none)"
-    raise RagError(f"unknown document {name!r}; the store {location} holds: {known}")
 
 
 def check_manifest(store_location: str, manifest: dict[str, Any], model: str | None, dim: int | None,

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from index.base import check_vectors, doc_with_source, resolve_doc_name
 from index.milvus.client import (
     CHUNK_STR_FIELDS,
     FORMAT_VERSION,
@@ -36,7 +37,7 @@ from index.milvus.client import (
     read_pointer,
     write_parts,
 )
-from index.milvus.store import check_manifest, rebuild_hint, resolve_name
+from index.milvus.store import check_manifest, rebuild_hint
 from rag.errors import RagError
 from rag.types import Chunk, DocMeta
 
@@ -177,7 +178,7 @@ class MilvusWriter:
 
     def resolve_doc(self, name: str) -> str:
         """A doc id in `docs` from a symbol, doc id or source file name; RagError listing the known ones otherwise."""
-        return resolve_name(self.docs, name, self.location)
+        return resolve_doc_name(self.docs, name, f"the store {self.location}")
 
     def __enter__(self) -> "MilvusWriter":
         return self
@@ -250,10 +251,7 @@ class MilvusWriter:
 
     def find_by_source(self, source: str, sha256: str) -> str | None:
         """Doc id of an already-stored file with this name and content (re-adding it is a no-op)."""
-        for doc_id, entry in self.entries.items():
-            if entry.meta.source == source and entry.meta.sha256 == sha256:
-                return doc_id
-        return None
+        return doc_with_source(self.docs, source, sha256)
 
     def add(self, meta: DocMeta, text: str, chunks: list[Chunk], embeddings: np.ndarray) -> None:
         """Write a document's rows and text, unpublished until `commit` (replacing one with the same doc id).
@@ -264,8 +262,7 @@ class MilvusWriter:
             chunks: its chunks, in document order (they get consecutive row ids).
             embeddings: one row per chunk, shape (len(chunks), dim).
         """
-        if embeddings.shape != (len(chunks), self.dim):
-            raise ValueError(f"embeddings shape {embeddings.shape} does not match {len(chunks)} chunks x {self.dim}")
+        check_vectors(embeddings, len(chunks), self.dim)
         self._refresh()
         old = self.entries.pop(meta.doc_id, None)
         if old is not None:

@@ -207,6 +207,7 @@ class _Run:
         self.writer, self.embedder, self.max_mb, self.replace = writer, embedder, max_mb, replace
         self.report, self.files, self.progress = report, files, progress
         self.sizes = [_size(f) for f in files]
+        self.bytes_total = sum(self.sizes)
         self.done = self.bytes_done = self.passages = 0
         self.t0 = time.perf_counter()
         self.batch: list[tuple[int, _Parsed]] = []  # (position in report.files, parsed file)
@@ -228,13 +229,13 @@ class _Run:
         self._flush()
         self._status(None)
 
-    def _read(self, path: Path) -> tuple[str, ParsedDocument | None] | FileResult:
+    def _read(self, path: Path, always: bool = False) -> tuple[str, ParsedDocument | None] | FileResult:
         """Check, hash and parse one file (in the parse-ahead thread): (sha256, document), or (sha256, None) when
-        this file is indexed unchanged, or the failure."""
+        this file was indexed unchanged at the start (unless `always`), or the failure."""
         try:
             check_file(path, self.max_mb)  # size and type before a byte is read (a 3 GB file was hashed in full)
             sha = file_sha256(path)
-            if (path.name, sha) in self.known:
+            if not always and (path.name, sha) in self.known:
                 return sha, None
             # Parsed in a child process with memory and time limits: a hostile file fails alone.
             return sha, parse_isolated(path, max_mb=self.max_mb)
@@ -264,11 +265,12 @@ class _Run:
                                                 self.writer.chunk_count(same), language=m.language))
             return
         if doc is None:  # unchanged at the start, but replaced since by a file of this run: parse it after all
-            outcome = self._read_now(path)
+            outcome = self._read(path, always=True)
             if isinstance(outcome, FileResult):
                 self.report.files.append(outcome)
                 return
-            doc = outcome
+            sha, doc = outcome
+            assert doc is not None
         if any(p.doc.meta.doc_id == doc.meta.doc_id for _, p in self.batch):
             self._flush()  # the earlier file must be staged before this one is checked against it
         # Another language of an indexed document adds a version. The same document and language from another
@@ -302,14 +304,6 @@ class _Run:
         self.batch.append((len(self.report.files) - 1, _Parsed(path, sha, doc, note=note, drop=drop)))
         if sum(len(p.doc.chunks) for _, p in self.batch) >= EMBED_BATCH_CHUNKS:
             self._flush()
-
-    def _read_now(self, path: Path) -> ParsedDocument | FileResult:
-        try:
-            return parse_isolated(path, max_mb=self.max_mb)
-        except IngestError as e:
-            return FileResult(str(path), "failed", reason=e.reason)
-        except RagError as e:
-            return FileResult(str(path), "failed", reason=str(e))
 
     def _flush(self) -> None:
         """Embed the queued files' chunks in one call and stage each document (each alone if the call fails)."""
@@ -354,7 +348,7 @@ class _Run:
     def _status(self, current: Path | None) -> None:
         if self.progress:
             self.progress(IngestStatus(self.done, len(self.files), str(current) if current else "", self.passages,
-                                       time.perf_counter() - self.t0, self.bytes_done, sum(self.sizes)))
+                                       time.perf_counter() - self.t0, self.bytes_done, self.bytes_total))
 
 
 def _size(path: Path) -> int:
