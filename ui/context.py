@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from index.registry import store_version
-from rag.answer.pipeline import Pipeline, store_spec
+from rag.answer.pipeline import Pipeline
 from rag.config import Settings
 from rag.generation.registry import available_generators, generator_names
 from ui.access import Access
@@ -46,4 +46,4 @@ def generator_options(settings: Settings) -> tuple[list[tuple[str, str]], str, s
 
 def no_index(ctx: AppContext) -> bool:
     """True while no index version has been committed (the app still starts, with an empty library)."""
-    return store_version(store_spec(ctx.settings)) is None
+    return store_version(ctx.settings.store_spec) is None

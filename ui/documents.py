@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from index.registry import open_store, store_version
 from rag import audit
-from rag.answer.pipeline import store_spec
 from rag.errors import RagError
 from rag.ingest.library import IngestStatus, Progress, ingest, remove_versions
 from rag.ingest.readers import SUPPORTED
@@ -31,12 +30,12 @@ Row = tuple[str, str, str, int, str]  # file name, status, doc id, chunks, reaso
 
 def current_index(ctx: AppContext) -> "Index | None":
     """The index new questions see, or None when none has been built yet."""
-    if store_version(store_spec(ctx.settings)) is None:
+    if store_version(ctx.settings.store_spec) is None:
         return None
     try:
         return ctx.pipeline.index
     except RagError:  # e.g. built with another embedding model: still list it, so it can be rebuilt
-        return open_store(store_spec(ctx.settings))
+        return open_store(ctx.settings.store_spec)
 
 
 def doc_rows(index: "Index | None") -> list[list[Any]]:

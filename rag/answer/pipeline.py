@@ -48,12 +48,6 @@ def _refused(answer: Answer, lang: str) -> Iterator[str | Answer]:
     yield answer
 
 
-def store_spec(settings: Settings) -> str:
-    """The store `settings` name, for `index.registry.open_store`: `--store` (with its Milvus collection), else
-    the index directory (the FAISS store)."""
-    return str(settings.store_spec)
-
-
 class Pipeline:
     """Loads the index and models once; picks up a new index version before each question."""
 
@@ -72,8 +66,8 @@ class Pipeline:
 
     @property
     def store_spec(self) -> str:
-        """Where the store is, for `index.registry.open_store` (see `store_spec`)."""
-        return store_spec(self.settings)
+        """Where the store is, for `index.registry.open_store` (`Settings.store_spec`)."""
+        return str(self.settings.store_spec)
 
     @property
     def embedder(self) -> Embedder:
@@ -161,8 +155,9 @@ class Pipeline:
         lang = detect_language(q)
         t0 = time.perf_counter()
         standalone = self.standalone(q, history, llm)
-        retrieval = self.retriever.search(standalone, k=k, filters=filters, mode=mode)
-        attach_versions(self.retriever.versions, retrieval.hits)  # each passage in every language it exists in
+        retriever = self.retriever  # one index version for the whole answer, looked up once
+        retrieval = retriever.search(standalone, k=k, filters=filters, mode=mode)
+        attach_versions(retriever.versions, retrieval.hits)  # each passage in every language it exists in
         t1 = time.perf_counter()
         timings = {"retrieve_ms": (t1 - t0) * 1e3, "generate_ms": 0.0}
         answer = Answer(
@@ -226,7 +221,7 @@ class Pipeline:
             answer.generator = f"{gen.name}→extractive"
         for c in citations:  # [n] numbers the parts of the passages; say which retrieved passage holds each
             c.passage = hits[c.n - 1].group
-        attach_versions(self.retriever.versions, [], citations)
+        attach_versions(retriever.versions, [], citations)
         answer.text = text
         answer.citations = citations
         if "→" not in answer.generator and gen.uses_model and citations:
