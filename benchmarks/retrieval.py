@@ -427,40 +427,86 @@ def score(qs: list[Q], runs: list[Ranked]) -> dict[str, Any]:
 
 
 SIGNALS: list[tuple[str, bool, Any]] = []  # (set, answerable, RefusalSignals) of the dev half, for --calibrate
+FOUND = 3  # "evidence found": the evidence is in the passages the refusal signals and the answer read
+# The refusal rule of before the word-alignment signal (issue 10), decided beside ours in the same run.
+PREVIOUS_RULE = {"refuse_below": 0.9088, "refuse_below_cross": 0.7666, "refuse_below_other": 0.85,
+                 "coverage_weight": 0.05, "gap_weight": 0.0, "neutral_penalty": 0.0, "alignment_weight": 0.0}
+
+
+class AlignmentCache:
+    """Word-alignment coverage (rag.answer.alignment) by hash of question and passages, on disk: reruns are cheap."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows: dict[str, float] = json.loads(path.read_text()) if path.exists() else {}
+        self.ms: list[float] = []  # time of each uncached computation
+
+    def get(self, emb: Any, question: str, passages: list[str]) -> float | None:
+        from rag.answer.alignment import ALIGN_PASSAGES, alignment_coverage
+
+        key = hashlib.sha1("\x1f".join([question, *passages[:ALIGN_PASSAGES]]).encode()).hexdigest()
+        if key not in self.rows:
+            t0 = time.perf_counter()
+            value = alignment_coverage(emb, question, passages)
+            self.ms.append((time.perf_counter() - t0) * 1e3)
+            if value is None:
+                return None
+            self.rows[key] = round(value, 4)
+            if len(self.ms) % 200 == 0:
+                self.save()
+        return self.rows[key]
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.rows))
+        tmp.replace(self.path)
+
+
+ALIGN_CACHE: AlignmentCache | None = None  # set by main()
 
 
 def refusal_points(qs: list[Q], runs: list[Ranked], emb: CachedEmbedder, set_name: str = "") -> list[dict[str, Any]]:
-    """The refusal signals of every question, with the decision the code's defaults take."""
-    from rag.answer.refusal import decide, refusal_signals
+    """The refusal signals of every question, with the decision the code's defaults take (and the previous rule's)."""
+    from dataclasses import replace
+
+    from rag.answer.refusal import COVERAGE_PASSAGES, decide, refusal_signals
     from rag.config import RetrievalSettings
     from rag.lang import detect_language
 
-    settings = RetrievalSettings()
+    settings, previous = RetrievalSettings(), RetrievalSettings(**PREVIOUS_RULE)
     pts = []
     for q, r in zip(qs, runs):
         sig = refusal_signals(q.text, detect_language(q.text), r.retrieval)
+        if sig.hits:
+            texts = [h.chunk.embed_text() for h in r.retrieval.hits[:COVERAGE_PASSAGES]]
+            align = (ALIGN_CACHE.get(emb, q.text, texts) if ALIGN_CACHE is not None else
+                     refusal_signals(q.text, detect_language(q.text), r.retrieval, emb).alignment)
+            sig = replace(sig, alignment=align)
         if q.half == "dev":
             SIGNALS.append((set_name, q.answerable, sig))
+        rank = q.rank_and_chars(r.passages)[0] if q.answerable else 0
         pts.append({"id": q.qid, "answerable": q.answerable, "kind": q.kind, "half": q.half, **sig.to_dict(),
-                    "refused": decide(sig, settings)})
+                    "rank": rank, "refused": decide(sig, settings), "refused_previous": decide(sig, previous)})
     return pts
 
 
-def refusal_summary(pts: list[dict[str, Any]]) -> dict[str, Any]:
-    """False refusals per language pair among answerable questions; refusals among unanswerable ones."""
-    out: dict[str, Any] = {}
-    for g in sorted({p["group"] for p in pts}):
-        a = [p for p in pts if p["group"] == g and p["answerable"]]
-        u = [p for p in pts if p["group"] == g and not p["answerable"]]
-        out[g] = {"answerable": len(a), "false_refusal": float(np.mean([p["refused"] for p in a])) if a else None,
-                  "unanswerable": len(u), "refused": float(np.mean([p["refused"] for p in u])) if u else None}
-    a = [p for p in pts if p["answerable"]]
-    u = [p for p in pts if not p["answerable"]]
-    out["all"] = {"answerable": len(a), "false_refusal": float(np.mean([p["refused"] for p in a])) if a else None,
-                  "unanswerable": len(u), "refused": float(np.mean([p["refused"] for p in u])) if u else None}
-    close = [p for p in u if p["kind"] == "unanswerable"]
+def refusal_summary(pts: list[dict[str, Any]], key: str = "refused") -> dict[str, Any]:
+    """False refusals per language pair among answerable questions (all, and those whose evidence is in the top
+    FOUND passages); refusals among unanswerable ones. `key`: the decision to count."""
+    def rates(sel: list[dict[str, Any]]) -> dict[str, Any]:
+        a = [p for p in sel if p["answerable"]]
+        f = [p for p in a if 1 <= p.get("rank", 0) <= FOUND]
+        u = [p for p in sel if not p["answerable"]]
+        return {"answerable": len(a), "false_refusal": float(np.mean([p[key] for p in a])) if a else None,
+                "found": len(f), "false_refusal_found": float(np.mean([p[key] for p in f])) if f else None,
+                "unanswerable": len(u), "refused": float(np.mean([p[key] for p in u])) if u else None}
+
+    out: dict[str, Any] = {g: rates([p for p in pts if p["group"] == g]) for g in sorted({p["group"] for p in pts})}
+    out["all"] = rates(pts)
+    close = [p for p in pts if not p["answerable"] and p["kind"] == "unanswerable"]
     if close:
-        out["close_to_corpus"] = {"n": len(close), "refused": int(sum(p["refused"] for p in close))}
+        out["close_to_corpus"] = {"n": len(close), "refused": int(sum(p[key] for p in close))}
     return out
 
 
@@ -487,6 +533,7 @@ def run_corpus(corpus: Corpus, emb: CachedEmbedder, split: str, variants: list[s
             h: dict[str, Any] = {"methods": {m: score(ans, r) for m, r in runs.items()}}
             pts = refusal_points(ans + una, runs["ours"] + [ours.search(q.text) for q in una], emb, corpus.name)
             h["refusal"] = refusal_summary(pts)
+            h["refusal_previous"] = refusal_summary(pts, "refused_previous")
             h["points"] = pts
             if "milvus-lite" in systems:  # the refusal decision on the Milvus store, beside the FAISS store's
                 mil = systems["milvus-lite"]
@@ -501,7 +548,23 @@ def run_corpus(corpus: Corpus, emb: CachedEmbedder, split: str, variants: list[s
                       f"p50 {sc['search']['p50_ms']} ms", file=sys.stderr)
             print(f"  [{corpus.name} {half}] refusal {json.dumps(h['refusal'])}", file=sys.stderr)
         res["latency_5"] = latency(ours, emb, [q.text for q in qs_all][:60])
+        res["alignment_ms"] = alignment_latency(ours, emb, [q.text for q in qs_all][:60])
     return res
+
+
+def alignment_latency(ours: Ours, emb: CachedEmbedder, questions: list[str]) -> dict[str, Any]:
+    """What the word-alignment signal adds to a question (rag.answer.alignment on the top passages, uncached)."""
+    from rag.answer.alignment import alignment_coverage
+    from rag.answer.refusal import COVERAGE_PASSAGES
+
+    ms = []
+    for q in questions:
+        r = ours.retriever.search(q, k=5)
+        texts = [h.chunk.embed_text() for h in r.hits[:COVERAGE_PASSAGES]]
+        t0 = time.perf_counter()
+        alignment_coverage(emb, q, texts)
+        ms.append((time.perf_counter() - t0) * 1e3)
+    return percentiles(ms)
 
 
 def latency(ours: Ours, emb: CachedEmbedder, questions: list[str]) -> dict[str, Any]:
@@ -526,7 +589,8 @@ def markdown(results: dict[str, Any], info: dict[str, Any], wall: float) -> str:
     for name, r in results.items():
         lines += [f"### {name}", "", r["note"] + f". Passages: ours {r['passages']['ours']}, windows "
                   f"{r['passages']['peers']}. Ours, 5-passage question (embed + search): p50 "
-                  f"{r['latency_5']['p50_ms']} ms, p95 {r['latency_5']['p95_ms']} ms. Index on disk: ours "
+                  f"{r['latency_5']['p50_ms']} ms, p95 {r['latency_5']['p95_ms']} ms; the word-alignment refusal signal "
+                  f"adds p50 {r['alignment_ms']['p50_ms']} ms, p95 {r['alignment_ms']['p95_ms']} ms. Index on disk: ours "
                   f"{r['index_bytes']['ours'] / 1e6:.2f} MB" + (f", {r['index_bytes']['ours'] / r['index_bytes']['v2']:.2f}× "
                   f"the chunker-2 index (v2)" if "v2" in r["index_bytes"] else "") + ".", ""]
         for half, h in r["halves"].items():
@@ -534,9 +598,12 @@ def markdown(results: dict[str, Any], info: dict[str, Any], wall: float) -> str:
                      s["search"]["p95_ms"]] for m, s in h["methods"].items()]
             lines += [f"{half} half:", "", md_table(["method", "questions", "hit@1", "hit@5", "MRR@10", "ev@500",
                                                      "ev@1500", "search p50 ms", "search p95 ms"], rows), ""]
-            rr = [[g, v.get("answerable", ""), v.get("false_refusal"), v.get("unanswerable", ""), v.get("refused")]
-                  for g, v in h["refusal"].items() if g != "close_to_corpus"]
-            lines += [md_table(["language pair", "answerable", "false refusals", "unanswerable", "refused"], rr), ""]
+            rr = [[rule, g, v.get("answerable", ""), v.get("false_refusal"), v.get("found", ""),
+                   v.get("false_refusal_found"), v.get("unanswerable", ""), v.get("refused")]
+                  for rule, key in (("ours", "refusal"), ("previous", "refusal_previous")) if key in h
+                  for g, v in h[key].items() if g != "close_to_corpus"]
+            lines += [md_table(["rule", "language pair", "answerable", "false refusals", f"evidence in top {FOUND}",
+                                "false refusals of those", "unanswerable", "refused"], rr), ""]
             if "refusal_milvus-lite" in h:
                 rr = [[g, v.get("answerable", ""), v.get("false_refusal"), v.get("unanswerable", ""), v.get("refused")]
                       for g, v in h["refusal_milvus-lite"].items() if g != "close_to_corpus"]
@@ -545,7 +612,8 @@ def markdown(results: dict[str, Any], info: dict[str, Any], wall: float) -> str:
                           md_table(["language pair", "answerable", "false refusals", "unanswerable", "refused"], rr), ""]
             if "close_to_corpus" in h["refusal"]:
                 c = h["refusal"]["close_to_corpus"]
-                lines += [f"Close-to-corpus unanswerable questions refused: {c['refused']} of {c['n']}.", ""]
+                lines += [f"Close-to-corpus unanswerable questions refused: {c['refused']} of {c['n']} (previous rule: "
+                          f"{h['refusal_previous']['close_to_corpus']['refused']}).", ""]
     return "\n".join(lines)
 
 
@@ -553,12 +621,18 @@ def calibrate_md() -> str:
     """Fit the refusal rule on the dev-half signals of all sets (rag.calibrate.fit_refusal) and describe it."""
     from rag.eval.calibrate import fit_refusal
 
-    rule = fit_refusal(SIGNALS, max_false_refusal=0.04)
-    print(f"refusal rule fitted on dev: {rule}", file=sys.stderr)
-    return (f"### Refusal rule fitted on the dev halves (false refusals capped at 4% per set and language pair)\n\n"
-            f"coverage_weight {rule.coverage_weight}, gap_weight {rule.gap_weight}, neutral_penalty "
-            f"{rule.neutral_penalty}; thresholds {rule.thresholds}; worst false refusal per pair "
-            f"{rule.worst_false_refusal}; mean share of unanswerable questions refused {rule.refused}.")
+    lines = ["### Refusal rule fitted on the dev halves (false refusals capped at 4% per set and language pair)", ""]
+    for grid in ((0.0,), ALIGNMENT_WEIGHTS):
+        rule = fit_refusal(SIGNALS, max_false_refusal=0.04, alignment_weights=grid)
+        print(f"refusal rule fitted on dev (alignment weights {grid}): {rule}", file=sys.stderr)
+        lines.append(f"- alignment weights tried {grid}: coverage_weight {rule.coverage_weight}, gap_weight "
+                     f"{rule.gap_weight}, neutral_penalty {rule.neutral_penalty}, alignment_weight "
+                     f"{rule.alignment_weight}; thresholds {rule.thresholds}; worst false refusal per pair "
+                     f"{rule.worst_false_refusal}; mean share of unanswerable questions refused {rule.refused}.")
+    return "\n".join(lines)
+
+
+ALIGNMENT_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)  # tried by --calibrate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -588,6 +662,8 @@ def main(argv: list[str] | None = None) -> int:
     data = data_dir(args.data)
     t0 = time.perf_counter()
     emb = CachedEmbedder(get_embedder(), Path(args.cache))
+    global ALIGN_CACHE
+    ALIGN_CACHE = AlignmentCache(Path(args.cache).with_name("alignment.json"))
     results: dict[str, Any] = {}
     extra_md: list[str] = []
     for name in [s.strip() for s in args.sets.split(",") if s.strip()]:
@@ -610,6 +686,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"unknown set {name!r}; choose from cmrc, unpc, unpc-en, gold, unpc-bi")
         print(f"[{corpus.name}] {len(corpus.docs)} documents, {len(corpus.questions)} questions", file=sys.stderr)
         results[corpus.name] = run_corpus(corpus, emb, args.split, [v for v in args.variants.split(",") if v])
+    ALIGN_CACHE.save()
     wall = time.perf_counter() - t0
     bi = results.pop("unpc-bi", None)
     md = markdown(results, info, wall) + "".join(f"\n\n{m}" for m in extra_md)

@@ -91,6 +91,9 @@ class RetrievalSettings:
     coverage_weight: float = 0.05
     gap_weight: float = 0.0
     neutral_penalty: float = 0.0
+    # Weight of the word-alignment coverage (rag.answer.alignment); chosen with the thresholds by the same rule
+    # (benchmarks/retrieval.py --calibrate). 0 skips the encoder pass it costs.
+    alignment_weight: float = 0.0
     dedupe_threshold: float = 0.95  # near-duplicate chunks (by character overlap) are collapsed
     # Keywords count where they can match: all words on passages in the question's language, only numbers,
     # acronyms and symbols on others (UNPC en→zh dev hit@1 0.387 vs 0.383 with all words everywhere; see

@@ -238,7 +238,7 @@ class Pipeline:
 
     def should_refuse(self, question_lang: str, retrieval: Retrieval) -> bool:
         """Nothing found, or the best match below the threshold for the question's language group."""
-        return refusal.should_refuse(self.settings.retrieval, question_lang, retrieval)
+        return refusal.should_refuse(self.settings.retrieval, question_lang, retrieval, self.embedder)
 
     def ask(self, question: str, **kw) -> Answer:
         """Answer `question` (see `stream` for the options)."""

@@ -1,4 +1,4 @@
-"""The refuse-or-answer decision: signals of a retrieval (cosine, gap, question coverage) against per-language-pair thresholds."""
+"""The refuse-or-answer decision: signals of a retrieval (cosine, gap, question coverage, word alignment) against per-language-pair thresholds."""
 from __future__ import annotations
 
 import re
@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from index.tokenize import tokenize
+from rag.answer.alignment import alignment_coverage
 from rag.config import RetrievalSettings
 from rag.lang import NEUTRAL_TOKEN
 
@@ -69,18 +70,22 @@ class RefusalSignals:
     neutral: int  # language-neutral tokens of the question (numbers, acronyms, symbols)
     neutral_missing: int  # of those, absent from the best passages
     hits: int
+    # Word-alignment coverage of the question by the best passages (rag.answer.alignment), in any language pair;
+    # None when computed without an embedder (then the decision leaves the term out).
+    alignment: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval") -> RefusalSignals:
+def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", embedder: Any = None) -> RefusalSignals:
     """Signals of `retrieval` for `question` (in `question_lang`).
 
     Args:
         question: the (standalone) question.
         question_lang: its detected language code.
         retrieval: the retriever's result.
+        embedder: the index's embedder, for the word-alignment coverage; None leaves it out (alignment None).
 
     Returns:
         The signals; with no hits, confidence 0 and coverage 0.
@@ -105,11 +110,16 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval") -
     neutral = set(NEUTRAL_TOKEN.findall(question))
     flat = text.lower()
     neutral_missing = sum(1 for t in neutral if t.lower() not in flat)
+    alignment = None
+    if embedder is not None:
+        alignment = alignment_coverage(embedder, question, [h.chunk.embed_text() for h in hits[:COVERAGE_PASSAGES]])
     return RefusalSignals(group, round(retrieval.confidence, 4), round(margin, 4), round(gap, 4), round(coverage, 4),
-                          missing, len(neutral), neutral_missing, len(hits))
+                          missing, len(neutral), neutral_missing, len(hits),
+                          None if alignment is None else round(alignment, 4))
 
 
-def refusal_score(signals: RefusalSignals, coverage_weight: float, gap_weight: float, neutral_penalty: float) -> float:
+def refusal_score(signals: RefusalSignals, coverage_weight: float, gap_weight: float, neutral_penalty: float,
+                  alignment_weight: float = 0.0) -> float:
     """One number per retrieval, compared with the threshold of its language pair (higher = more answerable).
 
     Args:
@@ -117,25 +127,30 @@ def refusal_score(signals: RefusalSignals, coverage_weight: float, gap_weight: f
         coverage_weight: weight of keyword coverage (same-language pairs only; across languages it is 1).
         gap_weight: weight of the gap between the best and the second cosine.
         neutral_penalty: subtracted per number, acronym or symbol of the question missing from the best passages.
+        alignment_weight: weight of the word-alignment coverage (every language pair; left out when unknown).
 
     Returns:
         The score.
     """
     cov = coverage_weight * signals.coverage if signals.group != "cross" else 0.0
-    return signals.confidence + cov + gap_weight * signals.gap - neutral_penalty * signals.neutral_missing
+    align = alignment_weight * signals.alignment if signals.alignment is not None else 0.0
+    return signals.confidence + cov + gap_weight * signals.gap - neutral_penalty * signals.neutral_missing + align
 
 
-def should_refuse(settings: RetrievalSettings, question_lang: str, retrieval: "Retrieval") -> bool:
+def should_refuse(settings: RetrievalSettings, question_lang: str, retrieval: "Retrieval", embedder: Any = None) -> bool:
     """Nothing found, or the refusal score of the retrieval below the threshold of its language pair.
 
     Args:
         settings: the retrieval settings holding the weights and thresholds.
         question_lang: ISO 639-1 code of the question.
         retrieval: what the retriever found for it (its `query` is the question).
+        embedder: the index's embedder, for the word-alignment coverage (needed when `alignment_weight` is set:
+            the thresholds were chosen with the term in the score).
     Returns:
         True when the answer must be the documents-do-not-say reply.
     """
-    return decide(refusal_signals(retrieval.query, question_lang, retrieval), settings)
+    use = embedder if settings.alignment_weight else None  # no encoder pass when the weight is 0
+    return decide(refusal_signals(retrieval.query, question_lang, retrieval, use), settings)
 
 
 def decide(signals: RefusalSignals, settings: RetrievalSettings) -> bool:
@@ -149,5 +164,6 @@ def decide(signals: RefusalSignals, settings: RetrievalSettings) -> bool:
     """
     if not signals.hits:
         return True
-    score = refusal_score(signals, settings.coverage_weight, settings.gap_weight, settings.neutral_penalty)
+    score = refusal_score(signals, settings.coverage_weight, settings.gap_weight, settings.neutral_penalty,
+                          settings.alignment_weight)
     return score < group_threshold(settings, signals.group)

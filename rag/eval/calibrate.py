@@ -58,13 +58,16 @@ def best_threshold(points: Sequence[ConfidencePoint], group: str = "all", max_fa
 
 def collect(pipeline: "Pipeline", gold: GoldSet, progress: Callable[[int, int], None] | None = None) -> list[ConfidencePoint]:
     """Retrieve for every gold question exactly as `rag ask` does and record its refusal score (the top cosine
-    plus the configured coverage, gap and number terms: what `rag.answer.refusal` compares with the threshold)."""
+    plus the configured coverage, gap, number and alignment terms: what `rag.answer.refusal` compares with the
+    threshold)."""
     points = []
     s = pipeline.settings.retrieval
     for i, q in enumerate(gold, 1):
         r = pipeline.retriever.search(q.question)
-        sig = refusal_signals(q.question, detect_language(q.question), r)
-        score = refusal_score(sig, s.coverage_weight, s.gap_weight, s.neutral_penalty) if r.hits else 0.0
+        sig = refusal_signals(q.question, detect_language(q.question), r,
+                              pipeline.embedder if s.alignment_weight else None)
+        score = (refusal_score(sig, s.coverage_weight, s.gap_weight, s.neutral_penalty, s.alignment_weight)
+                 if r.hits else 0.0)
         points.append(ConfidencePoint(q.id, round(score, 4), sig.group, q.answerable))
         if progress:
             progress(i, len(gold))
@@ -92,6 +95,7 @@ class RefusalRule:
     coverage_weight: float
     gap_weight: float
     neutral_penalty: float
+    alignment_weight: float
     thresholds: dict[str, float]
     worst_false_refusal: dict[str, float]  # per group: the highest false-refusal rate over the sets
     refused: dict[str, float]  # per group: the mean share of unanswerable questions refused over the sets
@@ -100,13 +104,15 @@ class RefusalRule:
 def fit_refusal(points: Sequence[tuple[str, bool, Any]], max_false_refusal: float = MAX_FALSE_REFUSAL,
                 coverage_weights: Sequence[float] = (0.0, 0.05, 0.1, 0.2),
                 gap_weights: Sequence[float] = (0.0, 0.5, 1.0),
-                neutral_penalties: Sequence[float] = (0.0, 0.01, 0.02)) -> RefusalRule:
+                neutral_penalties: Sequence[float] = (0.0, 0.01, 0.02),
+                alignment_weights: Sequence[float] = (0.0,)) -> RefusalRule:
     """Grid-search the weights; per language pair the highest threshold whose false refusals stay within
     `max_false_refusal` on every set, scored by the mean share of unanswerable questions refused over the sets.
 
     Args:
         points: (set name, answerable, RefusalSignals) of dev questions from several sets.
         max_false_refusal: the cap, applied to each set and language pair separately (never pooled).
+        alignment_weights: weights of the word-alignment coverage to try (the signals must carry it).
 
     Returns:
         The best rule; thresholds depend on the language pair, never on the set.
@@ -116,23 +122,30 @@ def fit_refusal(points: Sequence[tuple[str, bool, Any]], max_false_refusal: floa
     for cw in coverage_weights:
         for gw in gap_weights:
             for npen in neutral_penalties:
-                thresholds, worst, refused = {}, {}, {}
-                for g in GROUPS:
-                    pts = [(name, ans, refusal_score(sig, cw, gw, npen)) for name, ans, sig in points
-                           if sig.group == g and sig.hits]
-                    sets = sorted({n for n, _, _ in pts})
-                    pos = {n: sorted(sc for m, a, sc in pts if m == n and a) for n in sets}
-                    # the highest threshold below which at most max_false_refusal of each set's answerable fall
-                    cap = min((v[int(max_false_refusal * len(v))] for v in pos.values() if v), default=0.0)
-                    t = round(cap - 1e-4, 4)
-                    thresholds[g] = t
-                    worst[g] = max((sum(x < t for x in v) / len(v) for v in pos.values() if v), default=0.0)
-                    neg = [[sc for m, a, sc in pts if m == n and not a] for n in sets]
-                    neg = [v for v in neg if v]
-                    refused[g] = float(sum(sum(x < t for x in v) / len(v) for v in neg) / len(neg)) if neg else 0.0
-                key = (sum(refused.values()), -cw - gw - npen)  # prefer the simpler rule on ties
-                if key > best_key:
-                    best_key = key
-                    best = RefusalRule(cw, gw, npen, thresholds, worst, refused)
+                for aw in alignment_weights:
+                    rule = _rule(points, max_false_refusal, cw, gw, npen, aw)
+                    key = (sum(rule.refused.values()), -cw - gw - npen - aw)  # prefer the simpler rule on ties
+                    if key > best_key:
+                        best_key, best = key, rule
     assert best is not None
     return best
+
+
+def _rule(points: Sequence[tuple[str, bool, Any]], max_false_refusal: float, cw: float, gw: float, npen: float,
+          aw: float) -> RefusalRule:
+    """Per language pair, the highest threshold whose false refusals stay within the cap on every set."""
+    thresholds, worst, refused = {}, {}, {}
+    for g in GROUPS:
+        pts = [(name, ans, refusal_score(sig, cw, gw, npen, aw)) for name, ans, sig in points
+               if sig.group == g and sig.hits]
+        sets = sorted({n for n, _, _ in pts})
+        pos = {n: sorted(sc for m, a, sc in pts if m == n and a) for n in sets}
+        # the highest threshold below which at most max_false_refusal of each set's answerable fall
+        cap = min((v[int(max_false_refusal * len(v))] for v in pos.values() if v), default=0.0)
+        t = round(cap - 1e-4, 4)
+        thresholds[g] = t
+        worst[g] = max((sum(x < t for x in v) / len(v) for v in pos.values() if v), default=0.0)
+        neg = [[sc for m, a, sc in pts if m == n and not a] for n in sets]
+        neg = [v for v in neg if v]
+        refused[g] = float(sum(sum(x < t for x in v) / len(v) for v in neg) / len(neg)) if neg else 0.0
+    return RefusalRule(cw, gw, npen, aw, thresholds, worst, refused)

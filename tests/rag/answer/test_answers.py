@@ -248,9 +248,9 @@ def test_the_decision_after_setting_a_passage_aside_reads_the_question(injected_
     seen: list[str] = []
     real = pipeline_module.refusal.should_refuse
 
-    def recording(settings, lang, retrieval):
+    def recording(settings, lang, retrieval, embedder=None):
         seen.append(retrieval.query)
-        return real(settings, lang, retrieval)
+        return real(settings, lang, retrieval, embedder)
 
     monkeypatch.setattr(pipeline_module.refusal, "should_refuse", recording)
     pipe = _pipe(injected_index, fake_embedder, refuse_below_other=0.0)
