@@ -68,7 +68,10 @@ def tiny_pipeline(tiny_index, fake_embedder):
     from rag.answer.pipeline import Pipeline
 
     s = Settings(index_dir=tiny_index, embed_model="fake", llm="extractive",
-                 retrieval=RetrievalSettings(refuse_below=REFUSE_BELOW, refuse_below_other=REFUSE_BELOW))
+                 retrieval=RetrievalSettings(refuse_below=REFUSE_BELOW, refuse_below_other=REFUSE_BELOW,
+                                             # the cosine-and-coverage rule the thresholds above were read for
+                                             coverage_weight=0.05, gap_weight=0.0, neutral_penalty=0.0,
+                                             alignment_weight=0.0))
     return Pipeline(s, embedder=fake_embedder)
 
 
