@@ -54,10 +54,10 @@ def test_the_alignment_term_enters_the_score_only_with_its_weight_and_an_embedde
     without = refusal_signals(QUESTION, "en", r)
     with_ = refusal_signals(QUESTION, "en", r, fake_embedder)
     assert without.alignment is None and with_.alignment == 0.7382
-    s = RetrievalSettings(refuse_below_other=1.6, coverage_weight=0.0, alignment_weight=1.0)
-    assert decide(with_, s) is True  # 0.8 + 0.7382 < 1.6
-    assert decide(with_, RetrievalSettings(refuse_below_other=1.5, coverage_weight=0.0, alignment_weight=1.0)) is False
-    assert decide(without, RetrievalSettings(refuse_below_other=0.79, coverage_weight=0.0, alignment_weight=1.0)) is False
+    only = {"coverage_weight": 0.0, "gap_weight": 0.0, "neutral_penalty": 0.0, "alignment_weight": 1.0}
+    assert decide(with_, RetrievalSettings(refuse_below_other=1.6, **only)) is True  # 0.8 + 0.7382 < 1.6
+    assert decide(with_, RetrievalSettings(refuse_below_other=1.5, **only)) is False
+    assert decide(without, RetrievalSettings(refuse_below_other=0.79, **only)) is False  # the term is left out
 
 
 def _sig(confidence: float, alignment: float) -> RefusalSignals:
@@ -106,3 +106,19 @@ def test_the_cut_encoder_gives_the_full_models_hidden_states_at_its_layer(real_e
         cut = _cut_encoder(model, 6)(**batch).last_hidden_state
     assert torch.equal(full, cut)
     assert len(model.encoder.layer) == 12  # the original keeps every layer
+
+
+US_AT_1505_ZH = "美国代表在CD/PV.1505记录的会议上就外层空间问题发表了什么意见？"  # seeds/gold q102: not in the record
+SOURDOUGH = "What is the best way to bake sourdough bread at home?"  # q106, off-topic
+CHAIR_EN = "Who chaired the 2023 sessions of the CCW Group of Governmental Experts on lethal autonomous weapons systems?"
+
+
+@pytest.mark.slow
+def test_the_shipped_rule_refuses_a_close_to_corpus_and_an_off_topic_question_and_answers_the_chair(
+        real_pipeline) -> None:
+    # Margins to the thresholds on the benchmark's seed index (benchmarks/retrieval.py): q102 -0.051, q106 -0.059.
+    # Without the alignment term q102 scored above the previous rule's threshold and was answered.
+    assert real_pipeline.ask(US_AT_1505_ZH, llm="extractive").refused
+    assert real_pipeline.ask(SOURDOUGH, llm="extractive").refused
+    answer = real_pipeline.ask(CHAIR_EN, llm="extractive")
+    assert not answer.refused and any("达米科" in h.text for h in answer.retrieved), answer.text
