@@ -18,8 +18,8 @@ from rag.answer.citations import MARKER_RE, SUPPORT_MIN, overlap
 from rag.answer.faithful import judge, negation_level, numbers_match
 from rag.generation.extractive import Selection, usable
 from rag.generation.prompt import source_label
-from rag.text import is_ideograph as is_cjk
 from rag.text import ends_with_abbreviation, split_sentences
+from rag.text import is_ideograph as is_cjk
 from rag.types import Citation, Hit
 
 # A sentence of an English (French, ...) answer with two or more Chinese characters is half-translated

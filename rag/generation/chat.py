@@ -117,6 +117,7 @@ class ChatGenerator:
                 options = self._options(language) | {"max_tokens": translate_budget(e.text)}
                 text = _ECHOED_LABEL.sub("", "".join(self._run(build_translate_messages(e, hits[e.n - 1], language),
                                                                **options)))
+                text = carry_names(e.text, text)
             yield cite_each(text, e.n) + "\n"
 
     def complete(self, messages: list[tuple[str, str]]) -> str:
@@ -172,3 +173,30 @@ def cite_each(text: str, n: int) -> str:
     if carry.strip() and pieces:
         pieces[-1] += " " + carry.strip()
     return " ".join(f"{p.strip()} [{n}]" for p in pieces)
+
+
+# Latin-script names inside a CJK sentence: document symbols ("CCW/GGE.1/2023/WP.3/Rev.1"), acronyms ("ITU-T"),
+# people and firms ("Andrey Belousov", "Adobe"). They are often the answer itself, and the 1.5B model drops them
+# ("Proposal for the International Legal Text ..." for "CCW/GGE.1/2023/WP.3/Rev.1 关于…的提案", seeds/gold q021).
+_LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[./\-][A-Za-z0-9]+)*(?: [A-Z][A-Za-z0-9]*(?:[./\-][A-Za-z0-9]+)*)*")
+
+
+def carry_names(source: str, translation: str) -> str:
+    """`translation` with the Latin-script names of a CJK `source` that it left out added in brackets at its end.
+
+    Args:
+        source: the source sentence.
+        translation: the model's rendering.
+    Returns:
+        The rendering unchanged when the source has no ideographs or every name is in it; else with
+        " (name, name)" before its final full stop.
+    """
+    if not any(is_cjk_wide(c) for c in source) or not translation.strip():
+        return translation
+    low = translation.lower()
+    missing = [m for m in dict.fromkeys(_LATIN_NAME.findall(source)) if len(m) > 1 and m.lower() not in low]
+    if not missing:
+        return translation
+    body = translation.rstrip()
+    end = "." if body.endswith(".") else ""
+    return f"{body.rstrip('.')} ({', '.join(missing)}){end}"

@@ -149,3 +149,15 @@ def test_a_title_before_a_name_does_not_end_the_sentence() -> None:
     assert not ends_with_abbreviation("the meeting rose.") and not ends_with_abbreviation("Mr")
     assert answer_segments("Mr. Bagheri (Iran) spoke. [1] Dr. Vignard agreed. [2]") == \
         ["Mr. Bagheri (Iran) spoke. [1]", " Dr. Vignard agreed. [2]"]
+
+
+def test_latin_names_the_translation_left_out_are_carried_over_in_brackets() -> None:
+    from rag.generation.chat import carry_names
+
+    assert carry_names("CCW/GGE.1/2023/WP.3/Rev.1 关于致命性自主武器系统的国际法律文书的提案。",
+                       "Proposal for an international legal instrument.") == \
+        "Proposal for an international legal instrument (CCW/GGE.1/2023/WP.3/Rev.1)."
+    assert carry_names("来自Adobe、斯坦福的研究人员", "Researchers from Stanford") == "Researchers from Stanford (Adobe)"
+    kept = "Ambassador Andrey Belousov and the ITU-T study groups."
+    assert carry_names("大使 Andrey Belousov 和 ITU-T 研究组。", kept) == kept
+    assert carry_names("The ITU-T met.", "ITU met.") == "ITU met."  # only a CJK source has names to carry
