@@ -190,32 +190,58 @@ def load_unpc(data: Path, limit: int, seed: int) -> Corpus:
                   f"English sentence; relevant = a passage holds the aligned Chinese sentence (≥10 characters, unique)")
 
 
-UNPC_EN_HELD_OUT = 0.5  # 40 questions only: half their documents left out, so each half has unanswerable ones
+# Few questions per set (40, then 120 English and 80 Chinese): half their documents left out, so each half has
+# unanswerable ones; unpc-zh uses the same share.
+UNPC_EN_HELD_OUT = 0.5
+# Hand-written questions over one side of the UNPC dev set, per language (benchmarks/data/README.md). The English
+# reading-comprehension file and the Chinese one (80 each, 2026-12-01) reuse unpc-en's documents, halves and
+# left-out share, so the figures of the sets compare.
+UNPC_SIDE_QUESTIONS = {"en": ("unpc_en_questions.jsonl", "unpc_en_rc_questions.jsonl"),
+                       "zh": ("unpc_zh_rc_questions.jsonl",)}
+
+
+def _load_unpc_side(data: Path, seed: int, lang: str) -> tuple[list[SrcDoc], list[Q], int]:
+    """One language side of the UNPC dev set cut into documents of consecutive sentences, with the hand-written
+    questions of UNPC_SIDE_QUESTIONS[lang] (halves and left-out documents drawn by document symbol)."""
+    lines = (data / "unpc-devset" / f"UNv1.0.devset.{lang}").read_text(encoding="utf-8").splitlines()
+    docs: list[SrcDoc] = []
+    owner: dict[int, SrcDoc] = {}
+    for j in range(0, len(lines), UNPC_DOC_LINES):
+        sym = f"UNPC-{lang.upper()}/{j // UNPC_DOC_LINES + 1}"
+        text = "\n\n".join(ln.strip() for ln in lines[j : j + UNPC_DOC_LINES] if ln.strip())
+        d = SrcDoc(sym.replace("/", "_"), text, {"symbol": sym, "language": lang, "kind": "document"},
+                   "dev" if _h(seed, "half", sym) < 0.5 else "test", _h(seed, "out", sym) < UNPC_EN_HELD_OUT)
+        docs.append(d)
+        for i in range(j, min(j + UNPC_DOC_LINES, len(lines))):
+            owner[i] = d
+    rows = [json.loads(ln) for name in UNPC_SIDE_QUESTIONS[lang]
+            for ln in (ROOT / "benchmarks" / "data" / name).read_text(encoding="utf-8").splitlines() if ln.strip()]
+    qs = [Q(r["id"], r["question"], [norm(e) for e in r["evidence"]], owner[r["line"]].half,
+            not owner[r["line"]].held_out, lang) for r in rows]
+    return docs, qs, len(lines)
 
 
 def load_unpc_en(data: Path, seed: int) -> Corpus:
-    """UNPC dev, English side: documents of consecutive English sentences; the 40 hand-written English questions of
-    benchmarks/data/unpc_en_questions.jsonl (paraphrases of one sentence each) as English-to-English questions."""
-    en = (data / "unpc-devset" / "UNv1.0.devset.en").read_text(encoding="utf-8").splitlines()
-    docs: list[SrcDoc] = []
-    owner: dict[int, SrcDoc] = {}
-    for j in range(0, len(en), UNPC_DOC_LINES):
-        sym = f"UNPC-EN/{j // UNPC_DOC_LINES + 1}"
-        text = "\n\n".join(ln.strip() for ln in en[j : j + UNPC_DOC_LINES] if ln.strip())
-        d = SrcDoc(sym.replace("/", "_"), text, {"symbol": sym, "language": "en", "kind": "document"},
-                   "dev" if _h(seed, "half", sym) < 0.5 else "test", _h(seed, "out", sym) < UNPC_EN_HELD_OUT)
-        docs.append(d)
-        for i in range(j, min(j + UNPC_DOC_LINES, len(en))):
-            owner[i] = d
-    rows = [json.loads(ln) for ln in (ROOT / "benchmarks" / "data" / "unpc_en_questions.jsonl")
-            .read_text(encoding="utf-8").splitlines() if ln.strip()]
-    qs = [Q(r["id"], r["question"], [norm(e) for e in r["evidence"]], owner[r["line"]].half,
-            not owner[r["line"]].held_out, "en") for r in rows]
+    """UNPC dev, English side: documents of consecutive English sentences; the hand-written English questions of
+    benchmarks/data/unpc_en_questions.jsonl (40 paraphrases, ids unpc-en-NN) and unpc_en_rc_questions.jsonl (80
+    reading-comprehension questions, ids unpc-en-rc-NN) as English-to-English questions."""
+    docs, qs, n = _load_unpc_side(data, seed, "en")
+    n_rc = sum(q.qid.startswith("unpc-en-rc-") for q in qs)
     return Corpus("UNPC dev (en→en)", docs, qs,
-                  f"{len(en)} English sentences in {len(docs)} documents of {UNPC_DOC_LINES} consecutive sentences; "
-                  f"halves by document; {UNPC_EN_HELD_OUT:.0%} of the documents left out (unanswerable); 40 "
-                  f"hand-written English questions paraphrasing one sentence each; relevant = a passage holds the "
-                  f"answer span")
+                  f"{n} English sentences in {len(docs)} documents of {UNPC_DOC_LINES} consecutive sentences; "
+                  f"halves by document; {UNPC_EN_HELD_OUT:.0%} of the documents left out (unanswerable); "
+                  f"{len(qs) - n_rc} hand-written English questions paraphrasing one sentence each and {n_rc} "
+                  f"reading-comprehension ones; relevant = a passage holds the answer span")
+
+
+def load_unpc_zh(data: Path, seed: int) -> Corpus:
+    """UNPC dev, Chinese side: documents of consecutive Chinese sentences; the 80 hand-written Chinese
+    reading-comprehension questions of benchmarks/data/unpc_zh_rc_questions.jsonl as Chinese-to-Chinese questions."""
+    docs, qs, n = _load_unpc_side(data, seed, "zh")
+    return Corpus("UNPC dev (zh→zh)", docs, qs,
+                  f"{n} Chinese sentences in {len(docs)} documents of {UNPC_DOC_LINES} consecutive sentences; "
+                  f"halves by document; {UNPC_EN_HELD_OUT:.0%} of the documents left out (unanswerable); {len(qs)} "
+                  f"hand-written Chinese reading-comprehension questions; relevant = a passage holds the answer span")
 
 
 def load_gold(seed: int) -> Corpus:
@@ -565,7 +591,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", help="data folder (default: ../shared/data beside the repository)")
     ap.add_argument("--sets", default="cmrc,unpc,unpc-en,gold",
-                    help="comma list of cmrc, unpc, unpc-en, gold, unpc-bi (language versions: alignment and retrieval)")
+                    help="comma list of cmrc, unpc, unpc-en, unpc-zh, gold, unpc-bi (language versions: alignment "
+                    "and retrieval)")
     ap.add_argument("--bi-docs", type=int, default=0, help="unpc-bi: only the first N documents (0: all 732)")
     ap.add_argument("--split", default="test", choices=("dev", "test", "both"), help="which half to report")
     ap.add_argument("--limit", type=int, default=300, help="answerable questions per half and set "
@@ -606,8 +633,10 @@ def main(argv: list[str] | None = None) -> int:
             corpus = load_gold(args.seed)
         elif name == "unpc-en":
             corpus = load_unpc_en(data, args.seed)
+        elif name == "unpc-zh":
+            corpus = load_unpc_zh(data, args.seed)
         else:
-            ap.error(f"unknown set {name!r}; choose from cmrc, unpc, unpc-en, gold, unpc-bi")
+            ap.error(f"unknown set {name!r}; choose from cmrc, unpc, unpc-en, unpc-zh, gold, unpc-bi")
         print(f"[{corpus.name}] {len(corpus.docs)} documents, {len(corpus.questions)} questions", file=sys.stderr)
         results[corpus.name] = run_corpus(corpus, emb, args.split, [v for v in args.variants.split(",") if v])
     wall = time.perf_counter() - t0

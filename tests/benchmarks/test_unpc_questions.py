@@ -1,0 +1,83 @@
+"""The hand-written UNPC question sets of benchmarks/data: verbatim evidence, ids and lines, and the unpc-zh set."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+import pytest
+
+from tests.fixtures import ROOT, SHARED_DATA
+
+DATA = ROOT / "benchmarks" / "data"
+DEVSET = SHARED_DATA / "unpc-devset"
+FILES = {  # file -> (language, id prefix before the two-digit number, number of questions)
+    "unpc_en_questions.jsonl": ("en", "unpc-en-", 40),
+    "unpc_en_rc_questions.jsonl": ("en", "unpc-en-rc-", 80),
+    "unpc_zh_rc_questions.jsonl": ("zh", "unpc-zh-rc-", 80),
+}
+needs_devset = pytest.mark.skipif(not DEVSET.exists(), reason=f"the UNPC dev set is not at {DEVSET}")
+
+
+def rows(name: str) -> list[dict]:
+    return [json.loads(ln) for ln in (DATA / name).read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
+def retrieval_module():
+    """benchmarks/retrieval.py is a script, not a package module: load it from its path."""
+    spec = importlib.util.spec_from_file_location("bench_retrieval", ROOT / "benchmarks" / "retrieval.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["bench_retrieval"] = mod  # dataclasses resolve their module through sys.modules
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_question_files_have_numbered_unique_ids_one_answer_span_and_distinct_lines(name):
+    lang, prefix, n = FILES[name]
+    rs = rows(name)
+    assert [r["id"] for r in rs] == [f"{prefix}{i:02d}" for i in range(1, n + 1)]
+    assert all(r["language"] == lang and r["answers"] == r["evidence"] and len(r["evidence"]) == 1 for r in rs)
+    assert len({r["line"] for r in rs}) == n
+
+
+def test_the_english_and_chinese_reading_comprehension_sets_use_different_lines():
+    en = {r["line"] for r in rows("unpc_en_rc_questions.jsonl")}
+    zh = {r["line"] for r in rows("unpc_zh_rc_questions.jsonl")}
+    assert en.isdisjoint(zh) and en.isdisjoint({r["line"] for r in rows("unpc_en_questions.jsonl")})
+
+
+@needs_devset
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_every_evidence_span_occurs_verbatim_in_its_devset_line(name):
+    lang = FILES[name][0]
+    lines = (DEVSET / f"UNv1.0.devset.{lang}").read_text(encoding="utf-8").splitlines()
+    missing = [(r["id"], e) for r in rows(name) for e in r["evidence"] if e not in lines[r["line"]].strip()]
+    assert missing == []
+
+
+@needs_devset
+def test_unpc_zh_set_is_80_chinese_questions_over_500_chinese_documents_with_half_left_out():
+    bench = retrieval_module()
+    corpus = bench.load_unpc_zh(SHARED_DATA, 0)
+    assert (len(corpus.docs), len(corpus.questions)) == (500, 80)
+    assert {d.meta["language"] for d in corpus.docs} == {"zh"} and {q.lang for q in corpus.questions} == {"zh"}
+    by_id = {d.doc_id: d for d in corpus.docs}
+    for q, r in zip(corpus.questions, rows("unpc_zh_rc_questions.jsonl")):
+        doc = by_id[f"UNPC-ZH_{r['line'] // bench.UNPC_DOC_LINES + 1}"]
+        assert q.needles[0] in bench.norm(doc.text)
+        assert (q.half, q.answerable) == (doc.half, not doc.held_out)
+    counts = {(h, a): sum(q.half == h and q.answerable == a for q in corpus.questions)
+              for h in ("dev", "test") for a in (True, False)}
+    # (half, answerable) -> questions; seed 0 draws halves and left-out documents by symbol hash
+    assert counts == {("dev", True): 23, ("dev", False): 25, ("test", True): 14, ("test", False): 18}
+
+
+@needs_devset
+def test_unpc_en_set_holds_the_40_paraphrases_and_the_80_reading_comprehension_questions():
+    corpus = retrieval_module().load_unpc_en(SHARED_DATA, 0)
+    ids = [q.qid for q in corpus.questions]
+    assert (len(corpus.docs), len(ids), sum(i.startswith("unpc-en-rc-") for i in ids)) == (500, 120, 80)
+    rc = [q for q in corpus.questions if q.qid.startswith("unpc-en-rc-")]
+    counts = {(h, a): sum(q.half == h and q.answerable == a for q in rc) for h in ("dev", "test") for a in (True, False)}
+    assert counts == {("dev", True): 17, ("dev", False): 22, ("test", True): 16, ("test", False): 25}
