@@ -170,9 +170,11 @@ def estimate_quiet(rs: list[dict]) -> dict[str, float]:
 
     if not rs:
         return {}
-    first = [r["new_prompt_tokens"] / QUIET_PROMPT_TPS + r["generated_tokens"] * r["ttft_ms"] / max(1.0, r["total_ms"])
-             / QUIET_GEN_TPS for r in rs]
-    total = [r["new_prompt_tokens"] / QUIET_PROMPT_TPS + r["generated_tokens"] / QUIET_GEN_TPS for r in rs]
+    # llama.cpp's own count of evaluated prompt tokens: all calls of an answer (one per sentence when translating
+    # one at a time), after its prefix cache.
+    first = [r["evaluated_prompt_tokens"] / max(1, r.get("model_calls") or 1) / QUIET_PROMPT_TPS
+             + r["generated_tokens"] * r["ttft_ms"] / max(1.0, r["total_ms"]) / QUIET_GEN_TPS for r in rs]
+    total = [r["evaluated_prompt_tokens"] / QUIET_PROMPT_TPS + r["generated_tokens"] / QUIET_GEN_TPS for r in rs]
     return {"est. TTFT p50 (s)": float(np.percentile(first, 50)), "est. total p50 (s)": float(np.percentile(total, 50)),
             "est. total p95 (s)": float(np.percentile(total, 95))}
 
