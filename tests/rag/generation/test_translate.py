@@ -10,7 +10,7 @@ import numpy as np
 from rag.answer.checked import answer_segments
 from rag.generation.chat import ChatGenerator, cite_each, translate_budget
 from rag.generation.extractive import Evidence
-from rag.generation.prompt import TRANSLATE_SYSTEM, build_translate_messages
+from rag.generation.prompt import TRANSLATE_SYSTEM, build_rewrite_answer_messages, build_translate_messages
 from rag.generation.script import BanTokens, cjk_mask, needs_mask, writes_cjk
 from rag.text import ends_with_abbreviation
 from rag.types import Chunk, Hit
@@ -135,6 +135,7 @@ def test_sentences_in_the_question_language_go_to_the_model_in_one_condensing_ca
     assert not gen.translates_each("zh", ev) and gen.translates_each("en", ev)
     assert "".join(gen.stream("何时散会？", hits, "zh", None, evidence=ev)) == "会议于下午 4 时 45 分散会。[1]"
     assert gen.model_calls == 1 and chat.calls[0][1] == {"max_tokens": 128}  # 96 per sentence + 32
+    assert chat.calls[0][0] == build_rewrite_answer_messages("何时散会？", ev, hits, "zh")  # the earlier prompt
     assert not ChatGenerator(ScriptedChat([]), "local", prompt="condense").translates_each("en", ev)
 
 
