@@ -130,8 +130,9 @@ class Settings:
     )
     local_model_path: str | None = field(default_factory=lambda: os.environ.get("RAG_LOCAL_MODEL"))
     threads: int = field(default_factory=lambda: int(os.environ.get("RAG_THREADS", str(os.cpu_count() or 2))))
-    # How a model generator answers: "rewrite" (translate and condense the selected sentences; the default,
-    # see benchmarks/generation.py) or "passages" (compose from whole passages, the earlier prompt).
+    # How a model generator answers: "rewrite" (the default: each selected sentence in another language translated
+    # on its own, sentences in the question's language condensed in one call), "condense" (one call for all
+    # selected sentences, the earlier rewrite) or "passages" (compose from whole passages); benchmarks/generation.py.
     prompt: str = field(default_factory=lambda: os.environ.get("RAG_PROMPT", "rewrite"))
     # Embedding device and precision: "auto" picks a CUDA GPU when present, and bf16 where the hardware computes
     # it natively (rag.models.embed.cpu_has_bf16 says why and by how much).

@@ -25,6 +25,16 @@ def is_cjk_wide(ch: str) -> bool:
     return "\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\uff00" <= ch <= "\uffef" or "\u3000" <= ch <= "\u303f"
 
 
+# Titles and short forms that end with a full stop but not a sentence ("Mr. Bagheri Hamaneh (Iran) said ...").
+_ABBREVIATION = re.compile(r"(?:^|[\s(\"“])(?:Mr|Mrs|Ms|Mme|M|Dr|Prof|Sr|Jr|St|No|Nos|Art|Arts|para|paras|Vol|"
+                           r"p|pp|e\.g|i\.e|cf|vs|etc|H\.E)\.$")
+
+
+def ends_with_abbreviation(text: str) -> bool:
+    """Whether `text` ends with a title or short form and its full stop ("... said Mr."), so no sentence ends there."""
+    return bool(_ABBREVIATION.search(text))
+
+
 def estimate_tokens(text: str) -> int:
     """Cheap upper estimate of XLM-R tokens: one per CJK character, ~1.4 per Latin word."""
     cjk = sum(1 for c in text if is_cjk_wide(c))

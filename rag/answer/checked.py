@@ -18,8 +18,8 @@ from rag.answer.citations import MARKER_RE, SUPPORT_MIN, overlap
 from rag.answer.faithful import judge, negation_level, numbers_match
 from rag.generation.extractive import Selection, usable
 from rag.generation.prompt import source_label
+from rag.text import ends_with_abbreviation, split_sentences
 from rag.text import is_ideograph as is_cjk
-from rag.text import split_sentences
 from rag.types import Citation, Hit
 
 # A sentence of an English (French, ...) answer with two or more Chinese characters is half-translated
@@ -245,7 +245,8 @@ _ANSWER_END = re.compile(r"(?<=[。！？；!?;])|(?<=[.])(?=\s+[A-Z\"“(\[])|(
 
 
 def _answer_sentences(line: str) -> list[tuple[int, int]]:
-    cuts = [m.start() for m in _ANSWER_END.finditer(line) if 0 < m.start() < len(line)]
+    cuts = [m.start() for m in _ANSWER_END.finditer(line)
+            if 0 < m.start() < len(line) and not ends_with_abbreviation(line[: m.start()])]
     bounds = [0] + sorted(set(cuts)) + [len(line)]
     return [(a, b) for a, b in zip(bounds, bounds[1:]) if line[a:b].strip()]
 

@@ -234,7 +234,7 @@ class Pipeline:
     @staticmethod
     def _rewrites(gen: Generator) -> bool:
         """Whether `gen` writes from the selected sentences (so they are each sentence's provenance)."""
-        return isinstance(gen, ExtractiveGenerator) or getattr(gen, "prompt", None) == "rewrite"
+        return isinstance(gen, ExtractiveGenerator) or getattr(gen, "prompt", None) in ("rewrite", "condense")
 
     def should_refuse(self, question_lang: str, retrieval: Retrieval) -> bool:
         """Nothing found, or the best match below the threshold for the question's language group."""

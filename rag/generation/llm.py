@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -36,6 +37,7 @@ from pydantic import ConfigDict, Field
 
 from rag.config import Settings
 from rag.errors import RagError
+from rag.generation.script import BanTokens, cjk_mask
 from rag.models.gguf import ensure_local_model
 
 LOCAL_N_CTX = 4096
@@ -80,6 +82,13 @@ class _Loaded:
     def __init__(self, llama: Any):
         self.llama = llama
         self.lock = threading.Lock()
+        self._cjk: np.ndarray | None = None
+
+    def cjk_mask(self) -> np.ndarray:
+        """Which vocabulary entries write CJK (`rag.generation.script`), computed once per model (~1 s)."""
+        if self._cjk is None:
+            self._cjk = cjk_mask(self.llama.detokenize([i]) for i in range(self.llama.n_vocab()))
+        return self._cjk
 
 
 _LOADED: dict[tuple[str, int, int], _Loaded] = {}
@@ -161,6 +170,8 @@ class LlamaCppChat(BaseChatModel):
     streaming: bool = True
     seed: int | None = 0
     model_name: str = Field(default="")
+    # Takes `ban_cjk=True` per call (rag.generation.script): the chat generator passes it for non-CJK answers.
+    supports_script_ban: bool = True
 
     @property
     def _llm_type(self) -> str:
@@ -190,6 +201,8 @@ class LlamaCppChat(BaseChatModel):
         for k in ("temperature", "top_p", "max_tokens", "repeat_penalty", "seed", "top_k", "min_p"):
             if k in kwargs:
                 params[k] = kwargs[k]
+        if kwargs.get("ban_cjk"):  # an answer in English (French, ...): no token may write Chinese
+            params["logits_processor"] = _import_llama_cpp().LogitsProcessorList([BanTokens(self._loaded().cjk_mask())])
         return params
 
     def _prompt_error(self, e: Exception) -> RagError:

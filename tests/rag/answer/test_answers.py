@@ -214,6 +214,20 @@ def test_local_model_answers_an_english_question_over_chinese_text_in_english(re
     assert "international humanitarian law" in answer.text.lower()
 
 
+@pytest.mark.slow
+def test_local_model_names_the_speaker_in_english_without_leaving_chinese_words(real_pipeline) -> None:
+    from rag.lang import detect_language
+    from rag.text import is_cjk_wide
+
+    _need_local(real_pipeline)
+    q = "In which language did the President of the Conference on Disarmament speak at the 1505th plenary meeting?"
+    pieces, answer = _run(real_pipeline, q, llm="local")
+    assert answer.generator == "local", answer.notes
+    assert detect_language(answer.text) == "en" and not any(is_cjk_wide(ch) for ch in answer.text)
+    assert answer.citations and all(c.supported and c.chunk.symbol == "CD/PV.1505" for c in answer.citations)
+    assert "spanish" in answer.text.lower() and "president" in answer.text.lower()
+
+
 @pytest.fixture(scope="module")
 def real_injected_pipeline(real_index_dir, real_embedder, tmp_path_factory) -> Pipeline:
     import shutil
