@@ -33,6 +33,15 @@ def ask(page, question: str, timeout_ms: int = 180_000) -> None:
         f"document.querySelectorAll('#chat .bot').length > {before} && !document.querySelector('#chat .draft')",
         timeout=timeout_ms,
     )
+    # The citations panel renders after the chat under load (a CI run read the previous question's section):
+    # wait until its current section names this question, when it shows one at all.
+    try:
+        page.wait_for_function(
+            "(q) => { const s = document.querySelector('#citations section.current');"
+            " return !s || s.innerText.includes(q); }", arg=question, timeout=15_000)
+    except Exception as e:  # playwright's TimeoutError; the module is imported only where a browser test runs
+        if type(e).__name__ != "TimeoutError":
+            raise  # the assertions that follow say what the panel shows
     page.wait_for_timeout(300)
 
 
