@@ -468,9 +468,9 @@ class AlignmentCache:
         self.ms: list[float] = []  # time of each uncached computation
 
     def get(self, emb: Any, question: str, passages: list[str]) -> float | None:
-        from rag.answer.alignment import ALIGN_PASSAGES, alignment_coverage
+        from rag.answer.alignment import alignment_coverage
 
-        key = hashlib.sha1("\x1f".join([question, *passages[:ALIGN_PASSAGES]]).encode()).hexdigest()
+        key = hashlib.sha1("\x1f".join([question, *passages]).encode()).hexdigest()
         if key not in self.rows:
             t0 = time.perf_counter()
             value = alignment_coverage(emb, question, passages)
@@ -496,7 +496,7 @@ def refusal_points(qs: list[Q], runs: list[Ranked], emb: CachedEmbedder, set_nam
     """The refusal signals of every question, with the decision the code's defaults take (and the previous rule's)."""
     from dataclasses import replace
 
-    from rag.answer.refusal import COVERAGE_PASSAGES, decide, refusal_signals
+    from rag.answer.refusal import best_texts, decide, refusal_signals
     from rag.config import RetrievalSettings
     from rag.lang import detect_language
 
@@ -505,8 +505,7 @@ def refusal_points(qs: list[Q], runs: list[Ranked], emb: CachedEmbedder, set_nam
     for q, r in zip(qs, runs):
         sig = refusal_signals(q.text, detect_language(q.text), r.retrieval)
         if sig.hits:
-            texts = [h.chunk.embed_text() for h in r.retrieval.hits[:COVERAGE_PASSAGES]]
-            align = (ALIGN_CACHE.get(emb, q.text, texts) if ALIGN_CACHE is not None else
+            align = (ALIGN_CACHE.get(emb, q.text, best_texts(r.retrieval.hits)) if ALIGN_CACHE is not None else
                      refusal_signals(q.text, detect_language(q.text), r.retrieval, emb).alignment)
             sig = replace(sig, alignment=align)
         if q.half == "dev":
@@ -581,12 +580,12 @@ def run_corpus(corpus: Corpus, emb: CachedEmbedder, split: str, variants: list[s
 def alignment_latency(ours: Ours, emb: CachedEmbedder, questions: list[str]) -> dict[str, Any]:
     """What the word-alignment signal adds to a question (rag.answer.alignment on the top passages, uncached)."""
     from rag.answer.alignment import alignment_coverage
-    from rag.answer.refusal import COVERAGE_PASSAGES
+    from rag.answer.refusal import best_texts
 
     ms = []
     for q in questions:
         r = ours.retriever.search(q, k=5)
-        texts = [h.chunk.embed_text() for h in r.hits[:COVERAGE_PASSAGES]]
+        texts = best_texts(r.hits)
         t0 = time.perf_counter()
         alignment_coverage(emb, q, texts)
         ms.append((time.perf_counter() - t0) * 1e3)

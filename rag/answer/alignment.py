@@ -16,7 +16,6 @@ from rag.models.tokens import TokenVectors, supports_tokens, token_vectors
 # 0.709; this coverage at layer 6 0.935 (layer 4 0.918, 8 0.934, 12 0.876); mutual-argmax alignment 0.805-0.836;
 # the share of words above a similarity floor 0.921 (floor 0.6); the least-covered word 0.80.
 ALIGN_LAYER = 6  # of 12: runs half the encoder; see the AUCs above
-ALIGN_PASSAGES = 3  # the passages a reader or the generator actually uses (rag.answer.refusal.COVERAGE_PASSAGES)
 ALIGN_QUESTION_TOKENS = 64  # a question's pieces kept (prompt included): questions are short
 ALIGN_PASSAGE_TOKENS = 256  # a passage's pieces kept: the chunk a hit matched is under 300 tokens
 
@@ -110,17 +109,17 @@ def counterparts(question: TokenVectors, passage: TokenVectors) -> list[tuple[st
 
 
 def alignment_coverage(embedder: Any, question: str, passages: Sequence[str]) -> float | None:
-    """`coverage` of `question` by the first `ALIGN_PASSAGES` of `passages`, read from `embedder`'s encoder.
+    """`coverage` of `question` by `passages`, read from `embedder`'s encoder.
 
     Args:
         embedder: the index's embedder (the fake or a sentence-transformers model).
         question: the question.
-        passages: the passages' embedded texts, best first.
+        passages: the best passages' embedded texts (the refusal passes `rag.answer.refusal.best_texts`).
     Returns:
         The coverage, or None when the embedder exposes no token vectors.
     """
     if not supports_tokens(embedder):
         return None
     q = token_vectors(embedder, [question], "query", ALIGN_LAYER, ALIGN_QUESTION_TOKENS)[0]
-    ps = token_vectors(embedder, list(passages[:ALIGN_PASSAGES]), "passage", ALIGN_LAYER, ALIGN_PASSAGE_TOKENS)
+    ps = token_vectors(embedder, list(passages), "passage", ALIGN_LAYER, ALIGN_PASSAGE_TOKENS)
     return coverage(q, ps)

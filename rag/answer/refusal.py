@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Any
 from index.tokenize import tokenize
 from rag.answer.alignment import alignment_coverage
 from rag.config import RetrievalSettings
-from rag.lang import NEUTRAL_TOKEN
+from rag.lang import CJK_LANGUAGES, NEUTRAL_TOKEN
 
 if TYPE_CHECKING:  # annotations only: retrieve imports nothing from here
     from rag.answer.retrieve import Retrieval
+    from rag.types import Hit
 
 # Language pairs with thresholds of their own: e5 cosines of a question and its answer run higher between two
 # Chinese texts than between two English ones (answerable English UNPC questions: 0.839-0.937, a quarter of them
 # under the Chinese threshold), and lowest across languages.
 GROUPS = ("same", "same-other", "cross")  # same language in Chinese script; same language otherwise; different
-CJK_LANGUAGES = {"zh", "ja", "ko"}
 
 REFUSALS = {
     "zh": "文件中没有回答这个问题的内容。",
@@ -53,6 +53,11 @@ def refusal_threshold(settings: RetrievalSettings, question_lang: str, passage_l
 
 
 COVERAGE_PASSAGES = 3  # the passages a reader or the generator actually uses
+
+
+def best_texts(hits: "list[Hit]") -> list[str]:
+    """The embedded texts of the best `COVERAGE_PASSAGES` hits: what every passage-based refusal signal reads."""
+    return [h.chunk.embed_text() for h in hits[:COVERAGE_PASSAGES]]
 _NUMBER = re.compile(r"\d+")
 
 
@@ -98,7 +103,8 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
     top = list(retrieval.dense_top) or [retrieval.confidence]
     margin = top[0] - top[min(len(top), 10) - 1]
     gap = top[0] - top[1] if len(top) > 1 else top[0]
-    text = "".join(h.chunk.embed_text() for h in hits[:COVERAGE_PASSAGES])
+    texts = best_texts(hits)
+    text = "".join(texts)
     if group != "cross":
         q_tokens = set(tokenize(question))
         p_tokens = set(tokenize(text))
@@ -112,7 +118,7 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
     neutral_missing = sum(1 for t in neutral if t.lower() not in flat)
     alignment = None
     if embedder is not None:
-        alignment = alignment_coverage(embedder, question, [h.chunk.embed_text() for h in hits[:COVERAGE_PASSAGES]])
+        alignment = alignment_coverage(embedder, question, texts)
     return RefusalSignals(group, round(retrieval.confidence, 4), round(margin, 4), round(gap, 4), round(coverage, 4),
                           missing, len(neutral), neutral_missing, len(hits),
                           None if alignment is None else round(alignment, 4))

@@ -11,10 +11,8 @@ from typing import Iterable
 
 import numpy as np
 
+from rag.lang import CJK_LANGUAGES  # answers in these keep ideographs: never masked
 from rag.text import is_cjk_wide
-
-# Languages whose answers contain ideographs or CJK punctuation: never masked.
-CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
 
 # UTF-8 lead bytes of the three-byte sequences for U+3000..U+9FFF (CJK punctuation, kana, ideographs): a
 # byte-level token holding one of them starts writing such a character even when it does not finish it.
