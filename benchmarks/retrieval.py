@@ -460,7 +460,7 @@ PREVIOUS_RULE = {"refuse_below": 0.9088, "refuse_below_cross": 0.7666, "refuse_b
 
 
 class AlignmentCache:
-    """Word-alignment coverage (rag.answer.alignment) by hash of question and passages, on disk: reruns are cheap."""
+    """Word-alignment coverage (rag.models.alignment) by hash of question and passages, on disk: reruns are cheap."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -468,7 +468,7 @@ class AlignmentCache:
         self.ms: list[float] = []  # time of each uncached computation
 
     def get(self, emb: Any, question: str, passages: list[str]) -> float | None:
-        from rag.answer.alignment import alignment_coverage
+        from rag.models.alignment import alignment_coverage
 
         key = hashlib.sha1("\x1f".join([question, *passages]).encode()).hexdigest()
         if key not in self.rows:
@@ -578,9 +578,9 @@ def run_corpus(corpus: Corpus, emb: CachedEmbedder, split: str, variants: list[s
 
 
 def alignment_latency(ours: Ours, emb: CachedEmbedder, questions: list[str]) -> dict[str, Any]:
-    """What the word-alignment signal adds to a question (rag.answer.alignment on the top passages, uncached)."""
-    from rag.answer.alignment import alignment_coverage
+    """What the word-alignment signal adds to a question (rag.models.alignment on the top passages, uncached)."""
     from rag.answer.refusal import best_texts
+    from rag.models.alignment import alignment_coverage
 
     ms = []
     for q in questions:

@@ -78,7 +78,7 @@ class RetrievalSettings:
     bm25_weight: float = 1.0
     # Refusal (rag.answer.refusal): score = top dense cosine + coverage_weight × keyword coverage (same language
     # only) + gap_weight × (top − second cosine) − neutral_penalty × missing numbers/acronyms + alignment_weight ×
-    # word-alignment coverage (rag.answer.alignment: e5 layer-6 token vectors, every language pair), against a
+    # word-alignment coverage (rag.models.alignment: e5 layer-6 token vectors, every language pair), against a
     # threshold per question/passage language pair, never per data set. Fitted by `benchmarks/retrieval.py --sets
     # cmrc,unpc,unpc-en,unpc-zh,gold --split both --calibrate` (rag.eval.calibrate.fit_refusal) on the dev halves of
     # all those sets together (retrieval as of the equal-weight fusion), false refusals capped at 4% on each set and
@@ -96,7 +96,7 @@ class RetrievalSettings:
     coverage_weight: float = 0.0
     gap_weight: float = 0.5
     neutral_penalty: float = 0.02
-    # Weight of the word-alignment coverage (rag.answer.alignment). Its cost: one pass through half the encoder
+    # Weight of the word-alignment coverage (rag.models.alignment). Its cost: one pass through half the encoder
     # over the question and the top 3 passages (≤256 tokens each): p50 37-116 ms, p95 75-134 ms per question on 2
     # quiet AMD EPYC cores (five benchmark indexes; ~160-270 ms under load 3-5; README). 0 skips it (then take the
     # thresholds without alignment above).

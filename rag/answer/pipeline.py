@@ -19,7 +19,7 @@ from rag.answer.versions import attach_versions
 from rag.config import Settings
 from rag.errors import RagError
 from rag.generation.base import NOT_IN_DOCUMENTS, Generator
-from rag.generation.extractive import ExtractiveGenerator, select_evidence, usable
+from rag.generation.extractive import WINDOW_PASSAGES, ExtractiveGenerator, select_evidence, usable
 from rag.generation.llm import llm_errors
 from rag.generation.prompt import build_rewrite_messages
 from rag.generation.registry import make_generator, registration
@@ -168,7 +168,11 @@ class Pipeline:
             # Refusals follow retrieval confidence, never the model: a small model answers anyway.
             yield from _refused(answer, lang)
             return
-        hits = expand_hits(retrieval.hits)  # each part of a passage is numbered and cited on its own
+        # Each part of a passage is numbered and cited on its own. A generator that writes from the selected
+        # sentences also gets the section-window neighbours of the passages it selects from: the answer may sit in
+        # the paragraph after the one that matched (cited to its own locator); the whole-passage prompt does not,
+        # or it would grow from 5 to 26 numbered passages.
+        hits = expand_hits(retrieval.hits, WINDOW_PASSAGES if self._rewrites(gen) else 0)
         keep = usable(hits)
         if len(keep) < len(hits):
             aside = [n for n in range(1, len(hits) + 1) if n not in keep]

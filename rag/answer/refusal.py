@@ -6,9 +6,9 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from index.tokenize import tokenize
-from rag.answer.alignment import alignment_coverage
 from rag.config import RetrievalSettings
 from rag.lang import CJK_LANGUAGES, NEUTRAL_TOKEN
+from rag.models.alignment import alignment_coverage
 
 if TYPE_CHECKING:  # annotations only: retrieve imports nothing from here
     from rag.answer.retrieve import Retrieval
@@ -75,7 +75,7 @@ class RefusalSignals:
     neutral: int  # language-neutral tokens of the question (numbers, acronyms, symbols)
     neutral_missing: int  # of those, absent from the best passages
     hits: int
-    # Word-alignment coverage of the question by the best passages (rag.answer.alignment), in any language pair;
+    # Word-alignment coverage of the question by the best passages (rag.models.alignment), in any language pair;
     # None when computed without an embedder (then the decision leaves the term out).
     alignment: float | None = None
 

@@ -276,7 +276,7 @@ def rrf_fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], r
     return fused, info
 
 
-def expand_hits(hits: list[Hit]) -> list[Hit]:
+def expand_hits(hits: list[Hit], window_passages: int = 0) -> list[Hit]:
     """The parts the generator numbers and cites: each passage's matched chunk with its unit (a lead-in and its
     items), in passage order then document order, so every citation points at one exact locator (`¶21(c)`).
     Section-window neighbours stay in `Answer.retrieved` for the reader but out of the prompt: with them the
@@ -284,14 +284,17 @@ def expand_hits(hits: list[Hit]) -> list[Hit]:
 
     Args:
         hits: ranked passages from `Retriever.search`.
+        window_passages: the first this many passages keep their section-window neighbours too (each numbered on
+            its own, so a sentence quoted from a neighbour is cited to the neighbour's locator).
 
     Returns:
         Hits whose `group` is the rank of the passage they come from.
     """
     out: list[Hit] = []
-    for h in hits:
+    for r, h in enumerate(hits, 1):
         unit = h.chunk.unit
-        for c in [p for p in h.parts if p is h.chunk or (unit and p.unit == unit)] or [h.chunk]:
+        whole = r <= window_passages
+        for c in [p for p in h.parts if whole or p is h.chunk or (unit and p.unit == unit)] or [h.chunk]:
             own = c is h.chunk
             out.append(Hit(chunk=c, score=h.score, rank=len(out) + 1, dense_score=h.dense_score if own else None,
                            bm25_score=h.bm25_score if own else None, dense_rank=h.dense_rank if own else None,

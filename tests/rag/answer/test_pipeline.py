@@ -10,7 +10,7 @@ from rag.answer.refusal import refusal_text, refusal_threshold
 from rag.answer.retrieve import expand_hits
 from rag.config import RetrievalSettings, Settings
 from rag.errors import RagError
-from rag.generation.extractive import select_evidence
+from rag.generation.extractive import WINDOW_PASSAGES, select_evidence
 from rag.generation.prompt import REWRITE_SYSTEM, SYSTEM, build_messages, source_label
 from rag.types import Answer, Chunk, Hit
 from tests.fixtures import RecordingChat, plug_chat
@@ -51,7 +51,9 @@ def test_prompt_numbers_passages_with_symbol_locator_and_speaker() -> None:
 def test_citations_map_to_the_numbered_passages(fake_index_dir, fake_embedder) -> None:
     probe = _pipeline(fake_index_dir, fake_embedder)
     passages = probe.retriever.search(MINSK).hits
-    hits = expand_hits(passages)  # the prompt numbers each passage's matched chunk and its unit: here 5 chunks
+    # The pipeline numbers each passage's matched chunk and its unit, and the window neighbours of the passages the
+    # selection reads (a generator that writes from the selected sentences).
+    hits = expand_hits(passages, WINDOW_PASSAGES)
     second = hits[1].chunk.text.split("。")[0] + "。"
     chat = RecordingChat(reply=f"{second}[2] 另见[99]。")
     answer = _pipeline(fake_index_dir, fake_embedder, chat).ask(MINSK, llm="recording")
@@ -64,7 +66,8 @@ def test_citations_map_to_the_numbered_passages(fake_index_dir, fake_embedder) -
         f"[{e.n}] ({source_label(hits[e.n - 1])}) {e.text}" for e in selection.evidence
     ]
     assert answer.text == f"{second}[2]"  # "另见[99]。" cites nothing that exists: dropped, not shown
-    assert [(c.n, c.chunk.chunk_id, c.supported, c.passage) for c in answer.citations] == [(2, hits[1].chunk.chunk_id, True, 2)]
+    # [2] is the first passage's window neighbour: cited to its own chunk, shown under retrieved passage 1
+    assert [(c.n, c.chunk.chunk_id, c.supported, c.passage) for c in answer.citations] == [(2, hits[1].chunk.chunk_id, True, 1)]
     assert answer.citations[0].support == second
     assert answer.notes == ["dropped [99]: no such passage; dropped a sentence no cited passage supports: '另见。'"]
     assert [h.chunk.chunk_id for h in answer.retrieved] == [h.chunk.chunk_id for h in passages]

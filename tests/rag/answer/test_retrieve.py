@@ -124,3 +124,21 @@ def test_date_range_keeps_only_documents_dated_within_it(fake_retriever) -> None
     assert docs(date_from="2020", date_to="2021") == set()
     with pytest.raises(RagError, match=r"date from '2023/05' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD"):
         fake_retriever.search(MINSK, filters=Filters(date_from="2023/05"))
+
+
+def test_expand_hits_numbers_the_window_neighbours_of_the_first_passages_only(fake_retriever) -> None:
+    passages = fake_retriever.search(MINSK, k=4).hits
+    narrow, wide = expand_hits(passages), expand_hits(passages, window_passages=2)
+    # the first two passages bring every part (unit and section window), in document order; the others their unit
+    assert [h.chunk.chunk_id for h in wide] == (
+        [c.chunk_id for h in passages[:2] for c in h.parts] + [h.chunk.chunk_id for h in narrow if h.group > 2])
+    assert [(h.group, h.chunk.locator) for h in wide] == [
+        (1, "turn 4 ¶6"), (1, "turn 4 ¶7"), (1, "turn 4 ¶8"), (1, "turn 4 ¶9"),
+        (2, "turn 7 ¶19"), (2, "turn 7 ¶20"), (2, "turn 7 ¶21"), (2, "turn 7 ¶22"), (2, "turn 7 ¶23"),
+        (3, "turn 1 ¶2"), (4, "turn 8 ¶5")]
+    assert [(h.group, h.chunk.locator) for h in narrow] == [(1, "turn 4 ¶6"), (2, "turn 7 ¶22"), (3, "turn 1 ¶2"),
+                                                            (4, "turn 8 ¶5")]
+    assert [h.rank for h in wide] == list(range(1, len(wide) + 1))
+    # only the chunk that matched carries the retrieval scores; a neighbour has none of its own
+    assert [h.chunk.locator for h in wide if h.dense_score is not None] == ["turn 4 ¶6", "turn 7 ¶22", "turn 1 ¶2",
+                                                                            "turn 8 ¶5"]

@@ -123,3 +123,20 @@ def alignment_coverage(embedder: Any, question: str, passages: Sequence[str]) ->
     q = token_vectors(embedder, [question], "query", ALIGN_LAYER, ALIGN_QUESTION_TOKENS)[0]
     ps = token_vectors(embedder, list(passages), "passage", ALIGN_LAYER, ALIGN_PASSAGE_TOKENS)
     return coverage(q, ps)
+
+
+def sentence_alignment(embedder: Any, question: str, sentences: Sequence[str]) -> np.ndarray | None:
+    """`coverage` of `question` by each of `sentences` on its own (which sentence says what the question asks).
+
+    Args:
+        embedder: the index's embedder (the fake or a sentence-transformers model).
+        question: the question.
+        sentences: candidate sentences of the answer.
+    Returns:
+        One coverage per sentence, or None when the embedder exposes no token vectors.
+    """
+    if not supports_tokens(embedder) or not sentences:
+        return None
+    q = token_vectors(embedder, [question], "query", ALIGN_LAYER, ALIGN_QUESTION_TOKENS)[0]
+    ss = token_vectors(embedder, list(sentences), "passage", ALIGN_LAYER, ALIGN_PASSAGE_TOKENS)
+    return np.asarray([coverage(q, [s]) for s in ss], np.float32)

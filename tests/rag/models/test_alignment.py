@@ -1,14 +1,21 @@
-"""Word-alignment coverage (rag.answer.alignment) and its place in the refusal decision and its calibration."""
+"""Word-alignment coverage (rag.models.alignment) and its place in the refusal decision and its calibration."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from rag.answer.alignment import ALIGN_LAYER, alignment_coverage, content_words, counterparts, coverage
 from rag.answer.refusal import RefusalSignals, decide, refusal_signals
 from rag.answer.retrieve import Retrieval
 from rag.config import RetrievalSettings
 from rag.eval.calibrate import fit_refusal
+from rag.models.alignment import (
+    ALIGN_LAYER,
+    alignment_coverage,
+    content_words,
+    counterparts,
+    coverage,
+    sentence_alignment,
+)
 from rag.models.tokens import TokenVectors, supports_tokens, token_vectors
 from rag.types import Chunk, Hit
 
@@ -122,3 +129,12 @@ def test_the_shipped_rule_refuses_a_close_to_corpus_and_an_off_topic_question_an
     assert real_pipeline.ask(SOURDOUGH, llm="extractive").refused
     answer = real_pipeline.ask(CHAIR_EN, llm="extractive")
     assert not answer.refused and any("达米科" in h.text for h in answer.retrieved), answer.text
+
+
+def test_sentence_alignment_scores_each_sentence_on_its_own(fake_embedder) -> None:
+    sentences = ["Report of the Group of Experts, 2023", "The Group of Experts met in Geneva from 6 to 10 March 2023.",
+                 "The budget was adopted."]
+    got = sentence_alignment(fake_embedder, "Where did the Group of Experts meet in 2023?", sentences)
+    assert [round(float(v), 4) for v in got] == [0.8423, 0.9346, 0.2074]
+    assert sentence_alignment(object(), QUESTION, sentences) is None  # no token vectors: no alignment
+    assert sentence_alignment(fake_embedder, QUESTION, []) is None

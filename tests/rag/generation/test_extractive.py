@@ -1,0 +1,69 @@
+"""Sentence selection for answers (rag.generation.extractive): the signals, the weights and the choice."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.generation.extractive import (
+    ALIGN_WEIGHT,
+    LEAD_IN_PENALTY,
+    SentenceSignals,
+    candidate_sentences,
+    choose,
+    select_evidence,
+    sentence_signals,
+)
+from rag.types import Chunk, Hit
+
+
+def _hit(text: str, n: int = 1, doc: str = "CD/PV.1505", lang: str = "en") -> Hit:
+    return Hit(Chunk(chunk_id=f"c{n}", doc_id=doc, symbol=doc, locator=f"¶{n}", text=text, start=0, end=len(text),
+                     language=lang), 1.0 / n, n, dense_score=0.8)
+
+
+def test_scores_add_the_alignment_only_with_its_weight_and_when_it_was_computed() -> None:
+    sig = SentenceSignals(np.zeros((2, 3)), np.array([0.8, 0.7]), np.array([0.5, 0.0]), np.array([2.0, 1.0]),
+                          np.array([0.0, 1.0]), np.array([0.4, 0.9]))
+    base = [0.8 + 0.05 * 0.5 + 0.01 * 2, 0.7 + 0.01 * 1 - LEAD_IN_PENALTY]
+    assert sig.scores() == pytest.approx(base)
+    assert sig.scores(0.5) == pytest.approx([base[0] + 0.2, base[1] + 0.45])
+    no_tokens = SentenceSignals(sig.vectors, sig.cosine, sig.lexical, sig.prior, sig.lead_in, None)
+    assert no_tokens.scores(0.5) == pytest.approx(base)
+
+
+def test_choose_keeps_a_close_second_sentence_of_the_same_document_in_document_order() -> None:
+    hits = [_hit("A.", 1), _hit("B.", 2), _hit("C.", 3, doc="CCW/GGE.1/2023/2")]
+    cands = [(1, "A."), (2, "B."), (3, "C.")]
+    assert choose(cands, [0.80, 0.81, 0.805], hits) == [0, 1]  # C is close but in another document
+    assert choose(cands, [0.70, 0.81, 0.805], hits) == [1]  # A is more than the margin below B
+    assert choose(cands, [0.80, 0.81, 0.805], hits, max_sentences=1) == [1]
+
+
+def test_the_selection_quotes_the_sentence_that_has_a_counterpart_for_each_question_word(fake_embedder) -> None:
+    text = ("The Group of Experts held its 2023 session. The Group of Experts met in Geneva from 6 to 10 March 2023. "
+            "The budget was adopted.")
+    hits = [_hit(text)]
+    question = "Where did the Group of Experts meet in 2023?"
+    cands = candidate_sentences(hits)
+    sig = sentence_signals(question, hits, cands, fake_embedder, with_alignment=True)
+    assert [round(float(a), 4) for a in sig.alignment] == [0.8423, 0.9346, 0.2074]
+    chosen = select_evidence(question, hits, fake_embedder, max_sentences=1)
+    assert [(e.n, e.text) for e in chosen.evidence] == [(1, "The Group of Experts met in Geneva from 6 to 10 March 2023.")]
+    assert ALIGN_WEIGHT == 0.25
+
+
+G21 = ("本集团欢迎在拉丁美洲和加勒比禁止核武器组织大会第二十五届会议框架内，于 2017 年 2 月 14 日在墨西哥举行《特拉特洛尔科条约》"
+       "五十周年庆祝活动。本集团还欢迎 1996 年在埃及开罗签署的《非洲无核武器区条约》，即《佩林达巴条约》。该条约于 2009 年 7 月 15 日"
+       "生效，力求防止在非洲大陆部署核爆炸装置并禁止在非洲大陆试验核武器和向这一大陆倾倒放射性废物。为了确保履行该条约之下的义务，"
+       "成立了非洲核能委员会。")  # CD/PV.1505, the Group of 21's statement
+
+
+@pytest.mark.slow
+def test_an_english_question_over_chinese_text_quotes_only_the_sentence_that_answers_it(real_embedder) -> None:
+    hits = [_hit(G21, lang="zh")]
+    question = "Where was the African Nuclear-Weapon-Free Zone Treaty signed?"
+    signing = "本集团还欢迎 1996 年在埃及开罗签署的《非洲无核武器区条约》，即《佩林达巴条约》。"
+    assert [e.text for e in select_evidence(question, hits, real_embedder).evidence] == [signing]
+    # Without the word alignment a sentence about the commission scores close enough to be quoted as well.
+    assert [e.text for e in select_evidence(question, hits, real_embedder, align_weight=0.0).evidence] == [
+        signing, "为了确保履行该条约之下的义务，成立了非洲核能委员会。"]
