@@ -81,7 +81,12 @@ def test_an_english_question_never_ranks_below_dense_only(fake_index_dir, fake_e
 
 def test_keyword_evidence_still_counts_in_the_same_language(fake_index_dir, fake_embedder) -> None:
     hits = Retriever(load_index(fake_index_dir), fake_embedder).search("明斯克将举行什么会议？", k=10).hits
-    assert [h.bm25_rank for h in hits[:3]] == [2, 3, 16]  # a Chinese question's keywords count on Chinese text
+    # a Chinese question's keywords count on Chinese text, by score: the only paragraph naming Minsk (BM25 rank 1,
+    # outside the fake embedder's dense top 50) comes first
+    assert [(h.bm25_rank, h.dense_rank) for h in hits[:3]] == [(1, None), (2, 2), (3, 8)]
+    assert hits[0].chunk.cite == "CD/PV.1505 turn 2 ¶20"
+    by_rank = Retriever(load_index(fake_index_dir), fake_embedder, RetrievalSettings(score_fusion_languages=()))
+    assert [h.bm25_rank for h in by_rank.search("明斯克将举行什么会议？", k=10).hits[:3]] == [2, 3, 16]
 
 
 def test_an_index_built_by_the_previous_chunker_is_refused_with_the_rebuild_command(tmp_path, fake_embedder) -> None:
