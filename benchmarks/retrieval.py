@@ -365,6 +365,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "units-400": {"unit_chars": 400},
     "units-1500": {"unit_chars": 1500},
     "fusion-all-languages": {"same_language_keywords": False},
+    # Fusion by score for Chinese questions (the default since 2026-12-01) against rank fusion
+    # everywhere (before) and score fusion in every language.
+    "rank-fusion": {"score_fusion_languages": ()},
+    "score-fusion-all": {"score_fusion_languages": ("zh", "en", "fr", "es", "ru", "ar", "other")},
     "milvus-lite": {"store": "milvus-lite"},  # the default recipe on the Milvus store (issue 13)
 }
 

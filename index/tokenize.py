@@ -27,6 +27,22 @@ def _jieba():
     return jieba
 
 
+_ACRONYM = re.compile(r"[A-Z]{2,}[A-Za-z]*")
+
+
+def _words(text: str) -> list[str]:
+    """Words outside ideograph runs, as `tokenize` cuts them (case kept)."""
+    return [w for part in _CJK_RUN.split(text) for w in _WORD.findall(part)]
+
+
+def neutral_tokens(text: str) -> list[str]:
+    """The tokens of `text` that read the same in every language: words with a digit and acronyms (EUR-2,
+    GGE.1, 2023, UNEP), lower-cased and cut exactly as `tokenize` cuts the indexed text, so they match it (a
+    pattern of their own cut `[EUR-2]` into `EUR` and `2`, which the index, holding `eur-2`, never matched)."""
+    text = unicodedata.normalize("NFKC", text)
+    return [w.lower() for w in _words(text) if any(ch.isdigit() for ch in w) or _ACRONYM.fullmatch(w)]
+
+
 def tokenize(text: str) -> list[str]:
     """Tokens of `text` for keyword search (NFKC, lower-cased, stopwords dropped)."""
     text = unicodedata.normalize("NFKC", text).lower()

@@ -10,11 +10,12 @@ from functools import lru_cache
 import numpy as np
 
 from index.base import ChunkStore, RowFilter
+from index.tokenize import neutral_tokens
 from rag.answer.versions import collapse_versions
 from rag.config import RetrievalSettings
 from rag.errors import RagError
 from rag.ingest.versions import LibraryVersions, resolve_versions
-from rag.lang import NEUTRAL_TOKEN, detect_language
+from rag.lang import detect_language
 from rag.models.embed import Embedder
 from rag.types import Chunk, Hit
 
@@ -98,24 +99,25 @@ class Retriever:
         self.settings = settings or RetrievalSettings()
         self.versions = LibraryVersions(index)  # documents with several language versions, aligned on demand
 
-    def _language_aware(self, query: str, order: list[int], where: RowFilter | None, rows: _Rows,
-                        scores: dict[int, float]) -> list[int]:
+    def _language_aware(self, q_lang: str, query: str, order: list[int], where: RowFilter | None, rows: _Rows,
+                        scores: dict[int, float]) -> tuple[list[int], bool]:
         """BM25 candidates where keywords can match: passages in the question's language by all its words;
         passages in other languages only by its language-neutral tokens (numbers, acronyms, symbols), scored
-        (in `scores`, for rows not already there) by those tokens."""
-        q_lang = detect_language(query)
+        (in `scores`, for rows not already there) by those tokens. Returns the ranked rows and whether all of
+        them are in the question's language (their scores then compare with each other)."""
         same = [i for i, c in zip(order, rows.get(order)) if (c.language or q_lang) == q_lang]
         if len(same) == len(order):
-            return order
-        neutral = " ".join(NEUTRAL_TOKEN.findall(query))
+            return order, True
+        neutral = " ".join(neutral_tokens(query))
         if not neutral:
-            return same
+            return same, True
         found = self.index.keyword_search(neutral, self.settings.candidates, where)
         cross = [i for (i, _), c in zip(found, rows.get([i for i, _ in found])) if (c.language or q_lang) != q_lang]
         for i, sc in found:
             scores.setdefault(i, sc)
         # one ranked list: same-language matches by their full score first, then neutral-token matches
-        return same + [int(i) for i in cross if i not in set(same)]
+        merged = same + [int(i) for i in cross if i not in set(same)]
+        return merged, len(merged) == len(same)
 
     def _allowed(self, where: RowFilter | None, chunk: Chunk) -> bool:
         return where is None or where.matches(chunk, self.index.docs.get(chunk.doc_id))
@@ -206,18 +208,25 @@ class Retriever:
         bm_score = dict(keyword_found)
         t3 = time.perf_counter()
         rows = _Rows(self.index)
+        q_lang = detect_language(query)
         # Keyword evidence counts only where it can match: a passage in the question's language. Across
         # languages BM25 matches only stray numbers and names, and fusing it ranked English questions over
         # Chinese text below dense search alone (UNPC dev, benchmarks/README.md).
+        same_only = False
         if mode == "hybrid" and s.same_language_keywords:
-            bm_order = self._language_aware(query, bm_order, where, rows, bm_score)
+            bm_order, same_only = self._language_aware(q_lang, query, bm_order, where, rows, bm_score)
         dense = dense_found if mode in ("hybrid", "dense") else []
         keyword = [(i, bm_score[i]) for i in bm_order] if mode in ("hybrid", "bm25") else []
-        fused, info = rrf_fuse(dense, keyword, s.rrf_k, s.dense_weight, s.bm25_weight)
+        # A question in a language of `score_fusion_languages` whose keyword candidates are all in its language
+        # fuses by score, not rank: rank fusion counts a cosine gap of 0.002 like one of 0.05 (settings say why).
+        if mode == "hybrid" and same_only and keyword and q_lang in s.score_fusion_languages:
+            fused, info = score_fuse(dense, keyword, s.score_fusion_dense)
+        else:
+            fused, info = rrf_fuse(dense, keyword, s.rrf_k, s.dense_weight, s.bm25_weight)
         # Versions of one paragraph in several languages are one hit: take enough passages to fill k after that.
         hits = self._passages(fused, info, q, k * self.versions.max_versions, where, rows)
         if self.versions.max_versions > 1:
-            hits = collapse_versions(hits, self.versions.row, detect_language(query))[:k]
+            hits = collapse_versions(hits, self.versions.row, q_lang)[:k]
         dense_scores = [sc for _, sc in dense_found]
         confidence = float(dense_scores[0])
         timings = {"embed_ms": (t1 - t0) * 1e3, "dense_ms": (t2 - t1) * 1e3, "bm25_ms": (t3 - t2) * 1e3}
@@ -273,6 +282,30 @@ def rrf_fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], r
     for r, (i, sc) in enumerate(keyword, 1):
         fused[i] = fused.get(i, 0.0) + keyword_weight / (rrf_k + r)
         info.setdefault(i, {})["bm25"] = (r, sc)
+    return fused, info
+
+
+def score_fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]],
+               dense_share: float) -> tuple[dict[int, float], dict[int, dict]]:
+    """Convex combination of the two lists' scores, each min-max normalised over its candidates (best 1, worst
+    0; a candidate missing from a list gets 0 from it; a list of equal scores gives each 1).
+
+    Args:
+        dense: (row, cosine) in dense rank order.
+        keyword: (row, BM25 score) in keyword rank order; its scores must compare (one language).
+        dense_share: weight of the dense list; the keyword list gets 1 - dense_share.
+    Returns:
+        (row -> fused score in [0, 1], row -> {"dense": (rank, cosine), "bm25": (rank, score)}) as `rrf_fuse`.
+    """
+    fused: dict[int, float] = {}
+    info: dict[int, dict] = {}
+    for found, weight, name in ((dense, dense_share, "dense"), (keyword, 1.0 - dense_share, "bm25")):
+        if not found:
+            continue
+        lo, hi = min(sc for _, sc in found), max(sc for _, sc in found)
+        for r, (i, sc) in enumerate(found, 1):
+            fused[i] = fused.get(i, 0.0) + weight * ((sc - lo) / (hi - lo) if hi > lo else 1.0)
+            info.setdefault(i, {})[name] = (r, sc)
     return fused, info
 
 

@@ -12,7 +12,7 @@ from rag.answer.checked import AnswerChecker, _complete_segments
 from rag.answer.pipeline import Pipeline
 from rag.answer.retrieve import Filters, expand_hits
 from rag.config import RetrievalSettings, Settings
-from rag.generation.extractive import Evidence, Selection
+from rag.generation.extractive import WINDOW_PASSAGES, Evidence, Selection
 from rag.generation.guard import addresses_reader, quote
 from rag.generation.prompt import REWRITE_SYSTEM, build_messages, build_rewrite_answer_messages
 from rag.types import Answer, Chunk, Hit
@@ -126,12 +126,15 @@ def test_the_stream_carries_only_sentences_that_passed_the_check(fake_index_dir,
     probe = _pipe(fake_index_dir, fake_embedder)
     hits = probe.retriever.search(MINSK).hits
     first = hits[0].chunk.text.split("。")[0] + "。"
-    reply = f"{first}[1]\nVisit http://evil.example for the full answer.\nHACKED"
+    # [n] numbers the parts of the passages, the first passages' window neighbours included (rag.answer.pipeline)
+    n = [h.chunk.chunk_id for h in expand_hits(hits, WINDOW_PASSAGES)].index(hits[0].chunk.chunk_id) + 1
+    assert n == 5  # the Minsk paragraph (turn 2 ¶20), after ¶16-¶19 of its section window
+    reply = f"{first}[{n}]\nVisit http://evil.example for the full answer.\nHACKED"
     chat = RecordingChat(reply=reply)
     pieces, answer = _run(_pipe(fake_index_dir, fake_embedder, chat), MINSK, llm="streaming")
-    assert pieces == [f"{first}[1]\n"]  # the uncited sentences never reach the stream
-    assert answer.text == f"{first}[1]" and answer.generator == "streaming"
-    assert [(c.n, c.supported) for c in answer.citations] == [(1, True)]
+    assert pieces == [f"{first}[{n}]\n"]  # the uncited sentences never reach the stream
+    assert answer.text == f"{first}[{n}]" and answer.generator == "streaming"
+    assert [(c.n, c.supported) for c in answer.citations] == [(n, True)]
     assert answer.notes == ["dropped a sentence without a citation: 'Visit http://evil.example for the full answer.'",
                             "dropped a sentence without a citation: 'HACKED'"]
 

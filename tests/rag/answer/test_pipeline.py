@@ -77,11 +77,14 @@ def test_citations_map_to_the_numbered_passages(fake_index_dir, fake_embedder) -
 def test_a_wrong_number_is_repointed_to_the_supporting_passage(fake_index_dir, fake_embedder) -> None:
     hits = _pipeline(fake_index_dir, fake_embedder).retriever.search(MINSK).hits
     first = hits[0].chunk.text.split("。")[0] + "。"
-    chat = RecordingChat(reply=f"{first}[4]")
+    numbered = [h.chunk.chunk_id for h in expand_hits(hits, WINDOW_PASSAGES)]
+    right, wrong = numbered.index(hits[0].chunk.chunk_id) + 1, numbered.index(hits[1].chunk.chunk_id) + 1
+    assert (right, wrong) == (5, 9)  # the first passage's ¶20 after ¶16-¶19 of its window; the second's ¶6
+    chat = RecordingChat(reply=f"{first}[9]")
     answer = _pipeline(fake_index_dir, fake_embedder, chat).ask(MINSK, llm="recording")
-    assert answer.text == f"{first}[1]"
-    assert [(c.n, c.chunk.chunk_id) for c in answer.citations] == [(1, hits[0].chunk.chunk_id)]
-    assert answer.notes == ["re-pointed [4] to [1]: passage 1 supports the sentence"]
+    assert answer.text == f"{first}[5]"
+    assert [(c.n, c.chunk.chunk_id) for c in answer.citations] == [(5, hits[0].chunk.chunk_id)]
+    assert answer.notes == ["re-pointed [9] to [5]: passage 5 supports the sentence"]
 
 
 def test_an_obeyed_injection_cannot_reach_the_user(fake_index_dir, fake_embedder) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from index.store import load_index
-from rag.answer.retrieve import Filters, Retriever, _near_duplicate, expand_hits
+from rag.answer.retrieve import Filters, Retriever, _near_duplicate, expand_hits, score_fuse
 from rag.config import RetrievalSettings
 from rag.errors import RagError
 
@@ -33,7 +33,7 @@ def test_modes_and_unknown_mode(fake_retriever) -> None:
 
 
 def test_hybrid_is_weighted_reciprocal_rank_fusion(fake_index_dir, fake_embedder) -> None:
-    s = RetrievalSettings(rrf_k=10, dense_weight=1.0, bm25_weight=0.75)
+    s = RetrievalSettings(rrf_k=10, dense_weight=1.0, bm25_weight=0.75, score_fusion_languages=())
     hits = Retriever(load_index(fake_index_dir), fake_embedder, s).search(MINSK, k=5).hits
     for h in hits:
         expected = (1.0 / (10 + h.dense_rank) if h.dense_rank else 0.0) + (0.75 / (10 + h.bm25_rank) if h.bm25_rank else 0.0)
@@ -113,6 +113,31 @@ def test_rrf_fuse_weights_each_list_by_reciprocal_rank() -> None:
     assert info == {7: {"dense": (1, 0.9)}, 3: {"dense": (2, 0.8), "bm25": (1, 12.0)}, 5: {"bm25": (2, 4.0)}}
 
 
+def test_score_fuse_adds_min_max_normalised_scores_by_share() -> None:
+    fused, info = score_fuse([(7, 0.9), (3, 0.8), (4, 0.7)], [(3, 12.0), (5, 4.0)], dense_share=0.3)
+    # dense 0.9 / 0.8 / 0.7 -> 1 / 0.5 / 0; BM25 12 / 4 -> 1 / 0; missing from a list counts 0
+    assert fused == pytest.approx({7: 0.3, 3: 0.3 * 0.5 + 0.7, 4: 0.0, 5: 0.0})
+    assert info == {7: {"dense": (1, 0.9)}, 3: {"dense": (2, 0.8), "bm25": (1, 12.0)}, 4: {"dense": (3, 0.7)},
+                    5: {"bm25": (2, 4.0)}}
+    assert score_fuse([(1, 0.5)], [(2, 3.0), (1, 3.0)], dense_share=0.3)[0] == pytest.approx({1: 1.0, 2: 0.7})
+
+
+def test_a_chinese_question_fuses_by_score_and_an_english_one_by_rank(fake_index_dir, fake_embedder) -> None:
+    index = load_index(fake_index_dir)  # the seeds: every passage Chinese
+    r = Retriever(index, fake_embedder)
+    dense = index.dense_search(fake_embedder.embed_queries([MINSK])[0], 50)
+    expected, _ = score_fuse(dense, index.keyword_search(MINSK, 50), dense_share=0.3)
+    hits = r.search(MINSK, k=5).hits
+    assert hits[0].score == pytest.approx(max(expected.values()))
+    assert all(any(h.score == pytest.approx(v) for v in expected.values()) for h in hits)
+    # English over Chinese passages: keywords match only by numbers and acronyms (2023), so ranks are fused
+    en = r.search("Who chaired the Group of Experts in 2023?", k=5).hits
+    assert any(h.bm25_rank for h in en)
+    for h in en:
+        assert h.score == pytest.approx((1.0 / (10 + h.dense_rank) if h.dense_rank else 0.0)
+                                        + (1.0 / (10 + h.bm25_rank) if h.bm25_rank else 0.0))
+
+
 def test_date_range_keeps_only_documents_dated_within_it(fake_retriever) -> None:
     # Seeds: CD/PV.1505 2019-06-12, EUR/44A25/1 2022-09, CCW/GGE.1/2023/2 2023-05-19; bounds are inclusive prefixes.
     def docs(**kw: str) -> set[str]:
@@ -133,12 +158,12 @@ def test_expand_hits_numbers_the_window_neighbours_of_the_first_passages_only(fa
     assert [h.chunk.chunk_id for h in wide] == (
         [c.chunk_id for h in passages[:2] for c in h.parts] + [h.chunk.chunk_id for h in narrow if h.group > 2])
     assert [(h.group, h.chunk.locator) for h in wide] == [
-        (1, "turn 4 ¶6"), (1, "turn 4 ¶7"), (1, "turn 4 ¶8"), (1, "turn 4 ¶9"),
-        (2, "turn 7 ¶19"), (2, "turn 7 ¶20"), (2, "turn 7 ¶21"), (2, "turn 7 ¶22"), (2, "turn 7 ¶23"),
-        (3, "turn 1 ¶2"), (4, "turn 8 ¶5")]
-    assert [(h.group, h.chunk.locator) for h in narrow] == [(1, "turn 4 ¶6"), (2, "turn 7 ¶22"), (3, "turn 1 ¶2"),
-                                                            (4, "turn 8 ¶5")]
+        (1, "turn 2 ¶16"), (1, "turn 2 ¶17"), (1, "turn 2 ¶18"), (1, "turn 2 ¶19"), (1, "turn 2 ¶20"), (1, "turn 2 ¶21"),
+        (1, "turn 2 ¶22"), (1, "turn 2 ¶23"), (2, "turn 4 ¶6"), (2, "turn 4 ¶7"), (2, "turn 4 ¶8"), (2, "turn 4 ¶9"),
+        (3, "turn 7 ¶22"), (4, "turn 1 ¶2")]
+    assert [(h.group, h.chunk.locator) for h in narrow] == [(1, "turn 2 ¶20"), (2, "turn 4 ¶6"), (3, "turn 7 ¶22"),
+                                                            (4, "turn 1 ¶2")]
     assert [h.rank for h in wide] == list(range(1, len(wide) + 1))
     # only the chunk that matched carries the retrieval scores; a neighbour has none of its own
-    assert [h.chunk.locator for h in wide if h.dense_score is not None] == ["turn 4 ¶6", "turn 7 ¶22", "turn 1 ¶2",
-                                                                            "turn 8 ¶5"]
+    assert [h.chunk.locator for h in wide if h.dense_score is not None] == ["turn 2 ¶20", "turn 4 ¶6", "turn 7 ¶22",
+                                                                            "turn 1 ¶2"]

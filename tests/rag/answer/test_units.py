@@ -81,7 +81,12 @@ def test_an_english_question_never_ranks_below_dense_only(fake_index_dir, fake_e
 
 def test_keyword_evidence_still_counts_in_the_same_language(fake_index_dir, fake_embedder) -> None:
     hits = Retriever(load_index(fake_index_dir), fake_embedder).search("明斯克将举行什么会议？", k=10).hits
-    assert [h.bm25_rank for h in hits[:3]] == [2, 3, 16]  # a Chinese question's keywords count on Chinese text
+    # a Chinese question's keywords count on Chinese text, by score: the only paragraph naming Minsk (BM25 rank 1,
+    # outside the fake embedder's dense top 50) comes first
+    assert [(h.bm25_rank, h.dense_rank) for h in hits[:3]] == [(1, None), (2, 2), (3, 8)]
+    assert hits[0].chunk.cite == "CD/PV.1505 turn 2 ¶20"
+    by_rank = Retriever(load_index(fake_index_dir), fake_embedder, RetrievalSettings(score_fusion_languages=()))
+    assert [h.bm25_rank for h in by_rank.search("明斯克将举行什么会议？", k=10).hits[:3]] == [2, 3, 16]
 
 
 def test_an_index_built_by_the_previous_chunker_is_refused_with_the_rebuild_command(tmp_path, fake_embedder) -> None:
@@ -153,3 +158,11 @@ def test_the_chair_question_finds_the_chairs_paragraph_in_the_top_3(real_pipelin
     hits = real_pipeline.retriever.search(CHAIR_ZH, k=3).hits
     assert any("弗拉维奥·苏亚雷斯·达米科大使担任主席" in h.text for h in hits), [
         (h.chunk.cite, [c.locator for c in h.parts]) for h in hits]
+
+
+@pytest.mark.slow
+def test_a_symbol_in_an_english_question_finds_the_chinese_document_naming_it(real_pipeline) -> None:
+    # `[EUR-2]` is one token in the index; cut by a pattern of its own (EUR + 2) it matched nothing (rank 3 before)
+    hits = real_pipeline.retriever.search("What is the title of the draft new resolution [EUR-2]?", k=5).hits
+    assert (hits[0].chunk.symbol, hits[0].chunk.locator, hits[0].bm25_rank) == ("EUR/44A25/1", "front matter", 1)
+    assert "人工智能技术助力电信/信息通信技术和" in hits[0].text

@@ -123,7 +123,8 @@ CHAIR_EN = "Who chaired the 2023 sessions of the CCW Group of Governmental Exper
 @pytest.mark.slow
 def test_the_shipped_rule_refuses_a_close_to_corpus_and_an_off_topic_question_and_answers_the_chair(
         real_pipeline) -> None:
-    # Margins to the thresholds on the benchmark's seed index (benchmarks/retrieval.py): q102 -0.072, q106 -0.096.
+    # Margins to the thresholds on the benchmark's seed index (benchmarks/retrieval.py): q102 -0.092, q106 -0.092
+    # (rule refit 2026-12-01 after the Chinese score fusion; -0.072 / -0.096 under the rule before).
     # Without the alignment term q102 scored above the previous rule's threshold and was answered.
     assert real_pipeline.ask(US_AT_1505_ZH, llm="extractive").refused
     assert real_pipeline.ask(SOURDOUGH, llm="extractive").refused
