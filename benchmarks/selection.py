@@ -16,6 +16,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,10 @@ from retrieval import (  # noqa: E402,E501
     norm,
 )
 
-from rag.generation.extractive import WINDOW_PASSAGES  # noqa: E402
+from rag.generation.extractive import ALIGN_WEIGHT, WINDOW_PASSAGES  # noqa: E402
 
 ALIGN_WEIGHTS = (0.0, 0.25, 0.5, 1.0)  # 0 is the selection without alignment
+ALIGN_TOPS = (0, 16, 12, 8, 6)  # align only the best N candidates by the other signals (0: all), at ALIGN_WEIGHT
 
 
 def holds(sentence: str, needles: list[str]) -> bool:
@@ -58,18 +60,26 @@ def question_rows(q: Q, hits: list[Any], emb: Any, qvec: np.ndarray) -> dict[str
     cands = candidate_sentences(hits)
     if not cands:
         return None
-    sig = sentence_signals(q.text, hits, cands, emb, qvec, with_alignment=True)
+    sig = sentence_signals(q.text, hits, cands, emb, qvec, with_alignment=True, align_candidates=0)
     return {"id": q.qid, "lang": q.lang, "cands": cands, "signals": sig,
             "holds": [holds(s, q.needles) for _, s in cands]}
 
 
-def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weight: float) -> dict[str, float]:
-    """top@1, precision and reach of the selection at alignment weight `weight`."""
+def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weight: float, top_n: int = 0
+             ) -> dict[str, float]:
+    """top@1, precision and reach of the selection at alignment weight `weight`, the alignment computed for the
+    best `top_n` candidates by the other signals only (0: all)."""
     from rag.generation.extractive import choose
 
     top = prec = reach = 0.0
     for r in rows:
-        scores = r["signals"].scores(weight)
+        sig = r["signals"]
+        if top_n and sig.alignment is not None:
+            keep = np.argsort(-np.asarray(sig.scores()))[:top_n]
+            masked = np.zeros_like(sig.alignment)
+            masked[keep] = sig.alignment[keep]
+            sig = replace(sig, alignment=masked)
+        scores = sig.scores(weight)
         order = np.argsort(-np.asarray(scores))
         top += r["holds"][int(order[0])]
         chosen = choose(r["cands"], scores, hits_by_id[r["id"]])
@@ -112,6 +122,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 for lang in sorted({r["lang"] for r in rows}) + ["all"]:
                     sel = [r for r in rows if lang in ("all", r["lang"])]
                     by_lang[lang] = {str(w): evaluate(sel, hits_by_id, w) for w in ALIGN_WEIGHTS}
+                    by_lang[lang].update({f"{ALIGN_WEIGHT} top {n}": evaluate(sel, hits_by_id, ALIGN_WEIGHT, n)
+                                          for n in ALIGN_TOPS if n})
                 res[half] = {"by_lang": by_lang, "signals_ms_p50": float(np.percentile(ms, 50)) if ms else 0.0,
                              "signals_ms_p95": float(np.percentile(ms, 95)) if ms else 0.0}
                 for lang, d in by_lang.items():

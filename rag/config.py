@@ -110,8 +110,8 @@ class RetrievalSettings:
     gap_weight: float = 0.0
     neutral_penalty: float = 0.02
     # Weight of the word-alignment coverage (rag.models.alignment). Its cost: one pass through half the encoder
-    # over the question and the top 3 passages (≤256 tokens each): p50 37-116 ms, p95 75-134 ms per question on 2
-    # quiet AMD EPYC cores (five benchmark indexes; ~160-270 ms under load 3-5; README). 0 skips it (then take the
+    # over the question and the top 3 passages (≤256 tokens each): p50 46-130 ms, p95 82-141 ms per question on 2
+    # quiet AMD EPYC cores (five benchmark indexes, 2026-12-02; ~160-270 ms under load 3-5; README). 0 skips it (then take the
     # thresholds without alignment above).
     alignment_weight: float = 0.5
     dedupe_threshold: float = 0.95  # near-duplicate chunks (by character overlap) are collapsed

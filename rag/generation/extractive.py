@@ -30,11 +30,18 @@ SAME_DOCUMENT_ONLY = True  # a second sentence from another document read as a n
 SECOND_SENTENCE_MARGIN = 0.015  # on seeds/gold: citation P .582 vs .529 at 0.03, .576 with one sentence only
 # Weight of the word-alignment coverage of the question by each sentence (rag.models.alignment), beside its cosine:
 # the sentence that has a counterpart for each question word, in any language. benchmarks/selection.py, dev halves,
-# 2026-12-01, precision of the quoted sentences at weight 0 / 0.25 / 0.5: CMRC 0.625 / 0.648 / 0.645, UNPC en→zh
-# 0.608 / 0.640 / 0.643, UNPC zh→zh 0.957 / 1.000 / 1.000, seeds/gold English 0.425 / 0.475 / 0.475, Chinese
-# 0.825 / 0.825 / 0.800, UNPC en→en 0.923 at all. Its cost: half an encoder pass over the candidate sentences,
-# p50 ~110 ms per question on 2 shared cores.
+# 2026-12-02 (retrieval with the Chinese score fusion), precision of the quoted sentences at weight 0 / 0.25 / 0.5:
+# CMRC 0.622 / 0.645 / 0.642, UNPC en→zh 0.605 / 0.637 / 0.640, UNPC zh→zh 0.957 / 1.000 / 1.000, seeds/gold
+# English 0.425 / 0.475 / 0.475, Chinese 0.850 / 0.875 / 0.850, UNPC en→en 0.923 at all (mean 0.730 / 0.759 /
+# 0.755). Its cost: half an encoder pass over the candidate sentences, p50 ~110 ms, p95 ~375 ms per question on 2
+# shared AMD EPYC cores.
 ALIGN_WEIGHT = 0.25
+# The alignment is computed for the best this many candidates by the other signals only (the rest keep their score
+# without it): with the window neighbours a question has ~28 candidate sentences on the seeds, and aligning all of
+# them cost p50 0.15-0.45 s, p95 up to 1 s per question (benchmarks/selection.py, quiet machine). Aligning the best
+# 16, 12, 8 or 6 gave the same selection as aligning all on every dev half of the five sets (2026-12-02); 8 keeps a
+# margin (6 lost one seeds/gold English test question) at under a third of the cost.
+ALIGN_CANDIDATES = 8  # 0: all
 
 
 @dataclass
@@ -104,7 +111,8 @@ class SentenceSignals:
 
 
 def sentence_signals(question: str, hits: list[Hit], cands: list[tuple[int, str]], embedder: Embedder,
-                     query_vector: np.ndarray | None = None, with_alignment: bool = False) -> SentenceSignals:
+                     query_vector: np.ndarray | None = None, with_alignment: bool = False,
+                     align_candidates: int | None = None) -> SentenceSignals:
     """The signals `SentenceSignals.scores` combines, for the candidates of `candidate_sentences(hits)`.
 
     Args:
@@ -114,6 +122,8 @@ def sentence_signals(question: str, hits: list[Hit], cands: list[tuple[int, str]
         embedder: embeds the question (unless `query_vector` is given) and the sentences; its encoder gives the
             token vectors of the alignment.
         with_alignment: compute the word-alignment coverage (when the embedder exposes token vectors).
+        align_candidates: align only the best this many candidates by the other signals, the others get 0
+            (default `ALIGN_CANDIDATES`; 0 aligns all).
     Returns:
         The signals, in the order of `cands`.
     """
@@ -125,9 +135,15 @@ def sentence_signals(question: str, hits: list[Hit], cands: list[tuple[int, str]
     # (the rank of the retrieved passage, `group`, not of the part within it).
     prior = [TOP_PASSAGES - (hits[n - 1].group or n) for n, _ in cands]
     lead_in = [1.0 if s.rstrip().endswith((":", "：")) else 0.0 for _, s in cands]
-    aligned = sentence_alignment(embedder, question, [s for _, s in cands]) if with_alignment else None
-    return SentenceSignals(vecs, vecs @ q, np.asarray(lexical), np.asarray(prior, float), np.asarray(lead_in),
-                           aligned)
+    sig = SentenceSignals(vecs, vecs @ q, np.asarray(lexical), np.asarray(prior, float), np.asarray(lead_in))
+    if with_alignment:
+        top = ALIGN_CANDIDATES if align_candidates is None else align_candidates
+        idx = np.argsort(-np.asarray(sig.scores()))[: top or len(cands)]
+        aligned = sentence_alignment(embedder, question, [cands[int(i)][1] for i in idx])
+        if aligned is not None:
+            sig.alignment = np.zeros(len(cands), np.float32)
+            sig.alignment[idx] = aligned
+    return sig
 
 
 def choose(cands: list[tuple[int, str]], scores: list[float], hits: list[Hit],

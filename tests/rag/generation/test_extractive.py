@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from rag.generation.extractive import (
+    ALIGN_CANDIDATES,
     ALIGN_WEIGHT,
     LEAD_IN_PENALTY,
     SentenceSignals,
@@ -47,9 +48,13 @@ def test_the_selection_quotes_the_sentence_that_has_a_counterpart_for_each_quest
     cands = candidate_sentences(hits)
     sig = sentence_signals(question, hits, cands, fake_embedder, with_alignment=True)
     assert [round(float(a), 4) for a in sig.alignment] == [0.8423, 0.9346, 0.2074]
+    # aligning only the best candidate by the other signals leaves the others at 0
+    first = sentence_signals(question, hits, cands, fake_embedder, with_alignment=True, align_candidates=1)
+    best = int(np.argmax(first.scores()))
+    assert best == 1 and [round(float(a), 4) for a in first.alignment] == [0.0, 0.9346, 0.0]
     chosen = select_evidence(question, hits, fake_embedder, max_sentences=1)
     assert [(e.n, e.text) for e in chosen.evidence] == [(1, "The Group of Experts met in Geneva from 6 to 10 March 2023.")]
-    assert ALIGN_WEIGHT == 0.25
+    assert (ALIGN_WEIGHT, ALIGN_CANDIDATES) == (0.25, 8)
 
 
 G21 = ("本集团欢迎在拉丁美洲和加勒比禁止核武器组织大会第二十五届会议框架内，于 2017 年 2 月 14 日在墨西哥举行《特拉特洛尔科条约》"
