@@ -21,9 +21,12 @@ from rag.types import Hit
 
 TOP_PASSAGES = 3
 # The passages whose section-window neighbours are candidates too (rag.answer.retrieve.expand_hits): the answer often
-# sits in the paragraph after the matched one. benchmarks/selection.py, dev halves, 2026-12-01: seeds/gold evidence
-# within reach of the selection 0.50 -> 0.70 (English questions), 0.80 -> 0.95 (Chinese); CMRC, UNPC unchanged.
-WINDOW_PASSAGES = TOP_PASSAGES
+# sits in the paragraph after the matched one. benchmarks/selection.py, dev halves, alignment 0.25, seeds/gold
+# precision of the quoted sentences (English / Chinese): neighbours of no passage 0.400 / 0.800 (measured before
+# the Chinese score fusion), of the first 0.475 / 0.875, of the first three 0.475 / 0.875 (reach 0.65 / 1.00 and
+# 0.70 / 1.00); CMRC, UNPC unchanged. One passage costs half of three: an extractive answer p50 390 ms, p95 1.07 s
+# on 2 quiet AMD EPYC cores (seeds, 40 questions), against 711 ms / 1.89 s with three and 158 ms / 358 ms with none.
+WINDOW_PASSAGES = 1
 MAX_SENTENCES = 2
 LEAD_IN_PENALTY = 0.02  # seeds/gold: citation P .594 vs .582 without it, F1 .240 vs .235
 SAME_DOCUMENT_ONLY = True  # a second sentence from another document read as a non sequitur; gold cit. P .600 vs .594
