@@ -69,13 +69,13 @@ def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weigh
              ) -> dict[str, float]:
     """top@1, precision and reach of the selection at alignment weight `weight`, the alignment computed for the
     best `top_n` candidates by the other signals only (0: all)."""
-    from rag.generation.extractive import choose
+    from rag.generation.extractive import align_targets, choose
 
     top = prec = reach = 0.0
     for r in rows:
         sig = r["signals"]
         if top_n and sig.alignment is not None:
-            keep = np.argsort(-np.asarray(sig.scores()))[:top_n]
+            keep = align_targets(sig, top_n)
             masked = np.zeros_like(sig.alignment)
             masked[keep] = sig.alignment[keep]
             sig = replace(sig, alignment=masked)

@@ -140,13 +140,18 @@ def sentence_signals(question: str, hits: list[Hit], cands: list[tuple[int, str]
     lead_in = [1.0 if s.rstrip().endswith((":", "：")) else 0.0 for _, s in cands]
     sig = SentenceSignals(vecs, vecs @ q, np.asarray(lexical), np.asarray(prior, float), np.asarray(lead_in))
     if with_alignment:
-        top = ALIGN_CANDIDATES if align_candidates is None else align_candidates
-        idx = np.argsort(-np.asarray(sig.scores()))[: top or len(cands)]
+        idx = align_targets(sig, ALIGN_CANDIDATES if align_candidates is None else align_candidates)
         aligned = sentence_alignment(embedder, question, [cands[int(i)][1] for i in idx])
         if aligned is not None:
             sig.alignment = np.zeros(len(cands), np.float32)
             sig.alignment[idx] = aligned
     return sig
+
+
+def align_targets(sig: SentenceSignals, n: int) -> np.ndarray:
+    """Indices of the candidates the word alignment is computed for: the best `n` by the other signals (0: all)."""
+    order = np.argsort(-np.asarray(sig.scores()))
+    return order[:n] if n else order
 
 
 def choose(cands: list[tuple[int, str]], scores: list[float], hits: list[Hit],
