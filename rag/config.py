@@ -114,11 +114,22 @@ class RetrievalSettings:
     # quiet AMD EPYC cores (five benchmark indexes, 2026-12-02; ~160-270 ms under load 3-5; README). 0 skips it (then take the
     # thresholds without alignment above).
     alignment_weight: float = 0.5
+    # Weight of the translated keyword coverage of an English question over Chinese passages
+    # (rag.answer.refusal.translated_coverage).
+    translated_coverage_weight: float = 0.0
     dedupe_threshold: float = 0.95  # near-duplicate chunks (by character overlap) are collapsed
     # Keywords count where they can match: all words on passages in the question's language, only numbers,
     # acronyms and symbols on others (UNPC en→zh dev hit@1 0.387 vs 0.383 with all words everywhere; see
     # rag.answer.retrieve). False: every BM25 match counts, as before.
     same_language_keywords: bool = True
+    # Languages whose questions also search passages in Chinese by the translations of their words
+    # (rag.models.lexicon, CC-CEDICT): "propose" also matches 提出, "disarmament" 裁军. Chosen on the dev halves:
+    # UNPC en→zh hit@1 0.540 → 0.633, hit@5 0.680 → 0.767; seeds/gold hit@5 0.900 → 0.925 (benchmarks/README.md).
+    # () turns it off.
+    translate_keywords: tuple[str, ...] = ("en",)
+    # The keyword list's weight in rank fusion when it holds translated matches: dev hit@1 UNPC en→zh / seeds/gold
+    # 0.5: 0.553 / 0.775, 1.0: 0.597 / 0.775, 1.5: 0.633 / 0.775, 2.0: 0.640 / 0.750, 3.0: 0.633 / 0.750.
+    translated_weight: float = 1.5
     # Small-to-big, chosen on the dev halves (benchmarks/README.md): a hit brings its unit (lead-in + items, or
     # the pieces of one paragraph) when the unit is at most `unit_chars` long — CMRC hit@1 0.84 without units,
     # 0.96 at 750, 0.98 at 1500 — and then its neighbours in the same section up to `window_chars` — seeds/gold

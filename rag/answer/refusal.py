@@ -1,4 +1,4 @@
-"""The refuse-or-answer decision: signals of a retrieval (cosine, gap, question coverage, word alignment) against per-language-pair thresholds."""
+"""The refuse-or-answer decision: signals of a retrieval (cosine, gap, question coverage, word alignment, translated keywords) against per-language-pair thresholds."""
 from __future__ import annotations
 
 import re
@@ -9,6 +9,7 @@ from index.tokenize import tokenize
 from rag.config import RetrievalSettings
 from rag.lang import CJK_LANGUAGES, NEUTRAL_TOKEN
 from rag.models.alignment import alignment_coverage
+from rag.models.lexicon import load_lexicon, translate_keywords
 
 if TYPE_CHECKING:  # annotations only: retrieve imports nothing from here
     from rag.answer.retrieve import Retrieval
@@ -78,6 +79,9 @@ class RefusalSignals:
     # Word-alignment coverage of the question by the best passages (rag.models.alignment), in any language pair;
     # None when computed without an embedder (then the decision leaves the term out).
     alignment: float | None = None
+    # An English question over Chinese passages: share of its translatable words and phrases (rag.models.lexicon)
+    # of which some translation is in the best passages; None for other language pairs.
+    translated_coverage: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,13 +123,26 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
     alignment = None
     if embedder is not None:
         alignment = alignment_coverage(embedder, question, texts)
+    translated = translated_coverage(question, question_lang, hits[0].chunk.language, text)
     return RefusalSignals(group, round(retrieval.confidence, 4), round(margin, 4), round(gap, 4), round(coverage, 4),
                           missing, len(neutral), neutral_missing, len(hits),
-                          None if alignment is None else round(alignment, 4))
+                          None if alignment is None else round(alignment, 4),
+                          None if translated is None else round(translated, 4))
+
+
+def translated_coverage(question: str, question_lang: str, passage_lang: str | None, text: str) -> float | None:
+    """Share of an English question's translatable words and phrases with some translation in `text` (Chinese
+    passages): keyword coverage across the language pair. None for other pairs; 1.0 when nothing translates."""
+    if question_lang != "en" or passage_lang != "zh":
+        return None
+    found = translate_keywords(question, load_lexicon())
+    if not found:
+        return 1.0
+    return sum(1 for _, words in found if any(w in text for w in words)) / len(found)
 
 
 def refusal_score(signals: RefusalSignals, coverage_weight: float, gap_weight: float, neutral_penalty: float,
-                  alignment_weight: float = 0.0) -> float:
+                  alignment_weight: float = 0.0, translated_weight: float = 0.0) -> float:
     """One number per retrieval, compared with the threshold of its language pair (higher = more answerable).
 
     Args:
@@ -134,13 +151,16 @@ def refusal_score(signals: RefusalSignals, coverage_weight: float, gap_weight: f
         gap_weight: weight of the gap between the best and the second cosine.
         neutral_penalty: subtracted per number, acronym or symbol of the question missing from the best passages.
         alignment_weight: weight of the word-alignment coverage (every language pair; left out when unknown).
+        translated_weight: weight of the translated keyword coverage (across languages; left out when unknown).
 
     Returns:
         The score.
     """
     cov = coverage_weight * signals.coverage if signals.group != "cross" else 0.0
     align = alignment_weight * signals.alignment if signals.alignment is not None else 0.0
-    return signals.confidence + cov + gap_weight * signals.gap - neutral_penalty * signals.neutral_missing + align
+    trans = translated_weight * signals.translated_coverage if signals.translated_coverage is not None else 0.0
+    return (signals.confidence + cov + gap_weight * signals.gap - neutral_penalty * signals.neutral_missing + align
+            + trans)
 
 
 def should_refuse(settings: RetrievalSettings, question_lang: str, retrieval: "Retrieval", embedder: Any = None) -> bool:
@@ -171,5 +191,5 @@ def decide(signals: RefusalSignals, settings: RetrievalSettings) -> bool:
     if not signals.hits:
         return True
     score = refusal_score(signals, settings.coverage_weight, settings.gap_weight, settings.neutral_penalty,
-                          settings.alignment_weight)
+                          settings.alignment_weight, settings.translated_coverage_weight)
     return score < group_threshold(settings, signals.group)

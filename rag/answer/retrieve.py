@@ -100,15 +100,16 @@ class Retriever:
         self.versions = LibraryVersions(index)  # documents with several language versions, aligned on demand
 
     def _language_aware(self, q_lang: str, query: str, order: list[int], where: RowFilter | None, rows: _Rows,
-                        scores: dict[int, float]) -> tuple[list[int], bool]:
+                        scores: dict[int, float], translated: list[str]) -> tuple[list[int], bool]:
         """BM25 candidates where keywords can match: passages in the question's language by all its words;
-        passages in other languages only by its language-neutral tokens (numbers, acronyms, symbols), scored
+        passages in other languages by its language-neutral tokens (numbers, acronyms, symbols) and, for an
+        English question, the Chinese translations of its words (`translated`), scored
         (in `scores`, for rows not already there) by those tokens. Returns the ranked rows and whether all of
         them are in the question's language (their scores then compare with each other)."""
         same = [i for i, c in zip(order, rows.get(order)) if (c.language or q_lang) == q_lang]
-        if len(same) == len(order):
+        if same and len(same) == len(order):  # (no match at all: passages in other languages may still match)
             return order, True
-        neutral = " ".join(neutral_tokens(query))
+        neutral = " ".join(neutral_tokens(query) + translated)
         if not neutral:
             return same, True
         found = self.index.keyword_search(neutral, self.settings.candidates, where)
@@ -213,8 +214,9 @@ class Retriever:
         # languages BM25 matches only stray numbers and names, and fusing it ranked English questions over
         # Chinese text below dense search alone (UNPC dev, benchmarks/README.md).
         same_only = False
+        translated = translated_keywords(query, q_lang, s.translate_keywords) if mode == "hybrid" else []
         if mode == "hybrid" and s.same_language_keywords:
-            bm_order, same_only = self._language_aware(q_lang, query, bm_order, where, rows, bm_score)
+            bm_order, same_only = self._language_aware(q_lang, query, bm_order, where, rows, bm_score, translated)
         dense = dense_found if mode in ("hybrid", "dense") else []
         keyword = [(i, bm_score[i]) for i in bm_order] if mode in ("hybrid", "bm25") else []
         # A question in a language of `score_fusion_languages` whose keyword candidates are all in its language
@@ -222,7 +224,8 @@ class Retriever:
         if mode == "hybrid" and same_only and keyword and q_lang in s.score_fusion_languages:
             fused, info = score_fuse(dense, keyword, s.score_fusion_dense)
         else:
-            fused, info = rrf_fuse(dense, keyword, s.rrf_k, s.dense_weight, s.bm25_weight)
+            weight = s.translated_weight if translated and not same_only else s.bm25_weight
+            fused, info = rrf_fuse(dense, keyword, s.rrf_k, s.dense_weight, weight)
         # Versions of one paragraph in several languages are one hit: take enough passages to fill k after that.
         hits = self._passages(fused, info, q, k * self.versions.max_versions, where, rows)
         if self.versions.max_versions > 1:
@@ -259,6 +262,16 @@ class Retriever:
             if len(hits) >= k:
                 break
         return hits
+
+
+def translated_keywords(query: str, q_lang: str, languages: tuple[str, ...]) -> list[str]:
+    """The Chinese words of an English question's words and phrases (rag.models.lexicon), for keyword search over
+    Chinese passages; [] for a question in another language, or when `languages` (the setting) leaves it out."""
+    if q_lang != "en" or q_lang not in languages:
+        return []
+    from rag.models.lexicon import load_lexicon, translate_keywords
+
+    return [w for _, words in translate_keywords(query, load_lexicon()) for w in words]
 
 
 def rrf_fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], rrf_k: int, dense_weight: float,

