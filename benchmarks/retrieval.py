@@ -165,12 +165,14 @@ def load_cmrc(data: Path, limit: int, seed: int, articles: float) -> Corpus:
 # English renderings of the CMRC questions above (limit 150, seed 0, share 0.5), machine-translated by the packaged
 # local model with benchmarks/data/make_cmrc_en.py: the English-over-Chinese-Wikipedia probe of issue 10.
 CMRC_EN_QUESTIONS = "cmrc_en_questions.jsonl"
+CMRC_EN_LIMIT = 150  # the questions translated: load_cmrc(limit=150, seed=0, articles=0.5)
 
 
-def load_cmrc_en(data: Path, limit: int, seed: int, articles: float) -> Corpus:
-    """CMRC 2018 dev asked in English: the same index and halves as `load_cmrc`, each question replaced by its
-    English rendering from benchmarks/data/cmrc_en_questions.jsonl (questions without one are dropped)."""
-    base = load_cmrc(data, limit, seed, articles)
+def load_cmrc_en(data: Path, seed: int, articles: float) -> Corpus:
+    """CMRC 2018 dev asked in English: the index and halves of `load_cmrc` (150 answerable and 75 left-out
+    questions per half), each question replaced by its English rendering from
+    benchmarks/data/cmrc_en_questions.jsonl (questions without one are dropped)."""
+    base = load_cmrc(data, CMRC_EN_LIMIT, seed, articles)
     path = ROOT / "benchmarks" / "data" / CMRC_EN_QUESTIONS
     english = {r["id"]: r["question"] for r in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if r}
     qs = [Q(q.qid, english[q.qid], q.needles, q.half, q.answerable, "en") for q in base.questions if q.qid in english]
@@ -386,9 +388,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # everywhere (before) and score fusion in every language.
     "rank-fusion": {"score_fusion_languages": ()},
     "score-fusion-all": {"score_fusion_languages": ("zh", "en", "fr", "es", "ru", "ar", "other")},
-    "milvus-lite": {"store": "milvus-lite"},
-    "no-translate": {"translate_keywords": ()},  # English questions without CC-CEDICT keyword translation
-    **{f"translated-{w}": {"translated_weight": w} for w in (0.5, 1.0, 1.5, 2.0, 3.0)},  # the default recipe on the Milvus store (issue 13)
+    "milvus-lite": {"store": "milvus-lite"},  # the default recipe on the Milvus store (issue 13)
+    # English questions over Chinese text: the CC-CEDICT keyword translation off; its candidates in BM25 order (no
+    # concept count) at the weight chosen before the concept count; concept minimums and weights (2026-12-02)
+    "no-translate": {"translate_keywords": ()},
+    "bm25-translated": {"translated_concepts": False, "translated_weight": 1.5},
+    **{f"concepts-min{m}-w{w}": {"translated_min_concepts": m, "translated_weight": w}
+       for m in (1, 2, 3) for w in (0.75, 1.0, 1.25, 1.5)},
 }
 
 
@@ -729,7 +735,7 @@ def main(argv: list[str] | None = None) -> int:
         if name == "cmrc":
             corpus = load_cmrc(data, args.limit, args.seed, args.cmrc_articles)
         elif name == "cmrc-en":
-            corpus = load_cmrc_en(data, args.limit, args.seed, args.cmrc_articles)
+            corpus = load_cmrc_en(data, args.seed, args.cmrc_articles)
         elif name == "unpc":
             corpus = load_unpc(data, args.limit, args.seed)
         elif name == "gold":

@@ -32,6 +32,7 @@ from retrieval import (  # noqa: E402,E501
     CachedEmbedder,
     Q,
     load_cmrc,
+    load_cmrc_en,
     load_gold,
     load_unpc,
     load_unpc_en,
@@ -40,10 +41,12 @@ from retrieval import (  # noqa: E402,E501
     norm,
 )
 
-from rag.generation.extractive import ALIGN_WEIGHT, WINDOW_PASSAGES  # noqa: E402
+from rag.generation.extractive import ALIGN_CANDIDATES, ALIGN_WEIGHT, WINDOW_PASSAGES  # noqa: E402
 
 ALIGN_WEIGHTS = (0.0, 0.25, 0.5, 1.0)  # 0 is the selection without alignment
 ALIGN_TOPS = (0, 16, 12, 8, 6)  # align only the best N candidates by the other signals (0: all), at ALIGN_WEIGHT
+# weights of the translated keywords (English questions over Chinese sentences), at ALIGN_WEIGHT / ALIGN_CANDIDATES
+TRANSLATED_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3)
 
 
 def holds(sentence: str, needles: list[str]) -> bool:
@@ -65,10 +68,11 @@ def question_rows(q: Q, hits: list[Any], emb: Any, qvec: np.ndarray) -> dict[str
             "holds": [holds(s, q.needles) for _, s in cands]}
 
 
-def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weight: float, top_n: int = 0
-             ) -> dict[str, float]:
+def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weight: float, top_n: int = 0,
+             translated: float | None = None) -> dict[str, float]:
     """top@1, precision and reach of the selection at alignment weight `weight`, the alignment computed for the
-    best `top_n` candidates by the other signals only (0: all)."""
+    best `top_n` candidates by the other signals only (0: all), translated keywords weighted `translated`
+    (default: the code's)."""
     from rag.generation.extractive import align_targets, choose
 
     top = prec = reach = 0.0
@@ -79,7 +83,7 @@ def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weigh
             masked = np.zeros_like(sig.alignment)
             masked[keep] = sig.alignment[keep]
             sig = replace(sig, alignment=masked)
-        scores = sig.scores(weight)
+        scores = sig.scores(weight, translated)
         order = np.argsort(-np.asarray(scores))
         top += r["holds"][int(order[0])]
         chosen = choose(r["cands"], scores, hits_by_id[r["id"]])
@@ -95,7 +99,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     emb = CachedEmbedder(get_embedder(), Path(args.cache))
     data = data_dir(args.data)
-    loaders = {"cmrc": lambda: load_cmrc(data, args.limit, args.seed, 0.5), "unpc": lambda: load_unpc(data, args.limit, args.seed),
+    loaders = {"cmrc": lambda: load_cmrc(data, args.limit, args.seed, 0.5),
+               "cmrc-en": lambda: load_cmrc_en(data, args.seed, 0.5),
+               "unpc": lambda: load_unpc(data, args.limit, args.seed),
                "unpc-en": lambda: load_unpc_en(data, args.seed), "unpc-zh": lambda: load_unpc_zh(data, args.seed),
                "gold": lambda: load_gold(args.seed)}
     results: dict[str, Any] = {}
@@ -124,6 +130,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     by_lang[lang] = {str(w): evaluate(sel, hits_by_id, w) for w in ALIGN_WEIGHTS}
                     by_lang[lang].update({f"{ALIGN_WEIGHT} top {n}": evaluate(sel, hits_by_id, ALIGN_WEIGHT, n)
                                           for n in ALIGN_TOPS if n})
+                    by_lang[lang].update({f"translated {t}": evaluate(sel, hits_by_id, ALIGN_WEIGHT, ALIGN_CANDIDATES, t)
+                                          for t in TRANSLATED_WEIGHTS})
                 res[half] = {"by_lang": by_lang, "signals_ms_p50": float(np.percentile(ms, 50)) if ms else 0.0,
                              "signals_ms_p95": float(np.percentile(ms, 95)) if ms else 0.0}
                 for lang, d in by_lang.items():
@@ -156,8 +164,8 @@ def markdown(results: dict[str, Any], info: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", help="data folder (default: ../shared/data beside the repository)")
-    ap.add_argument("--sets", default="cmrc,unpc,unpc-en,unpc-zh,gold", help="comma list of cmrc, unpc, unpc-en, "
-                    "unpc-zh, gold")
+    ap.add_argument("--sets", default="cmrc,cmrc-en,unpc,unpc-en,unpc-zh,gold", help="comma list of cmrc, cmrc-en, "
+                    "unpc, unpc-en, unpc-zh, gold")
     ap.add_argument("--limit", type=int, default=300, help="answerable questions per half and set")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)

@@ -9,7 +9,7 @@ from index.tokenize import tokenize
 from rag.config import RetrievalSettings
 from rag.lang import CJK_LANGUAGES, NEUTRAL_TOKEN
 from rag.models.alignment import alignment_coverage
-from rag.models.lexicon import load_lexicon, translate_keywords
+from rag.models.lexicon import covered, load_lexicon, translate_keywords
 
 if TYPE_CHECKING:  # annotations only: retrieve imports nothing from here
     from rag.answer.retrieve import Retrieval
@@ -136,9 +136,7 @@ def translated_coverage(question: str, question_lang: str, passage_lang: str | N
     if question_lang != "en" or passage_lang != "zh":
         return None
     found = translate_keywords(question, load_lexicon())
-    if not found:
-        return 1.0
-    return sum(1 for _, words in found if any(w in text for w in words)) / len(found)
+    return covered(found, text) if found else 1.0
 
 
 def refusal_score(signals: RefusalSignals, coverage_weight: float, gap_weight: float, neutral_penalty: float,

@@ -100,25 +100,42 @@ class Retriever:
         self.versions = LibraryVersions(index)  # documents with several language versions, aligned on demand
 
     def _language_aware(self, q_lang: str, query: str, order: list[int], where: RowFilter | None, rows: _Rows,
-                        scores: dict[int, float], translated: list[str]) -> tuple[list[int], bool]:
+                        scores: dict[int, float], translated: list[tuple[str, tuple[str, ...]]]
+                        ) -> tuple[list[int], bool]:
         """BM25 candidates where keywords can match: passages in the question's language by all its words;
         passages in other languages by its language-neutral tokens (numbers, acronyms, symbols) and, for an
-        English question, the Chinese translations of its words (`translated`), scored
-        (in `scores`, for rows not already there) by those tokens. Returns the ranked rows and whether all of
-        them are in the question's language (their scores then compare with each other)."""
+        English question, the Chinese translations of its words and phrases (`translated`), scored (in `scores`,
+        for rows not already there) by those tokens. Returns the ranked rows and whether all of them are in the
+        question's language (their scores then compare with each other)."""
         same = [i for i, c in zip(order, rows.get(order)) if (c.language or q_lang) == q_lang]
         if same and len(same) == len(order):  # (no match at all: passages in other languages may still match)
             return order, True
-        neutral = " ".join(neutral_tokens(query) + translated)
-        if not neutral:
+        neutral = neutral_tokens(query)
+        words = [w for _, ws in translated for w in ws]
+        if not neutral and not words:
             return same, True
-        found = self.index.keyword_search(neutral, self.settings.candidates, where)
+        found = self.index.keyword_search(" ".join(neutral + words), self.settings.candidates, where)
         cross = [i for (i, _), c in zip(found, rows.get([i for i, _ in found])) if (c.language or q_lang) != q_lang]
         for i, sc in found:
             scores.setdefault(i, sc)
-        # one ranked list: same-language matches by their full score first, then neutral-token matches
+        if translated:
+            cross = self._by_concepts(cross, [(t,) for t in neutral] + [ws for _, ws in translated], rows)
+        # one ranked list: same-language matches by their full score first, then the matches across languages
         merged = same + [int(i) for i in cross if i not in set(same)]
         return merged, len(merged) == len(same)
+
+    def _by_concepts(self, cands: list[int], concepts: list[tuple[str, ...]], rows: _Rows) -> list[int]:
+        """Candidates matched by translated keywords, ordered by how many of the question's concepts (a word or
+        phrase with its translations, a number, an acronym) they hold, BM25 order within a count; those holding
+        fewer than `translated_min_concepts` dropped. BM25 alone ranks a passage that repeats one generic
+        translation ("name": 名称) above one holding two specific ones."""
+        s = self.settings
+        if not s.translated_concepts:
+            return cands
+        held = {i: sum(1 for ws in concepts if any(w in rows.one(i).keyword_text().lower() for w in ws))
+                for i in cands}
+        need = min(s.translated_min_concepts, len(concepts))
+        return sorted((i for i in cands if held[i] >= need), key=lambda i: -held[i])
 
     def _allowed(self, where: RowFilter | None, chunk: Chunk) -> bool:
         return where is None or where.matches(chunk, self.index.docs.get(chunk.doc_id))
@@ -214,7 +231,7 @@ class Retriever:
         # languages BM25 matches only stray numbers and names, and fusing it ranked English questions over
         # Chinese text below dense search alone (UNPC dev, benchmarks/README.md).
         same_only = False
-        translated = translated_keywords(query, q_lang, s.translate_keywords) if mode == "hybrid" else []
+        translated = translation_groups(query, q_lang, s.translate_keywords) if mode == "hybrid" else []
         if mode == "hybrid" and s.same_language_keywords:
             bm_order, same_only = self._language_aware(q_lang, query, bm_order, where, rows, bm_score, translated)
         dense = dense_found if mode in ("hybrid", "dense") else []
@@ -264,14 +281,15 @@ class Retriever:
         return hits
 
 
-def translated_keywords(query: str, q_lang: str, languages: tuple[str, ...]) -> list[str]:
-    """The Chinese words of an English question's words and phrases (rag.models.lexicon), for keyword search over
-    Chinese passages; [] for a question in another language, or when `languages` (the setting) leaves it out."""
+def translation_groups(query: str, q_lang: str, languages: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
+    """The English words and phrases of a question with their Chinese translations (rag.models.lexicon), for
+    keyword search over Chinese passages; [] for a question in another language, or when `languages` (the
+    setting) leaves it out."""
     if q_lang != "en" or q_lang not in languages:
         return []
     from rag.models.lexicon import load_lexicon, translate_keywords
 
-    return [w for _, words in translate_keywords(query, load_lexicon()) for w in words]
+    return translate_keywords(query, load_lexicon())
 
 
 def rrf_fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], rrf_k: int, dense_weight: float,

@@ -16,6 +16,7 @@ from rag.errors import RagError
 from rag.generation.guard import addresses_reader
 from rag.models.alignment import sentence_alignment
 from rag.models.embed import Embedder
+from rag.models.lexicon import translated_share
 from rag.text import split_sentences
 from rag.types import Hit
 
@@ -45,6 +46,9 @@ ALIGN_WEIGHT = 0.25
 # 16, 12, 8 or 6 gave the same selection as aligning all on every dev half of the five sets (2026-12-02); 8 keeps a
 # margin (6 lost one seeds/gold English test question) at under a third of the cost.
 ALIGN_CANDIDATES = 8  # 0: all
+# Weight of the translated keywords (an English question's words in Chinese by CC-CEDICT, rag.models.lexicon) a
+# sentence in Chinese holds: the cross-language counterpart of the shared keywords.
+TRANSLATED_WEIGHT = 0.0
 
 
 @dataclass
@@ -98,16 +102,22 @@ class SentenceSignals:
     prior: np.ndarray  # rank of the retrieved passage (its `group`): earlier passages break ties
     lead_in: np.ndarray  # 1.0 for a sentence ending in ":" (it announces the answer without giving it)
     alignment: np.ndarray | None = None  # word-alignment coverage of the question by the sentence, any language
+    # share of an English question's translatable words with a translation in the sentence (0 for other pairs)
+    translated: np.ndarray | None = None
 
-    def scores(self, align_weight: float = 0.0) -> list[float]:
+    def scores(self, align_weight: float = 0.0, translated_weight: float | None = None) -> list[float]:
         """The selection score of each candidate.
 
         Args:
             align_weight: weight of the word-alignment coverage (ignored when it was not computed).
+            translated_weight: weight of the translated keywords (default `TRANSLATED_WEIGHT`).
         Returns:
             One score per candidate, higher is better.
         """
         s = self.cosine + 0.05 * self.lexical + 0.01 * self.prior - LEAD_IN_PENALTY * self.lead_in
+        tw = TRANSLATED_WEIGHT if translated_weight is None else translated_weight
+        if tw and self.translated is not None:
+            s = s + tw * self.translated
         if align_weight and self.alignment is not None:
             s = s + align_weight * self.alignment
         return [float(x) for x in s]
@@ -138,7 +148,8 @@ def sentence_signals(question: str, hits: list[Hit], cands: list[tuple[int, str]
     # (the rank of the retrieved passage, `group`, not of the part within it).
     prior = [TOP_PASSAGES - (hits[n - 1].group or n) for n, _ in cands]
     lead_in = [1.0 if s.rstrip().endswith((":", "：")) else 0.0 for _, s in cands]
-    sig = SentenceSignals(vecs, vecs @ q, np.asarray(lexical), np.asarray(prior, float), np.asarray(lead_in))
+    sig = SentenceSignals(vecs, vecs @ q, np.asarray(lexical), np.asarray(prior, float), np.asarray(lead_in),
+                          translated=translated_share(question, [s for _, s in cands]))
     if with_alignment:
         idx = align_targets(sig, ALIGN_CANDIDATES if align_candidates is None else align_candidates)
         aligned = sentence_alignment(embedder, question, [cands[int(i)][1] for i in idx])

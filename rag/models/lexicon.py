@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from index.tokenize import STOPWORDS
+from rag.lang import detect_language
 
 # A gloss longer than this many words is a definition, not a translation ("the five Liang of the Sixteen ...").
 MAX_GLOSS_WORDS = 4
@@ -26,6 +29,7 @@ _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _SKIP = re.compile(r"^(cl:|variant of|old variant|surname|see |used in|abbr\.? for|also written|pr\.|japanese variant|"
                    r"erhua variant|archaic|taiwan pr)", re.I)
 _HAN = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
+_HAN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _EN_WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*")
 
 
@@ -140,7 +144,8 @@ def translate_keywords(text: str, lexicon: Lexicon, max_phrase: int = MAX_GLOSS_
     Returns:
         (English phrase, Chinese words) in question order; stopwords and words without a translation left out.
     """
-    words = _EN_WORD.findall(unicodedata.normalize("NFKC", text).lower())
+    # "Angola's" is "angola": the possessive is no part of the word
+    words = [re.sub(r"'s$", "", w) for w in _EN_WORD.findall(unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'"))]
     out: list[tuple[str, tuple[str, ...]]] = []
     i = 0
     while i < len(words):
@@ -156,3 +161,27 @@ def translate_keywords(text: str, lexicon: Lexicon, max_phrase: int = MAX_GLOSS_
         else:
             i += 1
     return out
+
+
+def translated_share(question: str, texts: list[str]) -> np.ndarray | None:
+    """For each text, the share of the English `question`'s translatable words and phrases with some translation
+    in it (a text in Chinese; the others get 0). None when the question is not English or nothing translates.
+
+    Args:
+        question: the question.
+        texts: candidate passages or sentences.
+
+    Returns:
+        One share per text, or None.
+    """
+    if detect_language(question) != "en":
+        return None
+    found = translate_keywords(question, load_lexicon())
+    if not found:
+        return None
+    return np.asarray([covered(found, t) if _HAN_CHAR.search(t) else 0.0 for t in texts], np.float32)
+
+
+def covered(found: list[tuple[str, tuple[str, ...]]], text: str) -> float:
+    """Share of the translated words and phrases (`translate_keywords`) with some translation in `text`."""
+    return sum(1 for _, words in found if any(w in text for w in words)) / len(found) if found else 0.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from index.store import load_index
-from rag.answer.retrieve import Filters, Retriever, _near_duplicate, expand_hits, score_fuse, translated_keywords
+from rag.answer.retrieve import Filters, Retriever, _near_duplicate, expand_hits, score_fuse, translation_groups
 from rag.config import RetrievalSettings
 from rag.errors import RagError
 
@@ -131,12 +131,12 @@ def test_a_chinese_question_fuses_by_score_and_an_english_one_by_rank(fake_index
     assert hits[0].score == pytest.approx(max(expected.values()))
     assert all(any(h.score == pytest.approx(v) for v in expected.values()) for h in hits)
     # English over Chinese passages: keywords match by numbers, acronyms and translated words, and ranks are
-    # fused, the translated keyword list weighted by translated_weight (1.5)
+    # fused, the translated keyword list weighted by translated_weight (1.0)
     en = r.search("Who chaired the Group of Experts in 2023?", k=5).hits
     assert any(h.bm25_rank for h in en)
     for h in en:
         assert h.score == pytest.approx((1.0 / (10 + h.dense_rank) if h.dense_rank else 0.0)
-                                        + (1.5 / (10 + h.bm25_rank) if h.bm25_rank else 0.0))
+                                        + (1.0 / (10 + h.bm25_rank) if h.bm25_rank else 0.0))
 
 
 def test_an_english_question_matches_chinese_passages_by_the_translations_of_its_words(fake_index_dir,
@@ -148,8 +148,8 @@ def test_an_english_question_matches_chinese_passages_by_the_translations_of_its
     # "Minsk" is 明斯克 (CC-CEDICT): the only paragraph naming the city is the keyword list's first
     assert [(h.chunk.cite, h.bm25_rank) for h in on if h.bm25_rank == 1] == [("CD/PV.1505 turn 2 ¶20", 1)]
     assert all(h.bm25_rank is None for h in off)  # without translation no English word matches Chinese text
-    assert translated_keywords("Which meeting will be held in Minsk?", "en", ("en",))[-1] == "明斯克"
-    assert translated_keywords("明斯克将举行什么会议？", "zh", ("en",)) == []
+    assert translation_groups("Which meeting will be held in Minsk?", "en", ("en",))[-1] == ("minsk", ("明斯克",))
+    assert translation_groups("明斯克将举行什么会议？", "zh", ("en",)) == []
 
 
 def test_date_range_keeps_only_documents_dated_within_it(fake_retriever) -> None:
