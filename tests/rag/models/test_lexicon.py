@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.models.lexicon import Lexicon, english_key, load_lexicon, parse_cedict, translate_keywords
+from rag.models.lexicon import Lexicon, english_key, load_lexicon, parse_cedict, translate_keywords, translated_share
 
 SAMPLE = [
     "條約 条约 [tiao2 yue1] /treaty/pact/CL:個|个[ge4]/",
@@ -68,3 +68,10 @@ def test_the_packaged_cc_cedict_translates_un_vocabulary(lexicon: Lexicon) -> No
     assert found["report"][0] == "报告"
     assert "提交" in found["submit"]
     assert dict(translate_keywords("lethal autonomous weapons systems", lexicon))["weapons"][0] == "武器"
+
+
+def test_translated_share_counts_the_english_question_concepts_each_chinese_text_holds(lexicon: Lexicon) -> None:
+    shares = translated_share("What did Belarus propose on disarmament?",
+                              ["白俄罗斯提出了关于裁军的建议。", "白俄罗斯代表发言。", "Belarus proposed disarmament.", "天气很好。"])
+    assert shares is not None and shares.tolist() == [1.0, pytest.approx(1 / 3), 0.0, 0.0]
+    assert translated_share("白俄罗斯提出了什么？", ["白俄罗斯提出了建议。"]) is None  # not an English question
