@@ -181,32 +181,40 @@ def load_cmrc_en(data: Path, seed: int, articles: float) -> Corpus:
                   f"({len(qs)} of {len(base.questions)}; benchmarks/data/make_cmrc_en.py)")
 
 
-def load_unpc(data: Path, limit: int, seed: int) -> Corpus:
-    """UNPC dev: the Chinese side cut into documents of consecutive sentences; English sentences as questions."""
+def load_unpc(data: Path, limit: int, seed: int, question_lang: str = "en") -> Corpus:
+    """UNPC dev: one side cut into documents of consecutive sentences, the aligned sentences of the other side as
+    questions: English questions over the Chinese side (default), or Chinese ones over the English side."""
     base = data / "unpc-devset" / "UNv1.0.devset"
-    en, zh = (Path(f"{base}.{x}").read_text(encoding="utf-8").splitlines() for x in ("en", "zh"))
+    doc_lang = "zh" if question_lang == "en" else "en"
+    ask, side = (Path(f"{base}.{x}").read_text(encoding="utf-8").splitlines() for x in (question_lang, doc_lang))
     docs: list[SrcDoc] = []
     owner: dict[int, SrcDoc] = {}
-    for j in range(0, len(zh), UNPC_DOC_LINES):
-        lines = [ln.strip() for ln in zh[j : j + UNPC_DOC_LINES]]
+    for j in range(0, len(side), UNPC_DOC_LINES):
+        lines = [ln.strip() for ln in side[j : j + UNPC_DOC_LINES]]
+        # the documents and their halves are drawn by the same symbols on either side
         sym = f"UNPC/{j // UNPC_DOC_LINES + 1}"
-        d = SrcDoc(sym.replace("/", "_"), "\n\n".join(ln for ln in lines if ln), {"symbol": sym, "language": "zh",
+        d = SrcDoc(sym.replace("/", "_"), "\n\n".join(ln for ln in lines if ln), {"symbol": sym, "language": doc_lang,
                    "kind": "document"}, "dev" if _h(seed, "half", sym) < 0.5 else "test", _h(seed, "out", sym) < HELD_OUT)
         docs.append(d)
-        for i in range(j, min(j + UNPC_DOC_LINES, len(zh))):
+        for i in range(j, min(j + UNPC_DOC_LINES, len(side))):
             owner[i] = d
-    # A question is usable when its Chinese sentence is long enough to be specific and occurs in one document.
+    # A question is usable when its target sentence is long enough to be specific and occurs in one document.
     seen: dict[str, int] = {}
     for d in docs:
         for ln in d.text.split("\n\n"):
             seen[norm(ln)] = seen.get(norm(ln), 0) + 1
-    qs = [Q(f"unpc-{i}", en[i].strip(), [norm(zh[i])], owner[i].half, not owner[i].held_out, "en")
-          for i in range(len(zh)) if en[i].strip() and len(norm(zh[i])) >= 10 and seen.get(norm(zh[i])) == 1]
+    shortest = 10 if doc_lang == "zh" else 30  # characters: a Chinese character carries about three Latin ones
+    prefix = "unpc" if question_lang == "en" else "unpc-zh2en"
+    qs = [Q(f"{prefix}-{i}", ask[i].strip(), [norm(side[i])], owner[i].half, not owner[i].held_out, question_lang)
+          for i in range(len(side)) if ask[i].strip() and len(norm(side[i])) >= shortest
+          and seen.get(norm(side[i])) == 1]
     qs = _pick(qs, limit, seed)
-    return Corpus("UNPC dev (en→zh)", docs, qs,
-                  f"{len(zh)} Chinese sentences in {len(docs)} documents of {UNPC_DOC_LINES} consecutive sentences; "
-                  f"halves by document; {HELD_OUT:.0%} of the documents left out (unanswerable); question = the "
-                  f"English sentence; relevant = a passage holds the aligned Chinese sentence (≥10 characters, unique)")
+    names = {"en": "English", "zh": "Chinese"}
+    return Corpus(f"UNPC dev ({question_lang}→{doc_lang})", docs, qs,
+                  f"{len(side)} {names[doc_lang]} sentences in {len(docs)} documents of {UNPC_DOC_LINES} consecutive "
+                  f"sentences; halves by document; {HELD_OUT:.0%} of the documents left out (unanswerable); question "
+                  f"= the {names[question_lang]} sentence; relevant = a passage holds the aligned {names[doc_lang]} "
+                  f"sentence (≥{shortest} characters, unique)")
 
 
 # Few questions per set (40, then 120 English and 80 Chinese): half their documents left out, so each half has
@@ -695,8 +703,8 @@ TRANSLATED_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3)
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", help="data folder (default: ../shared/data beside the repository)")
-    ap.add_argument("--sets", default="cmrc,unpc,unpc-en,gold",
-                    help="comma list of cmrc, cmrc-en, unpc, unpc-en, unpc-zh, gold, unpc-bi (language versions: alignment "
+    ap.add_argument("--sets", default="cmrc,cmrc-en,unpc,unpc-zh2en,unpc-en,unpc-zh,gold",
+                    help="comma list of cmrc, cmrc-en, unpc, unpc-zh2en, unpc-en, unpc-zh, gold, unpc-bi (language versions: alignment "
                     "and retrieval)")
     ap.add_argument("--bi-docs", type=int, default=0, help="unpc-bi: only the first N documents (0: all 732)")
     ap.add_argument("--split", default="test", choices=("dev", "test", "both"), help="which half to report")
@@ -738,6 +746,8 @@ def main(argv: list[str] | None = None) -> int:
             corpus = load_cmrc_en(data, args.seed, args.cmrc_articles)
         elif name == "unpc":
             corpus = load_unpc(data, args.limit, args.seed)
+        elif name == "unpc-zh2en":
+            corpus = load_unpc(data, args.limit, args.seed, "zh")
         elif name == "gold":
             corpus = load_gold(args.seed)
         elif name == "unpc-en":
@@ -745,7 +755,8 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "unpc-zh":
             corpus = load_unpc_zh(data, args.seed)
         else:
-            ap.error(f"unknown set {name!r}; choose from cmrc, cmrc-en, unpc, unpc-en, unpc-zh, gold, unpc-bi")
+            ap.error(f"unknown set {name!r}; choose from cmrc, cmrc-en, unpc, unpc-zh2en, unpc-en, unpc-zh, gold, "
+                     "unpc-bi")
         print(f"[{corpus.name}] {len(corpus.docs)} documents, {len(corpus.questions)} questions", file=sys.stderr)
         results[corpus.name] = run_corpus(corpus, emb, args.split, [v for v in args.variants.split(",") if v])
     ALIGN_CACHE.save()

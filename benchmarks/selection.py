@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     loaders = {"cmrc": lambda: load_cmrc(data, args.limit, args.seed, 0.5),
                "cmrc-en": lambda: load_cmrc_en(data, args.seed, 0.5),
                "unpc": lambda: load_unpc(data, args.limit, args.seed),
+               "unpc-zh2en": lambda: load_unpc(data, args.limit, args.seed, "zh"),
                "unpc-en": lambda: load_unpc_en(data, args.seed), "unpc-zh": lambda: load_unpc_zh(data, args.seed),
                "gold": lambda: load_gold(args.seed)}
     results: dict[str, Any] = {}
@@ -164,8 +165,8 @@ def markdown(results: dict[str, Any], info: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", help="data folder (default: ../shared/data beside the repository)")
-    ap.add_argument("--sets", default="cmrc,cmrc-en,unpc,unpc-en,unpc-zh,gold", help="comma list of cmrc, cmrc-en, "
-                    "unpc, unpc-en, unpc-zh, gold")
+    ap.add_argument("--sets", default="cmrc,cmrc-en,unpc,unpc-zh2en,unpc-en,unpc-zh,gold", help="comma list of "
+                    "cmrc, cmrc-en, unpc, unpc-zh2en, unpc-en, unpc-zh, gold")
     ap.add_argument("--limit", type=int, default=300, help="answerable questions per half and set")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)

@@ -79,8 +79,8 @@ class RefusalSignals:
     # Word-alignment coverage of the question by the best passages (rag.models.alignment), in any language pair;
     # None when computed without an embedder (then the decision leaves the term out).
     alignment: float | None = None
-    # An English question over Chinese passages: share of its translatable words and phrases (rag.models.lexicon)
-    # of which some translation is in the best passages; None for other language pairs.
+    # An English question over Chinese passages, or a Chinese one over English passages: share of its translatable
+    # words and phrases (rag.models.lexicon) of which some translation is in the best passages; None otherwise.
     translated_coverage: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,8 +132,9 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
 
 def translated_coverage(question: str, question_lang: str, passage_lang: str | None, text: str) -> float | None:
     """Share of an English question's translatable words and phrases with some translation in `text` (Chinese
-    passages): keyword coverage across the language pair. None for other pairs; 1.0 when nothing translates."""
-    if question_lang != "en" or passage_lang != "zh":
+    passages), or of a Chinese question's over English passages: keyword coverage across the language pair.
+    None for other pairs; 1.0 when nothing translates."""
+    if {question_lang, passage_lang} != {"en", "zh"}:
         return None
     found = translate_keywords(question, load_lexicon())
     return covered(found, text) if found else 1.0

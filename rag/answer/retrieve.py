@@ -17,6 +17,7 @@ from rag.errors import RagError
 from rag.ingest.versions import LibraryVersions, resolve_versions
 from rag.lang import detect_language
 from rag.models.embed import Embedder
+from rag.models.lexicon import holds, load_lexicon, search_terms, translate_keywords
 from rag.types import Chunk, Hit
 
 MODES = ("dense", "bm25", "hybrid")  # report order: the single retrievers, then their fusion (the default)
@@ -100,20 +101,21 @@ class Retriever:
         self.versions = LibraryVersions(index)  # documents with several language versions, aligned on demand
 
     def _language_aware(self, q_lang: str, query: str, order: list[int], where: RowFilter | None, rows: _Rows,
-                        scores: dict[int, float], translated: list[tuple[str, tuple[str, ...]]]
-                        ) -> tuple[list[int], bool]:
+                        scores: dict[int, float]) -> tuple[list[int], bool, bool]:
         """BM25 candidates where keywords can match: passages in the question's language by all its words;
         passages in other languages by its language-neutral tokens (numbers, acronyms, symbols) and, for an
-        English question, the Chinese translations of its words and phrases (`translated`), scored (in `scores`,
-        for rows not already there) by those tokens. Returns the ranked rows and whether all of them are in the
-        question's language (their scores then compare with each other)."""
+        English or Chinese question, the translations of its words and phrases (`translation_groups`), scored
+        (in `scores`, for rows not already there) by those tokens. Returns the ranked rows, whether all of them
+        are in the question's language (their scores then compare with each other), and whether translations
+        found any."""
         same = [i for i, c in zip(order, rows.get(order)) if (c.language or q_lang) == q_lang]
         if same and len(same) == len(order):  # (no match at all: passages in other languages may still match)
-            return order, True
+            return order, True, False
         neutral = neutral_tokens(query)
-        words = [w for _, ws in translated for w in ws]
+        translated = translation_groups(query, q_lang, self.settings.translate_keywords)
+        words = search_terms(translated)
         if not neutral and not words:
-            return same, True
+            return same, True, False
         found = self.index.keyword_search(" ".join(neutral + words), self.settings.candidates, where)
         cross = [i for (i, _), c in zip(found, rows.get([i for i, _ in found])) if (c.language or q_lang) != q_lang]
         for i, sc in found:
@@ -122,7 +124,7 @@ class Retriever:
             cross = self._by_concepts(cross, [(t,) for t in neutral] + [ws for _, ws in translated], rows)
         # one ranked list: same-language matches by their full score first, then the matches across languages
         merged = same + [int(i) for i in cross if i not in set(same)]
-        return merged, len(merged) == len(same)
+        return merged, len(merged) == len(same), bool(translated) and len(merged) > len(same)
 
     def _by_concepts(self, cands: list[int], concepts: list[tuple[str, ...]], rows: _Rows) -> list[int]:
         """Candidates matched by translated keywords, ordered by how many of the question's concepts (a word or
@@ -132,8 +134,7 @@ class Retriever:
         s = self.settings
         if not s.translated_concepts:
             return cands
-        held = {i: sum(1 for ws in concepts if any(w in rows.one(i).keyword_text().lower() for w in ws))
-                for i in cands}
+        held = {i: sum(1 for ws in concepts if holds(rows.one(i).keyword_text().lower(), ws)) for i in cands}
         need = min(s.translated_min_concepts, len(concepts))
         return sorted((i for i in cands if held[i] >= need), key=lambda i: -held[i])
 
@@ -230,10 +231,9 @@ class Retriever:
         # Keyword evidence counts only where it can match: a passage in the question's language. Across
         # languages BM25 matches only stray numbers and names, and fusing it ranked English questions over
         # Chinese text below dense search alone (UNPC dev, benchmarks/README.md).
-        same_only = False
-        translated = translation_groups(query, q_lang, s.translate_keywords) if mode == "hybrid" else []
+        same_only = translated = False
         if mode == "hybrid" and s.same_language_keywords:
-            bm_order, same_only = self._language_aware(q_lang, query, bm_order, where, rows, bm_score, translated)
+            bm_order, same_only, translated = self._language_aware(q_lang, query, bm_order, where, rows, bm_score)
         dense = dense_found if mode in ("hybrid", "dense") else []
         keyword = [(i, bm_score[i]) for i in bm_order] if mode in ("hybrid", "bm25") else []
         # A question in a language of `score_fusion_languages` whose keyword candidates are all in its language
@@ -241,7 +241,7 @@ class Retriever:
         if mode == "hybrid" and same_only and keyword and q_lang in s.score_fusion_languages:
             fused, info = score_fuse(dense, keyword, s.score_fusion_dense)
         else:
-            weight = s.translated_weight if translated and not same_only else s.bm25_weight
+            weight = s.translated_weight if translated else s.bm25_weight
             fused, info = rrf_fuse(dense, keyword, s.rrf_k, s.dense_weight, weight)
         # Versions of one paragraph in several languages are one hit: take enough passages to fill k after that.
         hits = self._passages(fused, info, q, k * self.versions.max_versions, where, rows)
@@ -282,13 +282,11 @@ class Retriever:
 
 
 def translation_groups(query: str, q_lang: str, languages: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
-    """The English words and phrases of a question with their Chinese translations (rag.models.lexicon), for
-    keyword search over Chinese passages; [] for a question in another language, or when `languages` (the
-    setting) leaves it out."""
-    if q_lang != "en" or q_lang not in languages:
+    """The words and phrases of an English question with their Chinese translations, or of a Chinese question
+    with their English glosses (rag.models.lexicon), for keyword search across the two; [] for a question in
+    another language, or when `languages` (the setting) leaves its language out."""
+    if q_lang not in ("en", "zh") or q_lang not in languages:
         return []
-    from rag.models.lexicon import load_lexicon, translate_keywords
-
     return translate_keywords(query, load_lexicon())
 
 

