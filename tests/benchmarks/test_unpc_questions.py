@@ -1,4 +1,4 @@
-"""The hand-written UNPC question sets of benchmarks/data: verbatim evidence, ids and lines, and the unpc-zh set."""
+"""The question sets of benchmarks/data: the hand-written UNPC ones (verbatim evidence, ids and lines, the unpc-zh set), UNPC zh→en, and CMRC asked in English."""
 from __future__ import annotations
 
 import importlib.util
@@ -81,3 +81,34 @@ def test_unpc_en_set_holds_the_40_paraphrases_and_the_80_reading_comprehension_q
     rc = [q for q in corpus.questions if q.qid.startswith("unpc-en-rc-")]
     counts = {(h, a): sum(q.half == h and q.answerable == a for q in rc) for h in ("dev", "test") for a in (True, False)}
     assert counts == {("dev", True): 17, ("dev", False): 22, ("test", True): 16, ("test", False): 25}
+
+
+@needs_devset
+def test_unpc_zh2en_asks_each_chinese_sentence_over_the_english_documents_of_the_same_symbols():
+    bench = retrieval_module()
+    zh2en = bench.load_unpc(SHARED_DATA, 300, 0, "zh")
+    en2zh = bench.load_unpc(SHARED_DATA, 300, 0)
+    assert {d.meta["language"] for d in zh2en.docs} == {"en"} and {q.lang for q in zh2en.questions} == {"zh"}
+    # the same 500 symbols, halves and left-out documents on either side
+    assert [(d.meta["symbol"], d.half, d.held_out) for d in zh2en.docs] == [
+        (d.meta["symbol"], d.half, d.held_out) for d in en2zh.docs]
+    by_line = {q.qid.rsplit("-", 1)[1]: q for q in zh2en.questions}
+    zh = (DEVSET / "UNv1.0.devset.zh").read_text(encoding="utf-8").splitlines()
+    en = (DEVSET / "UNv1.0.devset.en").read_text(encoding="utf-8").splitlines()
+    for line, q in list(by_line.items())[:50]:
+        assert q.text == zh[int(line)].strip() and q.needles == [bench.norm(en[int(line)])]
+    counts = {(h, a): sum(q.half == h and q.answerable == a for q in zh2en.questions)
+              for h in ("dev", "test") for a in (True, False)}
+    assert counts == {("dev", True): 300, ("dev", False): 150, ("test", True): 300, ("test", False): 150}
+
+
+@needs_devset
+def test_cmrc_in_english_replaces_each_question_of_the_150_per_half_cmrc_draw_by_its_translation():
+    bench = retrieval_module()
+    en = bench.load_cmrc_en(SHARED_DATA, 0, 0.5)
+    zh = bench.load_cmrc(SHARED_DATA, bench.CMRC_EN_LIMIT, 0, 0.5)
+    translated = {r["id"]: r for r in rows("cmrc_en_questions.jsonl")}
+    assert len(translated) == len(zh.questions) == len(en.questions) == 450
+    for a, b in zip(zh.questions, en.questions):
+        assert (a.qid, a.needles, a.half, a.answerable) == (b.qid, b.needles, b.half, b.answerable)
+        assert translated[a.qid]["zh"] == a.text and translated[a.qid]["question"] == b.text and b.lang == "en"
