@@ -27,6 +27,16 @@ def _jieba():
     return jieba
 
 
+def chinese_words(text: str, search: bool = False) -> list[str]:
+    """jieba's words of `text`: precise mode, or search mode (long compounds and their sub-words)."""
+    return _jieba().lcut_for_search(text) if search else _jieba().lcut(text)
+
+
+def word_frequency(word: str) -> int:
+    """How common a Chinese word is: its count in jieba's dictionary (0 when absent)."""
+    return _jieba().dt.FREQ.get(word, 0) or 0
+
+
 _ACRONYM = re.compile(r"[A-Z]{2,}[A-Za-z]*")
 
 

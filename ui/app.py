@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Iterator
 
 from rag.answer.retrieve import Filters
 from rag.errors import RagError
+from rag.models.lexicon import load_lexicon
 from rag.types import Answer
 from ui import brief_tab, documents, eval_tab
 from ui.access import EDITOR, limit_queued_per_user, takes_request
@@ -271,6 +273,8 @@ def launch(demo: "gr.Blocks", ctx: AppContext, host: str = DEFAULT_HOST, port: i
     import gradio as gr
 
     demo.queue(max_size=128)
+    # The word lexicon of cross-language keyword search parses in ~2 s: do it now, not at the first question.
+    threading.Thread(target=load_lexicon, name="load-lexicon", daemon=True).start()
     if ctx.access.login:
         kw.setdefault("auth", ctx.access.auth)
         kw.setdefault("auth_message", "UN documents Q&A: sign in as a reader or an editor.")

