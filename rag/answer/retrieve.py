@@ -134,7 +134,9 @@ class Retriever:
         s = self.settings
         if not s.translated_concepts:
             return cands
-        held = {i: sum(1 for ws in concepts if holds(rows.one(i).keyword_text().lower(), ws)) for i in cands}
+        # a sub-paragraph is read with its lead-in ("(a) 国际人道法……" under "专家组得出结论认为："), as it is embedded
+        text = {i: f"{rows.one(i).context}\n{rows.one(i).keyword_text()}".lower() for i in cands}
+        held = {i: sum(1 for ws in concepts if holds(text[i], ws)) for i in cands}
         need = min(s.translated_min_concepts, len(concepts))
         return sorted((i for i in cands if held[i] >= need), key=lambda i: -held[i])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rag.generation import extractive
 from rag.generation.extractive import (
     ALIGN_CANDIDATES,
     ALIGN_WEIGHT,
@@ -64,11 +65,14 @@ G21 = ("本集团欢迎在拉丁美洲和加勒比禁止核武器组织大会第
 
 
 @pytest.mark.slow
-def test_an_english_question_over_chinese_text_quotes_only_the_sentence_that_answers_it(real_embedder) -> None:
+def test_an_english_question_over_chinese_text_quotes_only_the_sentence_that_answers_it(real_embedder,
+                                                                                         monkeypatch) -> None:
     hits = [_hit(G21, lang="zh")]
     question = "Where was the African Nuclear-Weapon-Free Zone Treaty signed?"
     signing = "本集团还欢迎 1996 年在埃及开罗签署的《非洲无核武器区条约》，即《佩林达巴条约》。"
     assert [e.text for e in select_evidence(question, hits, real_embedder).evidence] == [signing]
-    # Without the word alignment a sentence about the commission scores close enough to be quoted as well.
+    # Without the word alignment and the translated keywords (签署 "sign", 条约 "treaty", 非洲 ...) a sentence about
+    # the commission scores close enough to be quoted as well.
+    monkeypatch.setattr(extractive, "TRANSLATED_WEIGHT", 0.0)
     assert [e.text for e in select_evidence(question, hits, real_embedder, align_weight=0.0).evidence] == [
         signing, "为了确保履行该条约之下的义务，成立了非洲核能委员会。"]
