@@ -90,8 +90,8 @@ class RetrievalSettings:
     # only) + gap_weight × (top − second cosine) − neutral_penalty × missing numbers/acronyms + alignment_weight ×
     # word-alignment coverage (rag.models.alignment: e5 layer-6 token vectors, every language pair) +
     # translated_coverage_weight × translated keyword coverage (English and Chinese across each other,
-    # rag.models.lexicon), against
-    # a threshold per question/passage language pair, never per data set. Fitted by `benchmarks/retrieval.py --sets
+    # rag.models.lexicon), against a threshold per question/passage language pair, never per data set.
+    # Fitted by `benchmarks/retrieval.py --sets
     # cmrc,cmrc-en,unpc,unpc-zh2en,unpc-en,unpc-zh,gold --split both --calibrate` (rag.eval.calibrate.fit_refusal)
     # on the dev halves of all those sets together (retrieval with the CC-CEDICT keyword translation, 2026-12-02),
     # false refusals capped at 4% on each set and pair, scored by the mean share of left-out questions refused:
@@ -118,8 +118,8 @@ class RetrievalSettings:
     # quiet AMD EPYC cores (five benchmark indexes, 2026-12-02; ~160-270 ms under load 3-5; README). 0 skips it (then take the
     # thresholds without alignment above).
     alignment_weight: float = 0.5
-    # Weight of the translated keyword coverage of an English question over Chinese passages
-    # (rag.answer.refusal.translated_coverage).
+    # Weight of the translated keyword coverage of an English question over Chinese passages or a Chinese one over
+    # English passages (rag.answer.refusal.translated_coverage); fitted with the others above.
     translated_coverage_weight: float = 0.05
     dedupe_threshold: float = 0.95  # near-duplicate chunks (by character overlap) are collapsed
     # Keywords count where they can match: all words on passages in the question's language, only numbers,

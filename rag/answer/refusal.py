@@ -136,7 +136,7 @@ def translated_coverage(question: str, question_lang: str, passage_lang: str | N
     None for other pairs; 1.0 when nothing translates."""
     if {question_lang, passage_lang} != {"en", "zh"}:
         return None
-    found = translate_keywords(question, load_lexicon())
+    found = translate_keywords(question, load_lexicon(), question_lang)
     return covered(found, text) if found else 1.0
 
 

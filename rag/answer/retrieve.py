@@ -289,7 +289,7 @@ def translation_groups(query: str, q_lang: str, languages: tuple[str, ...]) -> l
     another language, or when `languages` (the setting) leaves its language out."""
     if q_lang not in ("en", "zh") or q_lang not in languages:
         return []
-    return translate_keywords(query, load_lexicon())
+    return translate_keywords(query, load_lexicon(), q_lang)
 
 
 def rrf_fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], rrf_k: int, dense_weight: float,

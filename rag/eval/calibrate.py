@@ -115,7 +115,8 @@ def fit_refusal(points: Sequence[tuple[str, bool, Any]], max_false_refusal: floa
         points: (set name, answerable, RefusalSignals) of dev questions from several sets.
         max_false_refusal: the cap, applied to each set and language pair separately (never pooled).
         alignment_weights: weights of the word-alignment coverage to try (the signals must carry it).
-        translated_weights: weights of the translated keyword coverage to try (English over Chinese passages).
+        translated_weights: weights of the translated keyword coverage to try (English and Chinese across each
+            other).
 
     Returns:
         The best rule; thresholds depend on the language pair, never on the set.

@@ -46,8 +46,9 @@ ALIGN_WEIGHT = 0.25
 # 16, 12, 8 or 6 gave the same selection as aligning all on every dev half of the five sets (2026-12-02); 8 keeps a
 # margin (6 lost one seeds/gold English test question) at under a third of the cost.
 ALIGN_CANDIDATES = 8  # 0: all
-# Weight of the translated keywords (an English question's words in Chinese by CC-CEDICT, rag.models.lexicon) a
-# sentence in Chinese holds: the cross-language counterpart of the shared keywords. benchmarks/selection.py, dev
+# Weight of the translated keywords (an English question's words in Chinese by CC-CEDICT, rag.models.lexicon, or a
+# Chinese question's in English) a sentence in the other language holds: the cross-language counterpart of the
+# shared keywords. benchmarks/selection.py, dev
 # halves, 2026-12-02, precision of the quoted sentences at weight 0 / 0.05 / 0.1 / 0.2 / 0.3: CMRC en→zh 0.417 /
 # 0.423 / 0.420 / 0.417 / 0.417, UNPC en→zh 0.848 / 0.850 / 0.852 / 0.848 / 0.850, seeds/gold English 0.400 /
 # 0.425 / 0.425 / 0.475 / 0.550 (20 questions). 0.1 raises all three; the higher weights only the 20 seeds ones.
@@ -105,7 +106,8 @@ class SentenceSignals:
     prior: np.ndarray  # rank of the retrieved passage (its `group`): earlier passages break ties
     lead_in: np.ndarray  # 1.0 for a sentence ending in ":" (it announces the answer without giving it)
     alignment: np.ndarray | None = None  # word-alignment coverage of the question by the sentence, any language
-    # share of an English question's translatable words with a translation in the sentence (0 for other pairs)
+    # share of the question's translatable words with a translation in the sentence (English and Chinese across
+    # each other; 0 for a sentence in the question's own language)
     translated: np.ndarray | None = None
 
     def scores(self, align_weight: float = 0.0, translated_weight: float | None = None) -> list[float]:

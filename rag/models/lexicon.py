@@ -134,13 +134,8 @@ def parse_glosses(lines: list[str]) -> dict[str, tuple[str, ...]]:
 
 def _rank(word: str) -> tuple[bool, int]:
     """Sort key of a translation: words of two or more characters first (a single character such as 会 for
-    "group" matches half a corpus), then the commonest."""
-    return len(word) < 2, -_frequency(word)
-
-
-def _frequency(word: str) -> int:
-    """How common a Chinese word is: its count in jieba's dictionary (0 when absent)."""
-    return word_frequency(word)
+    "group" matches half a corpus), then the commonest (jieba's dictionary frequency)."""
+    return len(word) < 2, -word_frequency(word)
 
 
 @lru_cache(maxsize=1)
@@ -152,22 +147,26 @@ def load_lexicon() -> Lexicon:
     return Lexicon(parse_cedict(lines), f"CC-CEDICT ({path.name})", parse_glosses(lines))
 
 
-def translate_keywords(text: str, lexicon: Lexicon, max_phrase: int = MAX_GLOSS_WORDS) -> list[tuple[str, tuple[str, ...]]]:
+def translate_keywords(text: str, lexicon: Lexicon, language: str = "en",
+                       max_phrase: int = MAX_GLOSS_WORDS) -> list[tuple[str, tuple[str, ...]]]:
     """The words and phrases of `text` with their translations: English ones (longest match first) with their
     Chinese words, or, for a text in Chinese, its words (jieba) with their English glosses.
 
     Args:
         text: an English or Chinese question.
         lexicon: from `load_lexicon`.
+        language: the text's language, "en" or "zh" (an English question may hold a Chinese name, and the
+            other way round).
         max_phrase: the longest English phrase tried, in words.
 
     Returns:
         (word or phrase, translations) in question order; stopwords and words without a translation left out.
     """
-    if _HAN_CHAR.search(text):
+    if language == "zh":
         return _chinese_keywords(text, lexicon)
     # "Angola's" is "angola": the possessive is no part of the word
-    words = [re.sub(r"'s$", "", w) for w in _EN_WORD.findall(unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'"))]
+    flat = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'")
+    words = [re.sub(r"'s$", "", w) for w in _EN_WORD.findall(flat)]
     out: list[tuple[str, tuple[str, ...]]] = []
     i = 0
     while i < len(words):
@@ -243,7 +242,7 @@ def translated_share(question: str, texts: list[str]) -> np.ndarray | None:
     lang = detect_language(question)
     if lang not in ("en", "zh"):
         return None
-    found = translate_keywords(question, load_lexicon())
+    found = translate_keywords(question, load_lexicon(), lang)
     if not found:
         return None
     other = [bool(_HAN_CHAR.search(t)) == (lang == "en") for t in texts]

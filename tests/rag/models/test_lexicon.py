@@ -83,7 +83,12 @@ def test_translated_share_counts_the_question_concepts_each_text_in_the_other_la
 def test_a_chinese_question_gets_the_english_glosses_of_its_words(lexicon: Lexicon) -> None:
     from rag.models.lexicon import holds, search_terms
 
-    found = dict(translate_keywords("白俄罗斯在裁军谈判会议上提出了什么建议？", lexicon))
+    found = dict(translate_keywords("白俄罗斯在裁军谈判会议上提出了什么建议？", lexicon, "zh"))
     assert found["白俄罗斯"] == ("belarus",) and "conference" in found["会议"] and "propose" in found["提出"]
     assert "weapons" in search_terms([("武器", ("weapon", "arms"))])  # the plural a passage uses
     assert holds("lethal autonomous weapons systems", ("weapon",)) and not holds("noweapon", ("weapon",))
+
+
+def test_an_english_question_holding_a_chinese_name_is_translated_as_english(lexicon: Lexicon) -> None:
+    found = dict(translate_keywords("What is the length of the gray凤冠雉?", lexicon, "en"))
+    assert "length" in found and all(not any("\u4e00" <= ch <= "\u9fff" for ch in k) for k in found)
