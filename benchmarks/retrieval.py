@@ -1,4 +1,4 @@
-"""Retrieval and refusals of our default against three peer recipes on CMRC 2018, UNPC en→zh and seeds/gold (dev/test)."""
+"""Retrieval and refusals of our default against three peer recipes on CMRC 2018 (in Chinese and asked in English), UNPC (en→zh, zh→en, hand-written en→en and zh→zh) and seeds/gold (dev/test)."""
 from __future__ import annotations
 
 import argparse
