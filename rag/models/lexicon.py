@@ -231,9 +231,16 @@ def holds(text: str, words: tuple[str, ...]) -> bool:
         if _HAN_CHAR.search(w):
             if w in text:
                 return True
-        elif re.search(r"\b" + re.escape(w), text):
+        elif _word_start(w).search(text):
             return True
     return False
+
+
+@lru_cache(maxsize=65536)
+def _word_start(gloss: str) -> re.Pattern[str]:
+    """The compiled pattern of an English gloss at the start of a word (a question compares each of its glosses
+    with up to 50 candidate passages)."""
+    return re.compile(r"\b" + re.escape(gloss))
 
 
 def translated_share(question: str, texts: list[str]) -> np.ndarray | None:
