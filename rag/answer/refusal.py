@@ -9,7 +9,7 @@ from index.tokenize import tokenize
 from rag.config import RetrievalSettings
 from rag.lang import CJK_LANGUAGES, NEUTRAL_TOKEN
 from rag.models.alignment import alignment_coverage
-from rag.models.lexicon import covered, load_lexicon, translate_keywords
+from rag.models.lexicon import LANGUAGES, covered, question_translations
 
 if TYPE_CHECKING:  # annotations only: retrieve imports nothing from here
     from rag.answer.retrieve import Retrieval
@@ -134,9 +134,9 @@ def translated_coverage(question: str, question_lang: str, passage_lang: str | N
     """Share of an English question's translatable words and phrases with some translation in `text` (Chinese
     passages), or of a Chinese question's over English passages: keyword coverage across the language pair.
     None for other pairs; 1.0 when nothing translates."""
-    if {question_lang, passage_lang} != {"en", "zh"}:
+    if {question_lang, passage_lang} != set(LANGUAGES):
         return None
-    found = translate_keywords(question, load_lexicon(), question_lang)
+    found = question_translations(question, question_lang)
     return covered(found, text) if found else 1.0
 
 

@@ -17,7 +17,7 @@ from rag.errors import RagError
 from rag.ingest.versions import LibraryVersions, resolve_versions
 from rag.lang import detect_language
 from rag.models.embed import Embedder
-from rag.models.lexicon import holds, load_lexicon, search_terms, translate_keywords
+from rag.models.lexicon import count_held, question_translations, search_terms
 from rag.types import Chunk, Hit
 
 MODES = ("dense", "bm25", "hybrid")  # report order: the single retrievers, then their fusion (the default)
@@ -136,7 +136,7 @@ class Retriever:
             return cands
         # a sub-paragraph is read with its lead-in ("(a) 国际人道法……" under "专家组得出结论认为："), as it is embedded
         text = {i: f"{rows.one(i).context}\n{rows.one(i).keyword_text()}".lower() for i in cands}
-        held = {i: sum(1 for ws in concepts if holds(text[i], ws)) for i in cands}
+        held = {i: count_held(concepts, text[i]) for i in cands}
         need = min(s.translated_min_concepts, len(concepts))
         return sorted((i for i in cands if held[i] >= need), key=lambda i: -held[i])
 
@@ -287,9 +287,7 @@ def translation_groups(query: str, q_lang: str, languages: tuple[str, ...]) -> l
     """The words and phrases of an English question with their Chinese translations, or of a Chinese question
     with their English glosses (rag.models.lexicon), for keyword search across the two; [] for a question in
     another language, or when `languages` (the setting) leaves its language out."""
-    if q_lang not in ("en", "zh") or q_lang not in languages:
-        return []
-    return translate_keywords(query, load_lexicon(), q_lang)
+    return list(question_translations(query, q_lang)) if q_lang in languages else []
 
 
 def rrf_fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], rrf_k: int, dense_weight: float,

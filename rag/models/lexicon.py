@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -243,6 +244,18 @@ def _word_start(gloss: str) -> re.Pattern[str]:
     return re.compile(r"\b" + re.escape(gloss))
 
 
+LANGUAGES = ("en", "zh")  # the languages the lexicon translates between
+
+
+@lru_cache(maxsize=1024)
+def question_translations(question: str, language: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`translate_keywords` of a question with the lexicon, once per question: retrieval, the refusal decision
+    and the sentence selection all read it. () for a language outside `LANGUAGES`."""
+    if language not in LANGUAGES:
+        return ()
+    return tuple(translate_keywords(question, load_lexicon(), language))
+
+
 def translated_share(question: str, texts: list[str]) -> np.ndarray | None:
     """For each text, the share of the question's translatable words and phrases with some translation in it:
     an English question over texts in Chinese, a Chinese one over texts in English (texts in the question's own
@@ -256,16 +269,18 @@ def translated_share(question: str, texts: list[str]) -> np.ndarray | None:
         One share per text, or None.
     """
     lang = detect_language(question)
-    if lang not in ("en", "zh"):
-        return None
-    found = translate_keywords(question, load_lexicon(), lang)
+    found = question_translations(question, lang)
     if not found:
         return None
     other = [bool(_HAN_CHAR.search(t)) == (lang == "en") for t in texts]
     return np.asarray([covered(found, t) if o else 0.0 for t, o in zip(texts, other)], np.float32)
 
 
-def covered(found: list[tuple[str, tuple[str, ...]]], text: str) -> float:
+def count_held(groups: Iterable[tuple[str, ...]], text: str) -> int:
+    """How many of `groups` (each the translations of one word or phrase) `text` (lower-cased) holds (`holds`)."""
+    return sum(1 for words in groups if holds(text, words))
+
+
+def covered(found: Sequence[tuple[str, tuple[str, ...]]], text: str) -> float:
     """Share of the translated words and phrases (`translate_keywords`) with some translation in `text`."""
-    low = text.lower()
-    return sum(1 for _, words in found if holds(low, words)) / len(found) if found else 0.0
+    return count_held((words for _, words in found), text.lower()) / len(found) if found else 0.0
