@@ -217,14 +217,14 @@ def load_unpc(data: Path, limit: int, seed: int, question_lang: str = "en") -> C
                   f"sentence (≥{shortest} characters, unique)")
 
 
-# Few questions per set (40, then 120 English and 80 Chinese): half their documents left out, so each half has
-# unanswerable ones; unpc-zh uses the same share.
+# Few questions per set (280 English, 200 Chinese): half their documents left out, so each half has unanswerable
+# ones; unpc-zh uses the same share.
 UNPC_EN_HELD_OUT = 0.5
 # Hand-written questions over one side of the UNPC dev set, per language (benchmarks/data/README.md). The English
-# reading-comprehension file and the Chinese one (80 each, 2026-12-01) reuse unpc-en's documents, halves and
-# left-out share, so the figures of the sets compare.
-UNPC_SIDE_QUESTIONS = {"en": ("unpc_en_questions.jsonl", "unpc_en_rc_questions.jsonl"),
-                       "zh": ("unpc_zh_rc_questions.jsonl",)}
+# reading-comprehension files and the Chinese ones (80 each on 2026-12-01, 120 each more on 2026-12-02) reuse
+# unpc-en's documents, halves and left-out share, so the figures of the sets compare.
+UNPC_SIDE_QUESTIONS = {"en": ("unpc_en_questions.jsonl", "unpc_en_rc_questions.jsonl", "unpc_en_rc2_questions.jsonl"),
+                       "zh": ("unpc_zh_rc_questions.jsonl", "unpc_zh_rc2_questions.jsonl")}
 
 
 def _load_unpc_side(data: Path, seed: int, lang: str) -> tuple[list[SrcDoc], list[Q], int]:
@@ -250,10 +250,11 @@ def _load_unpc_side(data: Path, seed: int, lang: str) -> tuple[list[SrcDoc], lis
 
 def load_unpc_en(data: Path, seed: int) -> Corpus:
     """UNPC dev, English side: documents of consecutive English sentences; the hand-written English questions of
-    benchmarks/data/unpc_en_questions.jsonl (40 paraphrases, ids unpc-en-NN) and unpc_en_rc_questions.jsonl (80
-    reading-comprehension questions, ids unpc-en-rc-NN) as English-to-English questions."""
+    benchmarks/data/unpc_en_questions.jsonl (40 paraphrases, ids unpc-en-NN), unpc_en_rc_questions.jsonl (80
+    reading-comprehension questions, ids unpc-en-rc-NN) and unpc_en_rc2_questions.jsonl (120 more, ids
+    unpc-en-rc2-NNN) as English-to-English questions."""
     docs, qs, n = _load_unpc_side(data, seed, "en")
-    n_rc = sum(q.qid.startswith("unpc-en-rc-") for q in qs)
+    n_rc = sum(q.qid.startswith("unpc-en-rc") for q in qs)
     return Corpus("UNPC dev (en→en)", docs, qs,
                   f"{n} English sentences in {len(docs)} documents of {UNPC_DOC_LINES} consecutive sentences; "
                   f"halves by document; {UNPC_EN_HELD_OUT:.0%} of the documents left out (unanswerable); "
@@ -262,8 +263,9 @@ def load_unpc_en(data: Path, seed: int) -> Corpus:
 
 
 def load_unpc_zh(data: Path, seed: int) -> Corpus:
-    """UNPC dev, Chinese side: documents of consecutive Chinese sentences; the 80 hand-written Chinese
-    reading-comprehension questions of benchmarks/data/unpc_zh_rc_questions.jsonl as Chinese-to-Chinese questions."""
+    """UNPC dev, Chinese side: documents of consecutive Chinese sentences; the 200 hand-written Chinese
+    reading-comprehension questions of benchmarks/data/unpc_zh_rc_questions.jsonl and unpc_zh_rc2_questions.jsonl as
+    Chinese-to-Chinese questions."""
     docs, qs, n = _load_unpc_side(data, seed, "zh")
     return Corpus("UNPC dev (zh→zh)", docs, qs,
                   f"{n} Chinese sentences in {len(docs)} documents of {UNPC_DOC_LINES} consecutive sentences; "
@@ -396,6 +398,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # everywhere (before) and score fusion in every language.
     "rank-fusion": {"score_fusion_languages": ()},
     "score-fusion-all": {"score_fusion_languages": ("zh", "en", "fr", "es", "ru", "ar", "other")},
+    # English questions over English text by score too (2026-12-02, with 240 English questions), at dense shares
+    **{f"score-fusion-en-d{d}": {"score_fusion_languages": ("zh", "en"), "score_fusion_dense": d}
+       for d in (0.2, 0.3, 0.4, 0.5)},
     "milvus-lite": {"store": "milvus-lite"},  # the default recipe on the Milvus store (issue 13)
     # English questions over Chinese text: the CC-CEDICT keyword translation off; its candidates in BM25 order (no
     # concept count) at the weight chosen before the concept count; concept minimums and weights (2026-12-02)

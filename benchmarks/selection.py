@@ -64,16 +64,18 @@ def question_rows(q: Q, hits: list[Any], emb: Any, qvec: np.ndarray) -> dict[str
     if not cands:
         return None
     sig = sentence_signals(q.text, hits, cands, emb, qvec, with_alignment=True, align_candidates=0)
-    return {"id": q.qid, "lang": q.lang, "cands": cands, "signals": sig,
+    return {"id": q.qid, "lang": q.lang, "cands": cands, "signals": sig, "needles": q.needles,
             "holds": [holds(s, q.needles) for _, s in cands]}
 
 
 def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weight: float, top_n: int = 0,
-             translated: float | None = None) -> dict[str, float]:
+             translated: float | None = None, whole_lists: bool = False) -> dict[str, float]:
     """top@1, precision and reach of the selection at alignment weight `weight`, the alignment computed for the
     best `top_n` candidates by the other signals only (0: all), translated keywords weighted `translated`
-    (default: the code's)."""
-    from rag.generation.extractive import align_targets, choose
+    (default: the code's). Precision is the share of the quoted parts (rag.generation.extractive.quoted: sentences,
+    or a lead-in and its items) that hold the evidence; `whole_lists` quotes a whole list whenever the best sentence
+    is any part of it (the rule before 2026-12-02) instead of only when it is the lead-in."""
+    from rag.generation.extractive import Evidence, align_targets, listed_unit, quoted
 
     top = prec = reach = 0.0
     for r in rows:
@@ -86,8 +88,12 @@ def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weigh
         scores = sig.scores(weight, translated)
         order = np.argsort(-np.asarray(scores))
         top += r["holds"][int(order[0])]
-        chosen = choose(r["cands"], scores, hits_by_id[r["id"]])
-        prec += sum(r["holds"][i] for i in chosen) / len(chosen)
+        hits = hits_by_id[r["id"]]
+        parts = quoted(r["cands"], scores, hits)
+        listed = listed_unit(hits, r["cands"][int(order[0])][0]) if whole_lists else []
+        if listed:
+            parts = [Evidence(n, hits[n - 1].chunk.text.strip()) for n in listed]
+        prec += sum(holds(e.text, r["needles"]) for e in parts) / len(parts)
         reach += any(r["holds"])
     n = max(len(rows), 1)
     return {"n": len(rows), "top@1": top / n, "precision": prec / n, "reach": reach / n}
@@ -133,6 +139,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                           for n in ALIGN_TOPS if n})
                     by_lang[lang].update({f"translated {t}": evaluate(sel, hits_by_id, ALIGN_WEIGHT, ALIGN_CANDIDATES, t)
                                           for t in TRANSLATED_WEIGHTS})
+                    by_lang[lang]["whole lists"] = evaluate(sel, hits_by_id, ALIGN_WEIGHT, ALIGN_CANDIDATES,
+                                                            whole_lists=True)
                 res[half] = {"by_lang": by_lang, "signals_ms_p50": float(np.percentile(ms, 50)) if ms else 0.0,
                              "signals_ms_p95": float(np.percentile(ms, 95)) if ms else 0.0}
                 for lang, d in by_lang.items():

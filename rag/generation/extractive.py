@@ -208,21 +208,45 @@ def select_evidence(question: str, hits: list[Hit], embedder: Embedder, query_ve
         return Selection([], [], None)
     weight = ALIGN_WEIGHT if align_weight is None else align_weight
     sig = sentence_signals(question, hits, cands, embedder, query_vector, with_alignment=weight > 0)
-    vecs = sig.vectors
-    scores = sig.scores(weight)
+    return Selection(quoted(cands, sig.scores(weight), hits, max_sentences), cands, sig.vectors)
+
+
+def quoted(cands: list[tuple[int, str]], scores: list[float], hits: list[Hit],
+           max_sentences: int = MAX_SENTENCES) -> list[Evidence]:
+    """What the answer quotes, given each candidate sentence's score.
+
+    A lead-in ("专家组得出结论认为：") announces the answer without giving it: when the best sentence is a lead-in, the
+    lead-in and its items are quoted whole, each item cited to its own locator. When the best sentence is one item
+    of such a list, that item answers ("专家组2023年相关费用估计载于哪份文件？" is item (b) of ¶2, not the whole
+    decision); quoting the whole list instead cost seeds/gold Chinese citation precision (benchmarks/selection.py).
+
+    Args:
+        cands: (passage number, sentence) pairs from `candidate_sentences`.
+        scores: one score per candidate (`SentenceSignals.scores`).
+        hits: the passages the numbers refer to.
+        max_sentences: how many sentences to quote at most outside a list.
+    Returns:
+        The quoted sentences or list parts, in document order.
+    """
     best = int(np.argmax(scores))
-    # A lead-in ("专家组得出结论认为：") announces the answer without giving it: a lead-in and its items are quoted
-    # whole, each item cited to its own locator.
-    listed = [n for n in listed_unit(hits, cands[best][0]) if not addresses_reader(hits[n - 1].chunk.text)]
-    if listed:
-        return Selection([Evidence(n, hits[n - 1].chunk.text.strip(), 0.0) for n in listed], cands, vecs)
-    chosen = choose(cands, scores, hits, max_sentences)
-    return Selection([Evidence(cands[i][0], cands[i][1], scores[i]) for i in chosen], cands, vecs)
+    listed = listed_unit(hits, cands[best][0])
+    if listed and listed[0] == cands[best][0]:
+        return [Evidence(n, hits[n - 1].chunk.text.strip(), 0.0) for n in listed
+                if not addresses_reader(hits[n - 1].chunk.text)]
+    return [Evidence(cands[i][0], cands[i][1], scores[i]) for i in choose(cands, scores, hits, max_sentences)]
 
 
 def format_quotes(evidence: list[Evidence]) -> str:
-    """The extractive answer text: each sentence verbatim, followed by its [n]."""
-    return " ".join(f"{e.text}[{e.n}]" for e in evidence)
+    """The extractive answer text: each sentence verbatim, followed by its [n]. A quoted list item of several
+    sentences gets the marker after each of them (the answer checker keeps only cited sentences), its line breaks
+    as spaces (an answer sentence is one line)."""
+    parts = []
+    for e in evidence:
+        for a, b in split_sentences(e.text):
+            sentence = " ".join(e.text[a:b].split())
+            if sentence:
+                parts.append(f"{sentence}[{e.n}]")
+    return " ".join(parts)
 
 
 def extractive_answer(question: str, hits: list[Hit], embedder: Embedder, query_vector: np.ndarray | None = None) -> str:

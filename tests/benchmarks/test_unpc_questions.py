@@ -11,10 +11,12 @@ from tests.fixtures import ROOT, SHARED_DATA
 
 DATA = ROOT / "benchmarks" / "data"
 DEVSET = SHARED_DATA / "unpc-devset"
-FILES = {  # file -> (language, id prefix before the two-digit number, number of questions)
-    "unpc_en_questions.jsonl": ("en", "unpc-en-", 40),
-    "unpc_en_rc_questions.jsonl": ("en", "unpc-en-rc-", 80),
-    "unpc_zh_rc_questions.jsonl": ("zh", "unpc-zh-rc-", 80),
+FILES = {  # file -> (language, id prefix before the number, number of questions, digits of the number)
+    "unpc_en_questions.jsonl": ("en", "unpc-en-", 40, 2),
+    "unpc_en_rc_questions.jsonl": ("en", "unpc-en-rc-", 80, 2),
+    "unpc_en_rc2_questions.jsonl": ("en", "unpc-en-rc2-", 120, 3),
+    "unpc_zh_rc_questions.jsonl": ("zh", "unpc-zh-rc-", 80, 2),
+    "unpc_zh_rc2_questions.jsonl": ("zh", "unpc-zh-rc2-", 120, 3),
 }
 needs_devset = pytest.mark.skipif(not DEVSET.exists(), reason=f"the UNPC dev set is not at {DEVSET}")
 
@@ -34,17 +36,24 @@ def retrieval_module():
 
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_question_files_have_numbered_unique_ids_one_answer_span_and_distinct_lines(name):
-    lang, prefix, n = FILES[name]
+    lang, prefix, n, digits = FILES[name]
     rs = rows(name)
-    assert [r["id"] for r in rs] == [f"{prefix}{i:02d}" for i in range(1, n + 1)]
+    assert [r["id"] for r in rs] == [f"{prefix}{i:0{digits}d}" for i in range(1, n + 1)]
     assert all(r["language"] == lang and r["answers"] == r["evidence"] and len(r["evidence"]) == 1 for r in rs)
     assert len({r["line"] for r in rs}) == n
 
 
-def test_the_english_and_chinese_reading_comprehension_sets_use_different_lines():
-    en = {r["line"] for r in rows("unpc_en_rc_questions.jsonl")}
-    zh = {r["line"] for r in rows("unpc_zh_rc_questions.jsonl")}
-    assert en.isdisjoint(zh) and en.isdisjoint({r["line"] for r in rows("unpc_en_questions.jsonl")})
+def test_no_two_question_files_use_the_same_devset_line():
+    lines = [r["line"] for name in FILES for r in rows(name)]
+    assert len(lines) == len(set(lines)) == sum(n for _, _, n, _ in FILES.values())
+
+
+@needs_devset
+@pytest.mark.parametrize("name", ["unpc_en_rc2_questions.jsonl", "unpc_zh_rc2_questions.jsonl"])
+def test_every_evidence_span_of_the_second_sets_occurs_on_no_other_devset_line(name):
+    lang = FILES[name][0]
+    lines = (DEVSET / f"UNv1.0.devset.{lang}").read_text(encoding="utf-8").splitlines()
+    assert [r["id"] for r in rows(name) if [i for i, ln in enumerate(lines) if r["evidence"][0] in ln] != [r["line"]]] == []
 
 
 @needs_devset
@@ -57,30 +66,30 @@ def test_every_evidence_span_occurs_verbatim_in_its_devset_line(name):
 
 
 @needs_devset
-def test_unpc_zh_set_is_80_chinese_questions_over_500_chinese_documents_with_half_left_out():
+def test_unpc_zh_set_is_200_chinese_questions_over_500_chinese_documents_with_half_left_out():
     bench = retrieval_module()
     corpus = bench.load_unpc_zh(SHARED_DATA, 0)
-    assert (len(corpus.docs), len(corpus.questions)) == (500, 80)
+    assert (len(corpus.docs), len(corpus.questions)) == (500, 200)
     assert {d.meta["language"] for d in corpus.docs} == {"zh"} and {q.lang for q in corpus.questions} == {"zh"}
     by_id = {d.doc_id: d for d in corpus.docs}
-    for q, r in zip(corpus.questions, rows("unpc_zh_rc_questions.jsonl")):
+    for q, r in zip(corpus.questions, rows("unpc_zh_rc_questions.jsonl") + rows("unpc_zh_rc2_questions.jsonl")):
         doc = by_id[f"UNPC-ZH_{r['line'] // bench.UNPC_DOC_LINES + 1}"]
         assert q.needles[0] in bench.norm(doc.text)
         assert (q.half, q.answerable) == (doc.half, not doc.held_out)
     counts = {(h, a): sum(q.half == h and q.answerable == a for q in corpus.questions)
               for h in ("dev", "test") for a in (True, False)}
     # (half, answerable) -> questions; seed 0 draws halves and left-out documents by symbol hash
-    assert counts == {("dev", True): 23, ("dev", False): 25, ("test", True): 14, ("test", False): 18}
+    assert counts == {("dev", True): 48, ("dev", False): 59, ("test", True): 46, ("test", False): 47}
 
 
 @needs_devset
-def test_unpc_en_set_holds_the_40_paraphrases_and_the_80_reading_comprehension_questions():
+def test_unpc_en_set_holds_the_40_paraphrases_and_the_200_reading_comprehension_questions():
     corpus = retrieval_module().load_unpc_en(SHARED_DATA, 0)
     ids = [q.qid for q in corpus.questions]
-    assert (len(corpus.docs), len(ids), sum(i.startswith("unpc-en-rc-") for i in ids)) == (500, 120, 80)
-    rc = [q for q in corpus.questions if q.qid.startswith("unpc-en-rc-")]
-    counts = {(h, a): sum(q.half == h and q.answerable == a for q in rc) for h in ("dev", "test") for a in (True, False)}
-    assert counts == {("dev", True): 17, ("dev", False): 22, ("test", True): 16, ("test", False): 25}
+    assert (len(corpus.docs), len(ids), sum(i.startswith("unpc-en-rc") for i in ids)) == (500, 240, 200)
+    counts = {(h, a): sum(q.half == h and q.answerable == a for q in corpus.questions)
+              for h in ("dev", "test") for a in (True, False)}
+    assert counts == {("dev", True): 53, ("dev", False): 60, ("test", True): 58, ("test", False): 69}
 
 
 @needs_devset

@@ -11,7 +11,7 @@ from rag.answer.refusal import decide, refusal_signals
 from rag.answer.retrieve import Retrieval, Retriever, expand_hits
 from rag.config import RetrievalSettings, Settings
 from rag.errors import RagError
-from rag.generation.extractive import extractive_answer, listed_unit
+from rag.generation.extractive import Evidence, candidate_sentences, format_quotes, listed_unit, quoted
 from rag.ingest.chunk import CHUNKER_VERSION
 from rag.types import Chunk, DocMeta, Hit
 
@@ -113,15 +113,31 @@ def _hit(n: int, text: str, unit: str = "", lang: str = "zh", dense: float = 0.9
     return Hit(c, 1.0 / n, n, dense_score=dense, group=n)
 
 
-def test_the_extractive_answer_lists_a_lead_in_with_its_items(fake_embedder) -> None:
+def _list_hits() -> list[Hit]:
     hits = [_hit(1, "21. 专家组得出结论认为：", "D|¶21"), _hit(2, "(a) 国际人道法继续适用；", "D|¶21"),
             _hit(3, "(b) 不得使用；", "D|¶21"), _hit(4, "别的段落。", "D|¶4")]
     for h in hits[:3]:
         h.group = 1
+    return hits
+
+
+def test_the_extractive_answer_quotes_a_lead_in_with_its_items_when_the_lead_in_answers_best() -> None:
+    hits = _list_hits()
+    cands = candidate_sentences(hits)
     assert listed_unit(hits, 2) == [1, 2, 3] and listed_unit(hits, 4) == []
-    assert extractive_answer("国际人道法？", hits, fake_embedder) == (
-        "21. 专家组得出结论认为：[1] (a) 国际人道法继续适用；[2] (b) 不得使用；[3]"
-    )
+    evidence = quoted(cands, [0.9, 0.8, 0.7, 0.6], hits)
+    assert format_quotes(evidence) == "21. 专家组得出结论认为：[1] (a) 国际人道法继续适用；[2] (b) 不得使用；[3]"
+
+
+def test_the_extractive_answer_quotes_only_the_item_when_one_item_answers_best() -> None:
+    hits = _list_hits()
+    evidence = quoted(candidate_sentences(hits), [0.7, 0.6, 0.9, 0.5], hits)
+    assert format_quotes(evidence) == "(b) 不得使用；[3]"
+
+
+def test_each_sentence_of_a_quoted_part_carries_its_marker_on_one_line() -> None:
+    evidence = [Evidence(2, "(b) 会议为期 10 天。会议还通过了\n费用估计；"), Evidence(3, "Second. Third one.")]
+    assert format_quotes(evidence) == "(b) 会议为期 10 天。[2] 会议还通过了 费用估计；[2] Second.[3] Third one.[3]"
 
 
 def test_refusal_signals_read_coverage_numbers_and_language_pair() -> None:
