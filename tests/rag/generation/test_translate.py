@@ -87,6 +87,20 @@ def test_a_sentence_that_already_names_its_speaker_is_not_prefixed_and_stays_quo
     assert msgs[1] == ("user", "Translate into French:\n主席(以西班牙语发言)：我宣布会议开始［3］。")
 
 
+def test_a_translation_into_english_names_the_un_terms_of_the_sentence_after_it() -> None:
+    from rag.generation.prompt import term_glossary
+
+    text = "(a) 国际人道法继续充分适用于致命性自主武器系统的潜在开发和使用；国际法也适用。"
+    assert term_glossary(text, "en") == [("国际人道法", "international humanitarian law"),
+                                         ("致命性自主武器系统", "lethal autonomous weapons systems"),
+                                         ("国际法", "international law")]
+    assert term_glossary(text, "fr") == []  # the list is English and Chinese
+    assert term_glossary("会议通过了报告。", "en") == []  # short words are left to the model
+    msgs = build_translate_messages(Evidence(1, "国际人道法继续适用。"), _hit(1, "国际人道法继续适用。"), "en")
+    assert msgs[1][1] == ("Translate into English:\n国际人道法继续适用。\n"
+                          "UN terms: 国际人道法 = international humanitarian law")
+
+
 def test_the_token_budget_follows_the_source_length_within_its_caps() -> None:
     assert translate_budget("国际人道法继续充分适用于致命性自主武器系统的潜在开发和使用") == 39  # 29 CJK
     assert translate_budget("短句。") == 32  # the floor
@@ -109,7 +123,8 @@ def test_each_foreign_sentence_is_translated_alone_and_cited_by_the_pipeline_not
                    "The Group adopted the report. [3] It did. [3]\n"]
     assert gen.model_calls == 2 and gen.first_token_at is not None
     assert [m[1][1] for m, _ in chat.calls] == ["Translate into English:\n会议于下午 4 时 45 分散会。",
-                                               "Translate into English:\n专家组通过了报告。"]
+                                               "Translate into English:\n专家组通过了报告。\n"
+                                               "UN terms: 专家组 = group of experts"]
     assert [o for _, o in chat.calls] == [{"ban_cjk": True, "max_tokens": 32}, {"ban_cjk": True, "max_tokens": 32}]
 
 

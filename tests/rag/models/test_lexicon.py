@@ -60,14 +60,40 @@ def lexicon() -> Lexicon:
 def test_the_packaged_cc_cedict_translates_un_vocabulary(lexicon: Lexicon) -> None:
     found = dict(translate_keywords("What did Belarus propose at the Conference on Disarmament?", lexicon))
     assert found["belarus"][0] == "白俄罗斯"
-    assert found["disarmament"][0] == "裁军"
+    assert found["conference on disarmament"] == ("裁军谈判会议", "裁谈会")  # the body, by its UN name
+    found = dict(translate_keywords("Which conference discussed nuclear disarmament and disarmament?", lexicon))
+    assert found["nuclear disarmament"] == ("核裁军",) and found["disarmament"][0] == "裁军"
     assert "会议" in found["conference"]
     found = dict(translate_keywords("The General Assembly requests the Secretary-General to submit a report", lexicon))
     assert found["general assembly"] == ("大会",)
     assert found["secretary-general"][0] == "秘书长"
     assert found["report"][0] == "报告"
     assert "提交" in found["submit"]
-    assert dict(translate_keywords("lethal autonomous weapons systems", lexicon))["weapons"][0] == "武器"
+    assert dict(translate_keywords("weapons systems", lexicon))["weapons"][0] == "武器"
+
+
+def test_un_terms_come_before_the_dictionary_and_fill_its_gaps() -> None:
+    from rag.models.lexicon import with_un_terms
+
+    lex = with_un_terms(Lexicon(parse_cedict(SAMPLE), "sample", {"条约": ("treaty", "pact")}),
+                        {"chair": ("主席",), "treaty": ("条约",), "high contracting parties": ("缔约方",)})
+    assert lex.source == "sample + UN terms"
+    assert lex.translations("chaired") == ("主席",)  # a verb form finds the UN term
+    assert lex.translations("treaties") == ("条约",)  # the same word from both is listed once
+    assert translate_keywords("The High Contracting Parties and the arms race", lex) == [
+        ("high contracting parties", ("缔约方",)), ("arms race", ("军备竞赛",))]
+    assert lex.glosses["缔约方"] == ("high contracting parties",) and lex.glosses["条约"] == ("treaty", "pact")
+
+
+def test_the_packaged_lexicon_prefers_the_un_terminology(lexicon: Lexicon) -> None:
+    found = dict(translate_keywords("Who chaired the Group of Governmental Experts on lethal autonomous weapons "
+                                    "systems, and when did the Convention enter into force?", lexicon))
+    assert found["chaired"][0] == "主席"  # not 椅子, a chair to sit on
+    assert found["group of governmental experts"] == ("政府专家组",)
+    assert found["lethal autonomous weapons systems"] == ("致命性自主武器系统",)
+    assert found["convention"][0] == "公约"  # not 传统, tradition
+    assert found["enter into force"] == ("生效",)
+    assert lexicon.glosses["缔约方"][0] == "high contracting party"
 
 
 def test_translated_share_counts_the_question_concepts_each_text_in_the_other_language_holds(lexicon: Lexicon) -> None:
