@@ -406,7 +406,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # concept count) at the weight chosen before the concept count; concept minimums and weights (2026-12-02)
     "no-translate": {"translate_keywords": ()},
     "bm25-translated": {"translated_concepts": False, "translated_weight": 1.5},
-    **{f"pseudo-w{w}": {"translated_dense_weight": w} for w in (0.25, 0.35, 0.5, 1.0)},
     **{f"concepts-min{m}-w{w}": {"translated_min_concepts": m, "translated_weight": w}
        for m in (1, 2, 3) for w in (0.75, 1.0, 1.25, 1.5)},
 }
