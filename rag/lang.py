@@ -77,10 +77,10 @@ def detect_language(text: str) -> str:
     """Language of a question: "zh", "en", "fr", "es", "ru", "ar" or "other", from its script.
 
     The script with most letters wins (Han -> zh, Cyrillic -> ru, Arabic -> ar; any kana -> other).
-    Latin script is told apart by stopwords and accents (en/fr/es, ties -> en); a question with two or
-    more Latin stopwords is taken as Latin-script even if it quotes more Chinese characters
-    ("What does 国际人道法 mean?" -> en); without any cue, Latin letters (symbols, acronyms) are weighed
-    against the other scripts with a Han character counting as 3 letters
+    Latin script is told apart by stopwords and accents (en/fr/es, ties -> en); a question mixing scripts is taken
+    as Latin-script when it holds two or more different Latin stopwords, even if it quotes more Chinese characters
+    ("What does 国际人道法 mean?" -> en; one-letter and repeated words do not count); without any cue, Latin
+    letters (symbols, acronyms) are weighed against the other scripts with a Han character counting as 3 letters
     ("CCW/GGE.1/2023/WP.4号文件由谁提交？" -> zh). No letters -> other.
     """
     text = unicodedata.normalize("NFKC", text)
@@ -90,8 +90,10 @@ def detect_language(text: str) -> str:
     if counts["kana"]:
         return "other"
     latin = _latin_language(text) if counts["latin"] else None
-    if latin is not None and counts["latin"] < max(counts.values()):
-        words = _WORD.findall(text.lower())
+    if latin is not None and len(counts) > 1:
+        # Mixed scripts: Latin needs two different stopwords of two letters or more. The "(a)" of a list's items,
+        # a name ("Ra'is Khudaidad被…抓获") or a model number ("An-26型飞机" twice) in a Chinese sentence is no English.
+        words = {w for w in _WORD.findall(text.lower()) if len(w) > 1}
         if sum(1 for w in words if any(w in stop for stop in _STOP.values())) < 2:
             latin = None
     if latin is not None:

@@ -211,6 +211,8 @@ def test_percentile() -> None:
         ("ITU-D的作用是什么？", "zh"),
         ("Who chaired the Group of Governmental Experts?", "en"),
         ("What does 国际人道法继续充分适用 mean?", "en"),
+        # the letters of a list's items are no English words (UNPC dev line 3824 was read as English)
+        ("注：(a) 国家一级的联合国国家工作队；(b) 国家环境政策制定；(c) 环境监督与审计；(d) 缺乏参与。", "zh"),
         ("Minsk conference dates?", "en"),
         ("Quels États ont participé en tant qu'observateurs ?", "fr"),
         ("Qui a présidé le Groupe ?", "fr"),
