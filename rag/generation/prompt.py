@@ -2,6 +2,7 @@
 prompt (compose from whole passages, kept for comparison); passage text is quoted so it stays data."""
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from rag.generation.guard import addresses_reader, quote
@@ -182,27 +183,31 @@ def _english_terms() -> list[tuple[str, str]]:
 
 
 def term_glossary(text: str, language: str) -> list[tuple[str, str]]:
-    """The UN terms of a Chinese sentence with their English renderings, for a translation into English: the
-    1.5B model rendered 国际人道法 as "international human rights law" (seeds, ¶21(a)), a wrong claim the
-    citation check accepted. Longest terms first, each stretch of the sentence matched once; [] for another
-    target language (the list holds English and Chinese only).
+    """The UN terms of a sentence with their renderings in the target language, for a translation between English
+    and Chinese: the 1.5B model rendered 国际人道法 as "international human rights law" (seeds, ¶21(a)), a wrong
+    claim the citation check accepted. Longest terms first, each stretch of the sentence matched once (English terms
+    as whole words in any case); [] for other target languages (the list holds English and Chinese only).
 
     Args:
         text: the sentence to translate.
         language: the target language code.
     Returns:
-        (Chinese term, English term) pairs in the order they occur in `text`.
+        (source term, target term) pairs in the order they occur in `text`.
     """
-    if language != "en":
+    if language == "en":
+        pairs = _english_terms()
+        where = [(zh, en, [m.start() for m in re.finditer(re.escape(zh), text)]) for zh, en in pairs]
+    elif language == "zh":
+        pairs = sorted(((en, zh) for zh, en in _english_terms()), key=lambda t: -len(t[0]))
+        where = [(en, zh, [m.start() for m in re.finditer(rf"\b{re.escape(en)}\b", text, re.I)]) for en, zh in pairs]
+    else:
         return []
     found: list[tuple[int, str, str]] = []
     used = [False] * len(text)
-    for zh, en in _english_terms():
-        start = text.find(zh)
-        while start >= 0:
-            if not any(used[start : start + len(zh)]):
-                used[start : start + len(zh)] = [True] * len(zh)
-                found.append((start, zh, en))
+    for source, target, starts in where:
+        for start in starts:
+            if not any(used[start : start + len(source)]):
+                used[start : start + len(source)] = [True] * len(source)
+                found.append((start, text[start : start + len(source)], target))
                 break
-            start = text.find(zh, start + 1)
-    return [(zh, en) for _, zh, en in sorted(found)]
+    return [(a, b) for _, a, b in sorted(found)]

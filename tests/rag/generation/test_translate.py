@@ -95,6 +95,8 @@ def test_a_translation_into_english_names_the_un_terms_of_the_sentence_after_it(
                                          ("致命性自主武器系统", "lethal autonomous weapons systems"),
                                          ("国际法", "international law")]
     assert term_glossary(text, "fr") == []  # the list is English and Chinese
+    assert term_glossary("The Group of Governmental Experts met; the Secretary-General spoke.", "zh") == [
+        ("Group of Governmental Experts", "政府专家组"), ("Secretary-General", "秘书长")]
     assert term_glossary("会议通过了报告。", "en") == []  # short words are left to the model
     msgs = build_translate_messages(Evidence(1, "国际人道法继续适用。"), _hit(1, "国际人道法继续适用。"), "en")
     assert msgs[1][1] == ("Translate into English:\n国际人道法继续适用。\n"
