@@ -496,10 +496,10 @@ def score(qs: list[Q], runs: list[Ranked]) -> dict[str, Any]:
 
 SIGNALS: list[tuple[str, bool, Any]] = []  # (set, answerable, RefusalSignals) of the dev half, for --calibrate
 FOUND = 3  # "evidence found": the evidence is in the passages the refusal signals and the answer read
-# The refusal rule shipped before the translated keyword coverage, decided beside ours in the same run.
-PREVIOUS_RULE = {"refuse_below": 1.3035, "refuse_below_cross": 1.0205, "refuse_below_other": 1.2783,
+# The refusal rule shipped before the latest fit, decided beside ours in the same run (on today's signals).
+PREVIOUS_RULE = {"refuse_below": 1.3035, "refuse_below_cross": 1.0245, "refuse_below_other": 1.2817,
                  "coverage_weight": 0.1, "gap_weight": 0.0, "neutral_penalty": 0.02, "alignment_weight": 0.5,
-                 "translated_coverage_weight": 0.0}  # the rule of 2026-12-02 (before the translated coverage)
+                 "translated_coverage_weight": 0.05}  # the rule of the morning of 2026-12-02
 
 
 class AlignmentCache:
@@ -691,7 +691,8 @@ def calibrate_md() -> str:
 
     lines = ["### Refusal rule fitted on the dev halves (false refusals capped at 4% per set and language pair)", ""]
     for grid, tgrid in (((0.0,), (0.0,)), (ALIGNMENT_WEIGHTS, (0.0,)), (ALIGNMENT_WEIGHTS, TRANSLATED_WEIGHTS)):
-        rule = fit_refusal(SIGNALS, max_false_refusal=0.04, alignment_weights=grid, translated_weights=tgrid)
+        rule = fit_refusal(SIGNALS, max_false_refusal=0.04, alignment_weights=grid, translated_weights=tgrid,
+                           neutral_penalties=NEUTRAL_PENALTIES)
         print(f"refusal rule fitted on dev (alignment weights {grid}, translated {tgrid}): {rule}", file=sys.stderr)
         lines.append(f"- alignment weights tried {grid}, translated coverage weights {tgrid}: coverage_weight "
                      f"{rule.coverage_weight}, gap_weight {rule.gap_weight}, neutral_penalty {rule.neutral_penalty}, "
@@ -703,6 +704,7 @@ def calibrate_md() -> str:
 
 ALIGNMENT_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)  # tried by --calibrate
 TRANSLATED_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3)
+NEUTRAL_PENALTIES = (0.0, 0.01, 0.02, 0.05, 0.1)  # per number or symbol of the question missing from the passages
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,8 +7,6 @@ from collections import Counter
 
 from rag.text import is_ideograph
 
-# Tokens that read the same in every language: numbers, acronyms, symbols (A/69/767, UNEP, COVID-19).
-NEUTRAL_TOKEN = re.compile(r"[A-Za-z]*\d[\w/.-]*|\b[A-Z]{2,}[A-Za-z]*\b")
 # Languages written with ideographs (answers keep CJK script; their e5 cosines run higher than other languages').
 CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
 LANGUAGE_LABELS = {"zh": "Chinese", "en": "English", "fr": "French", "es": "Spanish", "ru": "Russian", "ar": "Arabic"}

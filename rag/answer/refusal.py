@@ -5,9 +5,9 @@ import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from index.tokenize import tokenize
+from index.tokenize import neutral_tokens, tokenize
 from rag.config import RetrievalSettings
-from rag.lang import CJK_LANGUAGES, NEUTRAL_TOKEN
+from rag.lang import CJK_LANGUAGES
 from rag.models.alignment import alignment_coverage
 from rag.models.lexicon import LANGUAGES, covered, question_translations
 
@@ -101,7 +101,7 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
     """
     hits = retrieval.hits
     if not hits:
-        n = len(set(NEUTRAL_TOKEN.findall(question)))
+        n = len(set(neutral_tokens(question)))
         return RefusalSignals("cross", 0.0, 0.0, 0.0, 0.0, len(_NUMBER.findall(question)), n, n, 0)
     group = language_group(question_lang, hits[0].chunk.language)
     top = list(retrieval.dense_top) or [retrieval.confidence]
@@ -115,11 +115,15 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
         coverage = len(q_tokens & p_tokens) / len(q_tokens) if q_tokens else 1.0
     else:
         coverage = 1.0
-    passage_numbers = set(_NUMBER.findall(text))
+    # A passage holds a number or a symbol also through its document's symbol and title: "2023年…由谁担任主席？"
+    # is answered by a paragraph of CCW/GGE.1/2023/2 that never repeats the year.
+    where = text + "\n" + "\n".join(f"{h.chunk.symbol or ''} {h.chunk.title or ''}" for h in hits[:COVERAGE_PASSAGES])
+    passage_numbers = set(_NUMBER.findall(where))
     missing = sum(1 for n in set(_NUMBER.findall(question)) if n not in passage_numbers)
-    neutral = set(NEUTRAL_TOKEN.findall(question))
-    flat = text.lower()
-    neutral_missing = sum(1 for t in neutral if t.lower() not in flat)
+    # cut as the index cuts them: a pattern of its own read "2023年专家组由谁担任主席" as one token, never held
+    neutral = set(neutral_tokens(question))
+    flat = where.lower()
+    neutral_missing = sum(1 for t in neutral if t not in flat)
     alignment = None
     if embedder is not None:
         alignment = alignment_coverage(embedder, question, texts)

@@ -151,6 +151,16 @@ def test_refusal_signals_read_coverage_numbers_and_language_pair() -> None:
     assert json.dumps(s.to_dict())  # the benchmark writes them as JSON
 
 
+def test_a_number_of_the_question_is_held_by_the_symbol_or_title_of_the_passages_document() -> None:
+    c = Chunk("c1", "D", "CCW/GGE.1/2023/2", "¶8", "工作组将由巴西大使担任主席。", 0, 14, language="zh",
+              title="致命性自主武器系统领域新兴技术问题政府专家组的报告")
+    r = Retrieval([Hit(c, 1.0, 1, dense_score=0.9)], 0.9, [0.9, 0.8], query="2023年专家组由谁担任主席？")
+    held = refusal_signals(r.query, "zh", r)
+    assert (held.missing_numbers, held.neutral_missing) == (0, 0)
+    later = refusal_signals("2024年专家组由谁担任主席？", "zh", r)
+    assert (later.missing_numbers, later.neutral_missing) == (1, 1)
+
+
 def test_should_refuse_compares_the_score_with_the_threshold_of_the_language_pair() -> None:
     hits = [_hit(1, "2023 年专家组由巴西大使担任主席。")]
     r = Retrieval(hits, 0.85, [0.85, 0.84], query="专家组由谁担任主席？")
