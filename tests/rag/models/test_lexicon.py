@@ -120,6 +120,16 @@ def test_an_english_question_holding_a_chinese_name_is_translated_as_english(lex
     assert "length" in found and all(not any("\u4e00" <= ch <= "\u9fff" for ch in k) for k in found)
 
 
+def test_a_name_written_in_the_other_script_is_its_own_translation() -> None:
+    from rag.models.lexicon import foreign_words, question_translations
+
+    assert foreign_words("What is the length of the gray凤冠雉?", "en") == [("凤冠雉", ("凤冠雉", "凤冠"))]
+    assert foreign_words("2014年9月30日，Ra'is Khudaidad被阿富汗安全部队抓获。", "zh") == [
+        ("ra'is", ("ra'is",)), ("khudaidad", ("khudaidad",))]
+    assert foreign_words("ITU-D的作用是什么？", "zh") == []  # an acronym is a language-neutral token already
+    assert question_translations("What is the length of the gray凤冠雉?", "en")[-1] == ("凤冠雉", ("凤冠雉", "凤冠"))
+
+
 def test_without_cc_cedict_the_lexicon_is_empty_and_says_how_to_fix_it(monkeypatch, caplog) -> None:
     import rag.models.lexicon as lexicon_module
 
