@@ -3,6 +3,7 @@ prompt (compose from whole passages, kept for comparison); passage text is quote
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rag.generation.guard import addresses_reader, quote
@@ -169,7 +170,8 @@ def build_translate_messages(evidence: "Evidence", hit: Hit, language: str) -> l
     return [("system", TRANSLATE_SYSTEM), ("user", user)]
 
 
-def _english_terms() -> list[tuple[str, str]]:
+@lru_cache(maxsize=1)
+def _english_terms() -> tuple[tuple[str, str], ...]:
     """(Chinese UN term, its English rendering), longest Chinese first: each Chinese word's first English key in
     rag.models.un_terms for which it is the main rendering. Words under three characters (会议, 报告) are left to
     the model: it renders them well, and every listed term costs prompt tokens."""
@@ -179,7 +181,7 @@ def _english_terms() -> list[tuple[str, str]]:
     for english, words in UN_TERMS.items():
         if len(words[0]) >= 3:
             out.setdefault(words[0], english)
-    return sorted(out.items(), key=lambda t: -len(t[0]))
+    return tuple(sorted(out.items(), key=lambda t: -len(t[0])))
 
 
 def term_glossary(text: str, language: str) -> list[tuple[str, str]]:
