@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rag.generation.guard import addresses_reader, quote
+from rag.models.un_terms import UN_TERMS
 from rag.types import Hit
 
 if TYPE_CHECKING:
@@ -175,8 +176,6 @@ def _english_terms() -> tuple[tuple[str, str], ...]:
     """(Chinese UN term, its English rendering), longest Chinese first: each Chinese word's first English key in
     rag.models.un_terms for which it is the main rendering. Words under three characters (会议, 报告) are left to
     the model: it renders them well, and every listed term costs prompt tokens."""
-    from rag.models.un_terms import UN_TERMS
-
     out: dict[str, str] = {}
     for english, words in UN_TERMS.items():
         if len(words[0]) >= 3:
