@@ -167,20 +167,25 @@ def build_translate_messages(evidence: "Evidence", hit: Hit, language: str) -> l
     user = f"Translate into {lang}:\n{quote(text)}"
     terms = term_glossary(text, language)
     if terms:  # after the sentence: the cached prefix stays the same for every sentence
-        user += "\nUN terms: " + "; ".join(f"{zh} = {en}" for zh, en in terms)
+        user += "\nUN terms: " + "; ".join(f"{source} = {target}" for source, target in terms)
     return [("system", TRANSLATE_SYSTEM), ("user", user)]
 
 
-@lru_cache(maxsize=1)
-def _english_terms() -> tuple[tuple[str, str], ...]:
-    """(Chinese UN term, its English rendering), longest Chinese first: each Chinese word's first English key in
-    rag.models.un_terms for which it is the main rendering. Words under three characters (会议, 报告) are left to
-    the model: it renders them well, and every listed term costs prompt tokens."""
-    out: dict[str, str] = {}
+@lru_cache(maxsize=2)
+def _term_pairs(language: str) -> tuple[tuple[str, str, re.Pattern[str]], ...]:
+    """(source term, target term, the source's pattern) for a translation into `language` ("en": Chinese terms
+    found as written; "zh": English terms as whole words in any case), longest source first. Each Chinese word's
+    first English key in rag.models.un_terms for which it is the main rendering. Words under three characters
+    (会议, 报告) are left to the model: it renders them well, and every listed term costs prompt tokens."""
+    zh_en: dict[str, str] = {}
     for english, words in UN_TERMS.items():
         if len(words[0]) >= 3:
-            out.setdefault(words[0], english)
-    return tuple(sorted(out.items(), key=lambda t: -len(t[0])))
+            zh_en.setdefault(words[0], english)
+    by_zh = sorted(zh_en.items(), key=lambda t: -len(t[0]))
+    if language == "en":
+        return tuple((zh, en, re.compile(re.escape(zh))) for zh, en in by_zh)
+    pairs = [(en, zh, re.compile(rf"\b{re.escape(en)}\b", re.I)) for zh, en in by_zh]
+    return tuple(sorted(pairs, key=lambda t: -len(t[0])))
 
 
 def term_glossary(text: str, language: str) -> list[tuple[str, str]]:
@@ -195,18 +200,12 @@ def term_glossary(text: str, language: str) -> list[tuple[str, str]]:
     Returns:
         (source term, target term) pairs in the order they occur in `text`.
     """
-    if language == "en":
-        pairs = _english_terms()
-        where = [(zh, en, [m.start() for m in re.finditer(re.escape(zh), text)]) for zh, en in pairs]
-    elif language == "zh":
-        pairs = sorted(((en, zh) for zh, en in _english_terms()), key=lambda t: -len(t[0]))
-        where = [(en, zh, [m.start() for m in re.finditer(rf"\b{re.escape(en)}\b", text, re.I)]) for en, zh in pairs]
-    else:
+    if language not in ("en", "zh"):
         return []
     found: list[tuple[int, str, str]] = []
     used = [False] * len(text)
-    for source, target, starts in where:
-        for start in starts:
+    for source, target, pattern in _term_pairs(language):
+        for start in (m.start() for m in pattern.finditer(text)):
             if not any(used[start : start + len(source)]):
                 used[start : start + len(source)] = [True] * len(source)
                 found.append((start, text[start : start + len(source)], target))

@@ -35,8 +35,10 @@ _LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _SKIP = re.compile(r"^(cl:|variant of|old variant|surname|see |used in|abbr\.? for|also written|pr\.|japanese variant|"
                    r"erhua variant|archaic|taiwan pr)", re.I)
-_HAN = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
-_HAN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_HAN_CLASS = "[\u3400-\u4dbf\u4e00-\u9fff]"  # the Chinese characters CC-CEDICT writes its words in
+_HAN = re.compile(f"^{_HAN_CLASS}+$")
+_HAN_CHAR = re.compile(_HAN_CLASS)
+_HAN_RUN = re.compile(f"{_HAN_CLASS}+")
 _EN_WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*")
 
 
@@ -293,7 +295,7 @@ def foreign_words(text: str, language: str) -> list[tuple[str, tuple[str, ...]]]
     """
     text = unicodedata.normalize("NFKC", text)
     if language == "en":  # a run of Chinese is one concept: as written, or by its words of two characters or more
-        runs = [r for r in re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff]+", text) if len(r) >= 2 and r not in STOPWORDS]
+        runs = [r for r in _HAN_RUN.findall(text) if len(r) >= 2 and r not in STOPWORDS]
         return [(r, tuple(dict.fromkeys([r] + [w for w in chinese_words(r) if len(w) >= 2 and w not in STOPWORDS])))
                 for r in dict.fromkeys(runs)]
     if language == "zh":

@@ -25,6 +25,12 @@ def rows(name: str) -> list[dict]:
     return [json.loads(ln) for ln in (DATA / name).read_text(encoding="utf-8").splitlines() if ln.strip()]
 
 
+def half_counts(questions) -> dict[tuple[str, bool], int]:
+    """(half, answerable) -> how many of `questions`."""
+    return {(h, a): sum(q.half == h and q.answerable == a for q in questions)
+            for h in ("dev", "test") for a in (True, False)}
+
+
 def retrieval_module():
     """benchmarks/retrieval.py is a script, not a package module: load it from its path."""
     spec = importlib.util.spec_from_file_location("bench_retrieval", ROOT / "benchmarks" / "retrieval.py")
@@ -76,8 +82,7 @@ def test_unpc_zh_set_is_200_chinese_questions_over_500_chinese_documents_with_ha
         doc = by_id[f"UNPC-ZH_{r['line'] // bench.UNPC_DOC_LINES + 1}"]
         assert q.needles[0] in bench.norm(doc.text)
         assert (q.half, q.answerable) == (doc.half, not doc.held_out)
-    counts = {(h, a): sum(q.half == h and q.answerable == a for q in corpus.questions)
-              for h in ("dev", "test") for a in (True, False)}
+    counts = half_counts(corpus.questions)
     # (half, answerable) -> questions; seed 0 draws halves and left-out documents by symbol hash
     assert counts == {("dev", True): 48, ("dev", False): 59, ("test", True): 46, ("test", False): 47}
 
@@ -87,8 +92,7 @@ def test_unpc_en_set_holds_the_40_paraphrases_and_the_200_reading_comprehension_
     corpus = retrieval_module().load_unpc_en(SHARED_DATA, 0)
     ids = [q.qid for q in corpus.questions]
     assert (len(corpus.docs), len(ids), sum(i.startswith("unpc-en-rc") for i in ids)) == (500, 240, 200)
-    counts = {(h, a): sum(q.half == h and q.answerable == a for q in corpus.questions)
-              for h in ("dev", "test") for a in (True, False)}
+    counts = half_counts(corpus.questions)
     assert counts == {("dev", True): 53, ("dev", False): 60, ("test", True): 58, ("test", False): 69}
 
 
@@ -106,8 +110,7 @@ def test_unpc_zh2en_asks_each_chinese_sentence_over_the_english_documents_of_the
     en = (DEVSET / "UNv1.0.devset.en").read_text(encoding="utf-8").splitlines()
     for line, q in list(by_line.items())[:50]:
         assert q.text == zh[int(line)].strip() and q.needles == [bench.norm(en[int(line)])]
-    counts = {(h, a): sum(q.half == h and q.answerable == a for q in zh2en.questions)
-              for h in ("dev", "test") for a in (True, False)}
+    counts = half_counts(zh2en.questions)
     assert counts == {("dev", True): 300, ("dev", False): 150, ("test", True): 300, ("test", False): 150}
 
 
