@@ -413,6 +413,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # English questions over English text by score too (2026-12-02, with 240 English questions), at dense shares
     **{f"score-fusion-en-d{d}": {"score_fusion_languages": ("zh", "en"), "score_fusion_dense": d}
        for d in (0.2, 0.3, 0.4, 0.5)},
+    # Dense candidates in other languages reordered by cosine − α × cosine to the question language's mean probe
+    # question (rag.models.hubness; 2026-12-02 night)
+    **{f"centering-{a}": {"cross_language_centering": a} for a in (0.0, 0.25, 0.5, 0.75, 1.0)},
     "milvus-lite": {"store": "milvus-lite"},  # the default recipe on the Milvus store (issue 13)
     # English questions over Chinese text: the CC-CEDICT keyword translation off; its candidates in BM25 order (no
     # concept count) at the weight chosen before the concept count; concept minimums and weights (2026-12-02)

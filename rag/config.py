@@ -86,6 +86,15 @@ class RetrievalSettings:
     # cost English-to-English questions (UNPC en→en hit@1 1.000 → 0.962 at 0.5), so other languages keep ranks.
     score_fusion_languages: tuple[str, ...] = ("zh",)  # rag.lang.detect_language codes
     score_fusion_dense: float = 0.3
+    # α > 0: dense candidates in another language than the question's are reordered by cosine − α × their cosine
+    # to the question language's mean probe question (rag.models.hubness: hub passages close to every question of
+    # a language lose their lead). Off by default: measured and not adopted (2026-12-02 night, dev halves, hit@1 /
+    # MRR@10 at α 0 → 0.5): CMRC asked in English 0.607 → 0.640 / 0.680 → 0.700, UNPC en→zh 0.703 → 0.717 /
+    # 0.788 → 0.795, the seeds' new questions 0.704 → 0.722 / 0.815 → 0.826, but UNPC zh→en 0.747 → 0.740 /
+    # 0.825 → 0.819 and seeds/gold 0.850 → 0.825 / 0.891 → 0.879 (α 0.25: seeds/gold MRR 0.876); mean MRR over
+    # the eight sets 0.8706 → 0.8731. Dense search alone gains more (UNPC en→zh hit@1 0.47 → 0.53 at α 0.5):
+    # the keyword translation already fixes most of what the hubs break. Same-language candidates never move.
+    cross_language_centering: float = 0.0
     # Refusal (rag.answer.refusal): score = top dense cosine + coverage_weight × keyword coverage (same language
     # only) + gap_weight × (top − second cosine) − neutral_penalty × missing numbers/acronyms + alignment_weight ×
     # word-alignment coverage (rag.models.alignment: e5 layer-6 token vectors, every language pair) +

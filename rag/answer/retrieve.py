@@ -17,6 +17,7 @@ from rag.errors import RagError
 from rag.ingest.versions import LibraryVersions, resolve_versions
 from rag.lang import detect_language
 from rag.models.embed import Embedder
+from rag.models.hubness import QueryCentroids, rerank_other_languages
 from rag.models.lexicon import count_held, question_translations, search_terms
 from rag.types import Chunk, Hit
 
@@ -99,6 +100,7 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
         self.versions = LibraryVersions(index)  # documents with several language versions, aligned on demand
+        self.centroids = QueryCentroids(embedder)  # each language's typical question, for `_dehub`
 
     def _language_aware(self, q_lang: str, query: str, order: list[int], where: RowFilter | None, rows: _Rows,
                         scores: dict[int, float]) -> tuple[list[int], bool, bool]:
@@ -125,6 +127,20 @@ class Retriever:
         # one ranked list: same-language matches by their full score first, then the matches across languages
         merged = same + [int(i) for i in cross if i not in set(same)]
         return merged, len(merged) == len(same), bool(translated) and len(merged) > len(same)
+
+    def _dehub(self, found: list[tuple[int, float]], q_lang: str, rows: _Rows) -> list[tuple[int, float]]:
+        """Dense candidates in other languages than the question's reordered by cosine less their cosine to the
+        question language's typical question (rag.models.hubness; `settings.cross_language_centering`)."""
+        alpha = self.settings.cross_language_centering
+        if not alpha or not found:
+            return found
+        other = [(c.language or q_lang) != q_lang for c in rows.get([i for i, _ in found])]
+        if sum(other) < 2:
+            return found
+        centroid = self.centroids.get(q_lang)
+        if centroid is None:
+            return found
+        return rerank_other_languages(found, other, self.index.vectors([i for i, _ in found]), centroid, alpha)
 
     def _by_concepts(self, cands: list[int], concepts: list[tuple[str, ...]], rows: _Rows) -> list[int]:
         """Candidates matched by translated keywords, ordered by how many of the question's concepts (a word or
@@ -236,7 +252,7 @@ class Retriever:
         same_only = translated = False
         if mode == "hybrid" and s.same_language_keywords:
             bm_order, same_only, translated = self._language_aware(q_lang, query, bm_order, where, rows, bm_score)
-        dense = dense_found if mode in ("hybrid", "dense") else []
+        dense = self._dehub(dense_found, q_lang, rows) if mode in ("hybrid", "dense") else []
         keyword = [(i, bm_score[i]) for i in bm_order] if mode in ("hybrid", "bm25") else []
         # A question in a language of `score_fusion_languages` whose keyword candidates are all in its language
         # fuses by score, not rank: rank fusion counts a cosine gap of 0.002 like one of 0.05 (settings say why).

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from index.store import load_index
-from rag.answer.retrieve import Filters, Retriever, _near_duplicate, expand_hits, score_fuse, translation_groups
+from rag.answer.retrieve import Filters, Retriever, _near_duplicate, _Rows, expand_hits, score_fuse, translation_groups
 from rag.config import RetrievalSettings
 from rag.errors import RagError
 
@@ -182,3 +182,17 @@ def test_expand_hits_numbers_the_window_neighbours_of_the_first_passages_only(fa
     # only the chunk that matched carries the retrieval scores; a neighbour has none of its own
     assert [h.chunk.locator for h in wide if h.dense_score is not None] == ["turn 2 ¶20", "turn 4 ¶6", "turn 7 ¶22",
                                                                             "turn 1 ¶2"]
+
+
+
+def test_cross_language_centering_reorders_other_language_dense_candidates_by_cosine_less_the_centroid(
+        fake_index_dir, fake_embedder) -> None:
+    index = load_index(fake_index_dir)  # the seeds: every passage Chinese
+    centred = Retriever(index, fake_embedder, RetrievalSettings(cross_language_centering=1.0))
+    found = index.dense_search(fake_embedder.embed_queries(["Which meeting will be held in Minsk?"])[0], 20)
+    centroid = centred.centroids.get("en")
+    adjusted = [sc - float(index.vectors([r])[0] @ centroid) for r, sc in found]
+    expected = [found[j] for j in sorted(range(len(found)), key=lambda j: -adjusted[j])]
+    assert centred._dehub(found, "en", _Rows(index)) == expected != found
+    assert centred._dehub(found, "zh", _Rows(index)) == found  # a Chinese question over Chinese passages
+    assert Retriever(index, fake_embedder)._dehub(found, "en", _Rows(index)) == found  # off by default
