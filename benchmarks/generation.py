@@ -130,10 +130,10 @@ def report(rows: dict[str, list[dict]], questions: list, m: dict, args: argparse
     summary = {p: summarize(rs) for p, rs in rows.items()}
     done = min(len(rs) for rs in rows.values())
     data = {"machine": m, "n": len(questions), "done": done, "threads": args.threads, "summary": summary, "rows": rows,
-            "shared_machine_note": args.note, "split": args.split, "loadavg_end": _loadavg()}
+            "shared_machine_note": args.note, "split": args.split, "gold": str(args.gold), "loadavg_end": _loadavg()}
     heads = ["metric"] + [f"{p} prompt" for p in prompts]
     keys = list(summarize([_EMPTY_ROW]))
-    md = [f"# Generation benchmark: {done} of {len(questions)} seeds/gold questions "
+    md = [f"# Generation benchmark: {done} of {len(questions)} questions of {Path(args.gold).name} "
           f"({sum(1 for q in questions if q.extra.get('lang') == 'en')} English, split {args.split}), local model, "
           f"{args.threads} threads", "", machine_line(m) + f"; load average now {', '.join(_loadavg())}", "",
           args.note or "", "",
@@ -148,7 +148,7 @@ def report(rows: dict[str, list[dict]], questions: list, m: dict, args: argparse
            f"Measured token counts timed at the issue's quiet-machine rates ({QUIET_PROMPT_TPS} prompt tokens/s, "
            f"{QUIET_GEN_TPS} generated tokens/s with 2 threads): an estimate, not a measurement.", "",
            md_table(heads, [[k] + [quiet[p].get(k, "") for p in prompts] for k in estimate_quiet([_EMPTY_ROW])])]
-    write_report("generation", data, "\n".join(md))
+    write_report(args.out, data, "\n".join(md))
 
 
 def _loadavg() -> list[str]:
@@ -216,6 +216,7 @@ def main() -> None:
     ap.add_argument("--gold", default=str(Path(__file__).resolve().parents[1] / "seeds" / "gold" / "gold.jsonl"))
     ap.add_argument("--index", required=True, help="an index of the seeds built with the default embedder")
     ap.add_argument("--n", type=int, default=30)
+    ap.add_argument("--out", default="generation", help="report name under benchmarks/out")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--note", default="", help="e.g. that the machine was shared while this ran")
     ap.add_argument("--split", choices=SPLITS, default="all",
