@@ -1,4 +1,4 @@
-"""Sentence selection for answers: which sentence of the retrieved passages the answer quotes, on five sets (dev/test).
+"""Sentence selection for answers: which sentence of the retrieved passages the answer quotes, on eight sets (dev/test).
 
 The extractive answer and the model's rewrite both start from `rag.generation.extractive.select_evidence`: the
 sentences it picks are what the answer says and cites. This benchmark retrieves with our default (as
@@ -6,6 +6,7 @@ benchmarks/retrieval.py does, same sets, halves and embedding cache) and scores 
 question whose evidence was retrieved into the passages the selection reads:
 - top@1: the best-scored sentence holds the evidence (contains it, or is a part of at least half of it);
 - precision: share of the selected sentences (as the answer quotes them) that hold evidence;
+- hit: some selected sentence holds the evidence (what the answer gets right at all);
 - reach: some candidate sentence holds the evidence (the ceiling of both).
 Variants weigh the word-alignment coverage of the question by each sentence (rag.models.alignment) beside the
 sentence cosine. Writes benchmarks/out/<out>.json and .md.
@@ -49,6 +50,8 @@ ALIGN_TOPS = (0, 16, 12, 8, 6)  # align only the best N candidates by the other 
 # weights of the translated keywords (English questions over Chinese sentences), at ALIGN_WEIGHT / ALIGN_CANDIDATES
 TRANSLATED_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3)
 PRIOR_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1)  # per rank of the retrieved passage, at the defaults above
+# (max sentences, margin of a further sentence to the best), at the defaults above: (2, 0.015) is the default
+QUOTE_RULES = ((1, 0.0), (2, 0.005), (2, 0.015), (2, 0.03), (2, 0.05), (3, 0.015), (3, 0.03))
 
 
 def holds(sentence: str, needles: list[str]) -> bool:
@@ -72,15 +75,16 @@ def question_rows(q: Q, hits: list[Any], emb: Any, qvec: np.ndarray) -> dict[str
 
 def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weight: float, top_n: int = 0,
              translated: float | None = None, whole_lists: bool = False,
-             prior: float | None = None) -> dict[str, float]:
+             prior: float | None = None, quote: tuple[int, float] | None = None) -> dict[str, float]:
     """top@1, precision and reach of the selection at alignment weight `weight`, the alignment computed for the
     best `top_n` candidates by the other signals only (0: all), translated keywords weighted `translated`
-    (default: the code's), passage rank weighted `prior` (default: the code's). Precision is the share of the quoted parts (rag.generation.extractive.quoted: sentences,
+    (default: the code's), passage rank weighted `prior` (default: the code's), `quote` = (max sentences, margin)
+    (default: the code's). Hit = some quoted part holds the evidence. Precision is the share of the quoted parts (rag.generation.extractive.quoted: sentences,
     or a lead-in and its items) that hold the evidence; `whole_lists` quotes a whole list whenever the best sentence
     is any part of it (the rule before 2026-12-02) instead of only when it is the lead-in."""
     from rag.generation.extractive import Evidence, align_targets, listed_unit, quoted
 
-    top = prec = reach = 0.0
+    top = prec = reach = hit = 0.0
     for r in rows:
         sig = r["signals"]
         if top_n and sig.alignment is not None:
@@ -92,14 +96,16 @@ def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weigh
         order = np.argsort(-np.asarray(scores))
         top += r["holds"][int(order[0])]
         hits = hits_by_id[r["id"]]
-        parts = quoted(r["cands"], scores, hits)
+        parts = quoted(r["cands"], scores, hits, *(quote or ()))
         listed = listed_unit(hits, r["cands"][int(order[0])][0]) if whole_lists else []
         if listed:
             parts = [Evidence(n, hits[n - 1].chunk.text.strip()) for n in listed]
-        prec += sum(holds(e.text, r["needles"]) for e in parts) / len(parts)
+        held = [holds(e.text, r["needles"]) for e in parts]
+        prec += sum(held) / len(parts)
+        hit += any(held)
         reach += any(r["holds"])
     n = max(len(rows), 1)
-    return {"n": len(rows), "top@1": top / n, "precision": prec / n, "reach": reach / n}
+    return {"n": len(rows), "top@1": top / n, "precision": prec / n, "reach": reach / n, "hit": hit / n}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -144,13 +150,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                           for t in TRANSLATED_WEIGHTS})
                     by_lang[lang].update({f"prior {p}": evaluate(sel, hits_by_id, ALIGN_WEIGHT, ALIGN_CANDIDATES,
                                                                  prior=p) for p in PRIOR_WEIGHTS})
+                    by_lang[lang].update({f"quote {m} within {g}": evaluate(sel, hits_by_id, ALIGN_WEIGHT,
+                                                                            ALIGN_CANDIDATES, quote=(m, g))
+                                          for m, g in QUOTE_RULES})
                     by_lang[lang]["whole lists"] = evaluate(sel, hits_by_id, ALIGN_WEIGHT, ALIGN_CANDIDATES,
                                                             whole_lists=True)
                 res[half] = {"by_lang": by_lang, "signals_ms_p50": float(np.percentile(ms, 50)) if ms else 0.0,
                              "signals_ms_p95": float(np.percentile(ms, 95)) if ms else 0.0}
                 for lang, d in by_lang.items():
                     print(f"  [{corpus.name} {half} {lang}] " + "  ".join(
-                        f"{w}: top {v['top@1']:.3f} P {v['precision']:.3f}" for w, v in d.items())
+                        f"{w}: top {v['top@1']:.3f} P {v['precision']:.3f} H {v['hit']:.3f}" for w, v in d.items())
                         + f"  reach {d['0.0']['reach']:.3f} n {d['0.0']['n']}", file=sys.stderr)
             results[corpus.name] = res
         emb.save()
@@ -168,8 +177,9 @@ def markdown(results: dict[str, Any], info: dict[str, Any]) -> str:
             rows = []
             for lang, d in res[half]["by_lang"].items():
                 for w, v in d.items():
-                    rows.append([lang, w, v["n"], f"{v['top@1']:.3f}", f"{v['precision']:.3f}", f"{v['reach']:.3f}"])
-            out += [md_table(["questions", "alignment weight", "n", "top@1", "precision", "reach"], rows), "",
+                    rows.append([lang, w, v["n"], f"{v['top@1']:.3f}", f"{v['precision']:.3f}", f"{v['hit']:.3f}",
+                                 f"{v['reach']:.3f}"])
+            out += [md_table(["questions", "alignment weight", "n", "top@1", "precision", "hit", "reach"], rows), "",
                     f"Selection signals per question p50 {res[half]['signals_ms_p50']:.1f} ms, p95 "
                     f"{res[half]['signals_ms_p95']:.1f} ms (alignment included).", ""]
     return "\n".join(out)
