@@ -11,11 +11,12 @@ from rag.models.embed import Embedder
 
 # Why: in a multilingual encoder the vectors of one language share a direction (Libovický et al. 2020, "On the
 # Language Neutrality of Pre-trained Multilingual Representations": centring each language's vectors on its
-# mean improves cross-language retrieval). Across languages the shared part is noise, and it makes hubs: a few
-# Chinese passages (a list of participating universities, a list of documents) sat first for many unrelated
-# English questions. Taking the question's language mean out of the question, q − αμ, ranks a passage by
-# q·p − α μ·p: the passages close to every English question lose their lead. μ is the mean embedding of generic
-# questions written for the purpose (rag.models.probe_questions), never of any benchmark's questions.
+# mean improves cross-language retrieval). Across languages the shared part is noise, and it makes hubs: in the
+# seeds a few Chinese passages (a list of participating universities, a list of documents) sat first for many
+# unrelated English questions. Taking the question's language mean out of the question, q − αμ, ranks a passage
+# by q·p − α μ·p: passages close to every question of that language lose their lead. μ is the mean embedding of
+# generic questions written for the purpose (rag.models.probe_questions), never of any benchmark's questions.
+# Measured on eight sets it helps some and costs others (rag.config: cross_language_centering), so it is off.
 
 
 class QueryCentroids:

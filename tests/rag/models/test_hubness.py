@@ -48,3 +48,16 @@ def test_probe_questions_cover_the_six_un_languages_without_duplicates() -> None
     assert {k: len(v) for k, v in PROBE_QUESTIONS.items()} == {"en": 100, "zh": 100, "fr": 50, "es": 50, "ru": 50,
                                                                "ar": 50}
     assert all(len(set(v)) == len(v) for v in PROBE_QUESTIONS.values())
+
+
+@pytest.mark.slow
+def test_real_embedder_puts_each_question_nearer_its_own_language_centroid(real_embedder) -> None:
+    # the premise of the correction: a language's questions share a direction, whatever they ask
+    centroids = QueryCentroids(real_embedder)
+    en, zh = centroids.get("en"), centroids.get("zh")
+    pairs = [("Who chaired the Group of Experts in 2023?", "2023年专家组由谁担任主席？"),
+             ("What did Belarus propose at the Conference on Disarmament?", "白俄罗斯在裁军谈判会议上提出了什么建议？")]
+    for english, chinese in pairs:
+        e, c = real_embedder.embed_queries([english, chinese])
+        assert float(e @ en) > float(e @ zh) + 0.03
+        assert float(c @ zh) > float(c @ en) + 0.07
