@@ -515,7 +515,6 @@ FOUND = 3  # "evidence found": the evidence is in the passages the refusal signa
 PREVIOUS_RULE = {"refuse_below": 1.1311, "refuse_below_cross": 0.8954, "refuse_below_other": 1.1158,
                  "coverage_weight": 0.1, "gap_weight": 0.5, "neutral_penalty": 0.02, "alignment_weight": 0.25,
                  "translated_coverage_weight": 0.05}  # the rule of the evening of 2026-12-02 (4% cap, seven sets)
-MAX_FALSE_REFUSAL = 0.03  # the fit's cap per set and language pair (rag.config: why not 4%)
 
 
 class AlignmentCache:
@@ -703,7 +702,7 @@ def markdown(results: dict[str, Any], info: dict[str, Any], wall: float) -> str:
 
 def calibrate_md() -> str:
     """Fit the refusal rule on the dev-half signals of all sets (rag.calibrate.fit_refusal) and describe it."""
-    from rag.eval.calibrate import fit_refusal
+    from rag.eval.calibrate import MAX_FALSE_REFUSAL, fit_refusal
 
     lines = [f"### Refusal rule fitted on the dev halves (false refusals capped at {MAX_FALSE_REFUSAL:.0%} per set and "
              "language pair)", ""]

@@ -11,7 +11,10 @@ from rag.lang import detect_language
 if TYPE_CHECKING:
     from rag.answer.pipeline import Pipeline
 
-MAX_FALSE_REFUSAL = 0.05  # share of answerable gold questions a threshold may refuse
+# Share of answerable gold questions a threshold may refuse. 3%, not the 5% that the issue allows on questions
+# nobody tuned for: a cap fitted at 4% on the dev halves slipped to 5.3-8.0% on test halves of 150 and 58
+# questions (CMRC asked in English, the seeds' new questions; README, Refusals), so the fit keeps the margin.
+MAX_FALSE_REFUSAL = 0.03
 
 
 @dataclass(frozen=True)
