@@ -117,7 +117,7 @@ class ChatGenerator:
                 options = self._options(language) | {"max_tokens": translate_budget(e.text)}
                 text = _ECHOED_LABEL.sub("", "".join(self._run(build_translate_messages(e, hits[e.n - 1], language),
                                                                **options)))
-                text = carry_names(e.text, text)
+                text = carry_names(e.text, strip_glossary_echo(text, e.text))
             yield cite_each(text, e.n) + "\n"
 
     def complete(self, messages: list[tuple[str, str]]) -> str:
@@ -140,6 +140,29 @@ def translate_budget(text: str) -> int:
 
 
 _WS = re.compile(r"\s+")
+# The glossary after the sentence ("UN terms: 最后报告 = final report", rag.generation.prompt.term_glossary) came
+# back once as the translation itself ("final report = final report", the new seeds questions, seeds-en-003).
+_GLOSSARY_LINE = re.compile(r"UN terms\s*[:：][^\n]*", re.I)
+_EQUATION = re.compile(r"[^=;\n]{1,60}?\s*=\s*[^=;\n]{1,60}?(?=\s*(?:;|\n|$))")
+
+
+def strip_glossary_echo(translation: str, source: str) -> str:
+    """`translation` without an echo of the UN-term glossary: a "UN terms: …" line, and "term = term" pieces
+    when the source has no "="; "" when nothing with letters is left.
+
+    Args:
+        translation: the model's rendering of one sentence.
+        source: the sentence it renders.
+    Returns:
+        The rendering, echo removed.
+    """
+    if "UN terms" not in translation and ("=" not in translation or "=" in source):
+        return translation
+    out = _GLOSSARY_LINE.sub("", translation)
+    if "=" not in source:
+        out = _EQUATION.sub("", out)
+    out = re.sub(r"^[\s;；]+|[\s;；]+$", "", re.sub(r"\s*;\s*(?=;|\n|$)", "", out))
+    return out if _LETTER.search(out) else ""
 _ECHOED_LABEL = re.compile(r"^\s*(?:translation|english translation|answer)\s*[:：]\s*", re.I)
 # Where the citation check will cut a translated line (rag.answer.checked): a full stop, "!" or "?" before a
 # capital. Not ";": a rendering "A; B" is one sentence of its source.

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from rag.answer.checked import answer_segments
-from rag.generation.chat import ChatGenerator, cite_each, translate_budget
+from rag.generation.chat import ChatGenerator, cite_each, strip_glossary_echo, translate_budget
 from rag.generation.extractive import Evidence
 from rag.generation.prompt import TRANSLATE_SYSTEM, build_rewrite_answer_messages, build_translate_messages
 from rag.generation.script import BanTokens, cjk_mask, needs_mask, writes_cjk
@@ -179,3 +179,21 @@ def test_latin_names_the_translation_left_out_are_carried_over_in_brackets() -> 
     kept = "Ambassador Andrey Belousov and the ITU-T study groups."
     assert carry_names("大使 Andrey Belousov 和 ITU-T 研究组。", kept) == kept
     assert carry_names("The ITU-T met.", "ITU met.") == "ITU met."  # only a CJK source has names to carry
+
+
+def test_an_echo_of_the_un_term_glossary_is_stripped_from_a_translation() -> None:
+    source = "《公约》缔约方 2022 年会议还作出了最后报告(CCW/MSP/2022/7)所载如下决定："
+    assert strip_glossary_echo("final report = final report", source) == ""
+    assert strip_glossary_echo("high contracting party = 缔约方; final report = final report", source) == ""
+    assert strip_glossary_echo("The meeting took decisions.\nUN terms: 最后报告 = final report", source) == (
+        "The meeting took decisions.")
+    assert strip_glossary_echo("The Parties took the following decisions:", source) == (
+        "The Parties took the following decisions:")
+    assert strip_glossary_echo("The ratio x = 2 holds.", "比例 x = 2 成立。") == "The ratio x = 2 holds."
+
+
+def test_a_translation_that_only_echoes_the_glossary_yields_an_empty_line() -> None:
+    hits = [_hit(1, "专家组通过了报告。")]
+    gen = ChatGenerator(ScriptedChat(["group of experts = group of experts"]), "local")
+    out = list(gen.stream("What did the Group adopt?", hits, "en", None, evidence=[Evidence(1, "专家组通过了报告。")]))
+    assert out == ["\n"]
