@@ -318,7 +318,6 @@ def load_gold(seed: int, paths: tuple[Path, ...] = (), name: str = "seeds/gold")
                   "split into halves by the 1,000-character region holding their evidence (regions in a seeded random order, each to the smaller half), unanswerable ones one by one")
 
 
-
 def load_seeds_new(seed: int) -> Corpus:
     """The seed documents with the questions of SEED_QUESTIONS: written by hand in English and Chinese without
     looking at seeds/gold's answers or at any system output, the kind of held-out questions the project is judged on."""

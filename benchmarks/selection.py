@@ -76,11 +76,11 @@ def question_rows(q: Q, hits: list[Any], emb: Any, qvec: np.ndarray) -> dict[str
 def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weight: float, top_n: int = 0,
              translated: float | None = None, whole_lists: bool = False,
              prior: float | None = None, quote: tuple[int, float] | None = None) -> dict[str, float]:
-    """top@1, precision and reach of the selection at alignment weight `weight`, the alignment computed for the
+    """top@1, precision, hit and reach of the selection at alignment weight `weight`, the alignment computed for the
     best `top_n` candidates by the other signals only (0: all), translated keywords weighted `translated`
     (default: the code's), passage rank weighted `prior` (default: the code's), `quote` = (max sentences, margin)
-    (default: the code's). Hit = some quoted part holds the evidence. Precision is the share of the quoted parts (rag.generation.extractive.quoted: sentences,
-    or a lead-in and its items) that hold the evidence; `whole_lists` quotes a whole list whenever the best sentence
+    (default: the code's). Hit = some quoted part holds the evidence. Precision is the share of the quoted parts
+    (rag.generation.extractive.quoted: sentences, or a lead-in and its items) that hold the evidence; `whole_lists` quotes a whole list whenever the best sentence
     is any part of it (the rule before 2026-12-02) instead of only when it is the lead-in."""
     from rag.generation.extractive import Evidence, align_targets, listed_unit, quoted
 
