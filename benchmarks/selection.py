@@ -51,6 +51,7 @@ ALIGN_TOPS = (0, 16, 12, 8, 6)  # align only the best N candidates by the other 
 TRANSLATED_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3)
 PRIOR_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1)  # per rank of the retrieved passage, at the defaults above
 # (max sentences, margin of a further sentence to the best), at the defaults above: (2, 0.015) is the default
+TITLE_PENALTIES = (0.0, 0.02, 0.05, 0.1, 1.0)  # for a sentence that only repeats its document's symbol and title
 QUOTE_RULES = ((1, 0.0), (2, 0.005), (2, 0.015), (2, 0.03), (2, 0.05), (3, 0.015), (3, 0.03))
 
 
@@ -75,7 +76,8 @@ def question_rows(q: Q, hits: list[Any], emb: Any, qvec: np.ndarray) -> dict[str
 
 def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weight: float, top_n: int = 0,
              translated: float | None = None, whole_lists: bool = False,
-             prior: float | None = None, quote: tuple[int, float] | None = None) -> dict[str, float]:
+             prior: float | None = None, quote: tuple[int, float] | None = None,
+             title: float | None = None) -> dict[str, float]:
     """top@1, precision, hit and reach of the selection at alignment weight `weight`, the alignment computed for the
     best `top_n` candidates by the other signals only (0: all), translated keywords weighted `translated`
     (default: the code's), passage rank weighted `prior` (default: the code's), `quote` = (max sentences, margin)
@@ -92,7 +94,7 @@ def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weigh
             masked = np.zeros_like(sig.alignment)
             masked[keep] = sig.alignment[keep]
             sig = replace(sig, alignment=masked)
-        scores = sig.scores(weight, translated, prior)
+        scores = sig.scores(weight, translated, prior, title)
         order = np.argsort(-np.asarray(scores))
         top += r["holds"][int(order[0])]
         hits = hits_by_id[r["id"]]
@@ -153,6 +155,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     by_lang[lang].update({f"quote {m} within {g}": evaluate(sel, hits_by_id, ALIGN_WEIGHT,
                                                                             ALIGN_CANDIDATES, quote=(m, g))
                                           for m, g in QUOTE_RULES})
+                    by_lang[lang].update({f"title {t}": evaluate(sel, hits_by_id, ALIGN_WEIGHT, ALIGN_CANDIDATES,
+                                                                 title=t) for t in TITLE_PENALTIES})
                     by_lang[lang]["whole lists"] = evaluate(sel, hits_by_id, ALIGN_WEIGHT, ALIGN_CANDIDATES,
                                                             whole_lists=True)
                 res[half] = {"by_lang": by_lang, "signals_ms_p50": float(np.percentile(ms, 50)) if ms else 0.0,

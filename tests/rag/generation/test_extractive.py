@@ -9,11 +9,13 @@ from rag.generation.extractive import (
     ALIGN_CANDIDATES,
     ALIGN_WEIGHT,
     LEAD_IN_PENALTY,
+    TITLE_PENALTY,
     SentenceSignals,
     candidate_sentences,
     choose,
     select_evidence,
     sentence_signals,
+    title_echo,
 )
 from rag.types import Chunk, Hit
 
@@ -31,6 +33,29 @@ def test_scores_add_the_alignment_only_with_its_weight_and_when_it_was_computed(
     assert sig.scores(0.5) == pytest.approx([base[0] + 0.2, base[1] + 0.45])
     no_tokens = SentenceSignals(sig.vectors, sig.cosine, sig.lexical, sig.prior, sig.lead_in, None)
     assert no_tokens.scores(0.5) == pytest.approx(base)
+
+
+TITLE = "致命性自主武器系统领域新兴技术问题政府专家组 2023 年会议报告"
+
+
+def test_a_sentence_that_only_repeats_the_document_title_or_symbol_is_a_title_echo() -> None:
+    assert title_echo("致命性自主武器系统领域新兴技术问题政府专家组 2023 年会议报告", "CCW/GGE.1/2023/2", TITLE) == 1.0
+    assert title_echo("CCW/GGE.1/2023/2 致命性自主武器系统领域新兴技术问题政府专家组 2023 年会议报告",
+                      "CCW/GGE.1/2023/2", TITLE) == 1.0
+    assert title_echo("CCW/GGE.1/2023/2", "CCW/GGE.1/2023/2", None) == 1.0
+    # a title block with the dates and the place says more than the title: not an echo
+    assert title_echo("致命性自主武器系统领域新兴技术问题政府专家组2023 年 3 月 6 日至 10 日，日内瓦", "CCW/GGE.1/2023/2",
+                      TITLE) == 0.0
+    assert title_echo("工作组将由巴西驻裁军谈判会议特别代表弗拉维奥·苏亚雷斯·达米科大使担任主席。", "CCW/GGE.1/2023/2",
+                      TITLE) == 0.0
+    assert title_echo("Any sentence.", None, None) == 0.0
+
+
+def test_scores_subtract_the_title_penalty_from_a_title_echo_only() -> None:
+    sig = SentenceSignals(np.zeros((2, 3)), np.array([0.9, 0.88]), np.zeros(2), np.zeros(2), np.zeros(2),
+                          title=np.array([1.0, 0.0]))
+    assert sig.scores() == pytest.approx([0.9 - TITLE_PENALTY, 0.88])
+    assert sig.scores(title_penalty=0.0) == pytest.approx([0.9, 0.88])
 
 
 def test_choose_keeps_a_close_second_sentence_of_the_same_document_in_document_order() -> None:
