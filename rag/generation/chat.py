@@ -144,6 +144,11 @@ _WS = re.compile(r"\s+")
 # back once as the translation itself ("final report = final report", the new seeds questions, seeds-en-003).
 _GLOSSARY_LINE = re.compile(r"UN terms\s*[:：][^\n]*", re.I)
 _EQUATION = re.compile(r"[^=;\n]{1,60}?\s*=\s*[^=;\n]{1,60}?(?=\s*(?:;|\n|$))")
+_ECHOED_LABEL = re.compile(r"^\s*(?:translation|english translation|answer)\s*[:：]\s*", re.I)
+# Where the citation check will cut a translated line (rag.answer.checked): a full stop, "!" or "?" before a
+# capital. Not ";": a rendering "A; B" is one sentence of its source.
+_LATIN_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 def strip_glossary_echo(translation: str, source: str) -> str:
@@ -163,11 +168,6 @@ def strip_glossary_echo(translation: str, source: str) -> str:
         out = _EQUATION.sub("", out)
     out = re.sub(r"^[\s;；]+|[\s;；]+$", "", re.sub(r"\s*;\s*(?=;|\n|$)", "", out))
     return out if _LETTER.search(out) else ""
-_ECHOED_LABEL = re.compile(r"^\s*(?:translation|english translation|answer)\s*[:：]\s*", re.I)
-# Where the citation check will cut a translated line (rag.answer.checked): a full stop, "!" or "?" before a
-# capital. Not ";": a rendering "A; B" is one sentence of its source.
-_LATIN_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])")
-_LETTER = re.compile(r"[^\W\d_]")
 
 
 def _split_latin(text: str) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterator
 
 import numpy as np
@@ -202,10 +203,16 @@ def sentence_signals(question: str, hits: list[Hit], cands: list[tuple[int, str]
 _NOT_TEXT = re.compile(r"[\W_]+")
 
 
+@lru_cache(maxsize=256)
+def _letters(text: str) -> str:
+    """`text` lower-cased, letters and digits only (cached: every candidate of a passage reads its symbol and title)."""
+    return _NOT_TEXT.sub("", text).lower()
+
+
 def title_echo(sentence: str, symbol: str | None, title: str | None) -> float:
     """1.0 when `sentence`, letters and digits only, is its document's title or symbol, or both, else 0.0."""
     core = _NOT_TEXT.sub("", sentence).lower()
-    meta = [_NOT_TEXT.sub("", x).lower() for x in (symbol, title) if x]
+    meta = [_letters(x) for x in (symbol, title) if x]
     if not core or not meta:
         return 0.0
     return 1.0 if core in meta or core == "".join(meta) else 0.0

@@ -8,17 +8,11 @@ import pytest
 
 from rag.eval.gold import load_gold, normalize_for_match
 from tests.benchmarks.test_unpc_questions import half_counts, retrieval_module
-from tests.fixtures import ROOT
+from tests.fixtures import ROOT, SEED_FILES
 
 DATA = ROOT / "benchmarks" / "data"
 FILES = {"seeds_en_questions.jsonl": "en", "seeds_zh_questions.jsonl": "zh"}
-SEED_FILES = {"CCW/GGE.1/2023/2": "001_*.txt", "EUR/44A25/1": "002_*.txt", "CD/PV.1505": "003_*.txt"}
 GOLD = ROOT / "seeds" / "gold" / "gold.jsonl"
-
-
-def seed_text(symbol: str) -> str:
-    (path,) = (ROOT / "seeds").glob(SEED_FILES[symbol])
-    return normalize_for_match(path.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("name", sorted(FILES))
@@ -28,7 +22,7 @@ def test_seed_question_files_are_gold_format_with_verbatim_short_evidence(name):
     assert [q.id for q in qs] == [f"seeds-{lang}-{i:03d}" for i in range(1, 65)]
     assert {q.extra["lang"] for q in qs} == {lang}
     assert Counter(q.doc for q in qs) == {"CD/PV.1505": 24, "CCW/GGE.1/2023/2": 20, "EUR/44A25/1": 12, None: 8}
-    texts = {sym: seed_text(sym) for sym in SEED_FILES}
+    texts = {sym: normalize_for_match(path.read_text(encoding="utf-8")) for sym, path in SEED_FILES.items()}
     for q in qs:
         if q.doc is None:
             assert (q.answers, q.evidence, q.extra["type"]) == ([], [], "unanswerable"), q.id

@@ -10,16 +10,14 @@ import pytest
 from rag.errors import RagError
 from rag.eval.gold import GoldQuestion, contains_evidence, load_gold, normalize_for_match, write_gold
 from rag.eval.metrics import detect_language
+from tests.fixtures import ROOT, SEED_FILES
 
-ROOT = Path(__file__).resolve().parents[3]
 GOLD = ROOT / "seeds" / "gold" / "gold.jsonl"
-SEED_FILES = {"CCW/GGE.1/2023/2": "001_*.txt", "EUR/44A25/1": "002_*.txt", "CD/PV.1505": "003_*.txt"}
 FURNITURE = ("undocs.org", "19-11607", "9/12")
 
 
 def seed_text(symbol: str) -> str:
-    (path,) = (ROOT / "seeds").glob(SEED_FILES[symbol])
-    return path.read_text(encoding="utf-8")
+    return SEED_FILES[symbol].read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
