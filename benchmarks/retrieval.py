@@ -511,9 +511,9 @@ def score(qs: list[Q], runs: list[Ranked]) -> dict[str, Any]:
 SIGNALS: list[tuple[str, bool, Any]] = []  # (set, answerable, RefusalSignals) of the dev half, for --calibrate
 FOUND = 3  # "evidence found": the evidence is in the passages the refusal signals and the answer read
 # The refusal rule shipped before the latest fit, decided beside ours in the same run (on today's signals).
-PREVIOUS_RULE = {"refuse_below": 1.1311, "refuse_below_cross": 0.8954, "refuse_below_other": 1.1158,
-                 "coverage_weight": 0.1, "gap_weight": 0.5, "neutral_penalty": 0.02, "alignment_weight": 0.25,
-                 "translated_coverage_weight": 0.05}  # the rule of the evening of 2026-12-02 (4% cap, seven sets)
+PREVIOUS_RULE = {"refuse_below": 1.2311, "refuse_below_cross": 1.0047, "refuse_below_other": 1.2463,
+                 "coverage_weight": 0.0, "gap_weight": 1.0, "neutral_penalty": 0.05, "alignment_weight": 0.5,
+                 "translated_coverage_weight": 0.1, "state_penalty": 0.0}  # the 3% rule of the night of 2026-12-02
 
 
 class AlignmentCache:
@@ -716,21 +716,26 @@ def calibrate_md() -> str:
 
     lines = [f"### Refusal rule fitted on the dev halves (false refusals capped at {MAX_FALSE_REFUSAL:.0%} per set and "
              "language pair)", ""]
-    for grid, tgrid in (((0.0,), (0.0,)), (ALIGNMENT_WEIGHTS, (0.0,)), (ALIGNMENT_WEIGHTS, TRANSLATED_WEIGHTS)):
+    for grid, tgrid, sgrid in (((0.0,), (0.0,), (0.0,)), (ALIGNMENT_WEIGHTS, (0.0,), (0.0,)),
+                               (ALIGNMENT_WEIGHTS, TRANSLATED_WEIGHTS, (0.0,)),
+                               (ALIGNMENT_WEIGHTS, TRANSLATED_WEIGHTS, STATE_PENALTIES)):
         rule = fit_refusal(SIGNALS, max_false_refusal=MAX_FALSE_REFUSAL, alignment_weights=grid, translated_weights=tgrid,
-                           neutral_penalties=NEUTRAL_PENALTIES)
-        print(f"refusal rule fitted on dev (alignment weights {grid}, translated {tgrid}): {rule}", file=sys.stderr)
-        lines.append(f"- alignment weights tried {grid}, translated coverage weights {tgrid}: coverage_weight "
-                     f"{rule.coverage_weight}, gap_weight {rule.gap_weight}, neutral_penalty {rule.neutral_penalty}, "
-                     f"alignment_weight {rule.alignment_weight}, translated_coverage_weight "
-                     f"{rule.translated_coverage_weight}; thresholds {rule.thresholds}; worst false refusal per pair "
-                     f"{rule.worst_false_refusal}; mean share of unanswerable questions refused {rule.refused}.")
+                           neutral_penalties=NEUTRAL_PENALTIES, state_penalties=sgrid)
+        print(f"refusal rule fitted on dev (alignment weights {grid}, translated {tgrid}, States {sgrid}): {rule}",
+              file=sys.stderr)
+        lines.append(f"- alignment weights tried {grid}, translated coverage weights {tgrid}, State penalties {sgrid}: "
+                     f"coverage_weight {rule.coverage_weight}, gap_weight {rule.gap_weight}, neutral_penalty "
+                     f"{rule.neutral_penalty}, alignment_weight {rule.alignment_weight}, translated_coverage_weight "
+                     f"{rule.translated_coverage_weight}, state_penalty {rule.state_penalty}; thresholds "
+                     f"{rule.thresholds}; worst false refusal per pair {rule.worst_false_refusal}; mean share of "
+                     f"unanswerable questions refused {rule.refused}.")
     return "\n".join(lines)
 
 
 ALIGNMENT_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)  # tried by --calibrate
 TRANSLATED_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3)
 NEUTRAL_PENALTIES = (0.0, 0.01, 0.02, 0.05, 0.1)  # per number or symbol of the question missing from the passages
+STATE_PENALTIES = (0.0, 0.1, 0.2, 0.3, 0.5)  # per State named by the question and missing from the passages
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from rag.config import RetrievalSettings
 from rag.lang import CJK_LANGUAGES
 from rag.models.alignment import alignment_coverage
 from rag.models.lexicon import LANGUAGES, covered, question_translations
+from rag.models.states import holds_state, states_named
 
 if TYPE_CHECKING:  # annotations only: retrieve imports nothing from here
     from rag.answer.retrieve import Retrieval
@@ -59,8 +60,9 @@ COVERAGE_PASSAGES = 3  # the passages a reader or the generator actually uses
 def best_texts(hits: "list[Hit]") -> list[str]:
     """The embedded texts of the best `COVERAGE_PASSAGES` hits: what every passage-based refusal signal reads."""
     return [h.chunk.embed_text() for h in hits[:COVERAGE_PASSAGES]]
-_NUMBER = re.compile(r"\d+")
 
+
+_NUMBER = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,10 @@ class RefusalSignals:
     # An English question over Chinese passages, or a Chinese one over English passages: share of its translatable
     # words and phrases (rag.models.lexicon) of which some translation is in the best passages; None otherwise.
     translated_coverage: float | None = None
+    # States (Member and observer, rag.models.states) the question names that none of the best passages names, in
+    # either language, in its text, speaker, delegation or document title: "what did France say at the 1505th
+    # meeting?" over a record where France never took the floor.
+    states_missing: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,7 +123,8 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
         coverage = 1.0
     # A passage holds a number or a symbol also through its document's symbol and title: "2023年…由谁担任主席？"
     # is answered by a paragraph of CCW/GGE.1/2023/2 that never repeats the year.
-    where = text + "\n" + "\n".join(f"{h.chunk.symbol or ''} {h.chunk.title or ''}" for h in hits[:COVERAGE_PASSAGES])
+    where = text + "\n" + "\n".join(f"{h.chunk.symbol or ''} {h.chunk.title or ''} {h.chunk.delegation or ''}"
+                                     for h in hits[:COVERAGE_PASSAGES])
     passage_numbers = set(_NUMBER.findall(where))
     missing = sum(1 for n in set(_NUMBER.findall(question)) if n not in passage_numbers)
     # cut as the index cuts them: a pattern of its own read "2023年专家组由谁担任主席" as one token, never held
@@ -128,10 +135,11 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
     if embedder is not None:
         alignment = alignment_coverage(embedder, question, texts)
     translated = translated_coverage(question, question_lang, hits[0].chunk.language, text)
+    states_missing = sum(1 for i in states_named(question) if not holds_state(i, where))
     return RefusalSignals(group, round(retrieval.confidence, 4), round(margin, 4), round(gap, 4), round(coverage, 4),
                           missing, len(neutral), neutral_missing, len(hits),
                           None if alignment is None else round(alignment, 4),
-                          None if translated is None else round(translated, 4))
+                          None if translated is None else round(translated, 4), states_missing)
 
 
 def translated_coverage(question: str, question_lang: str, passage_lang: str | None, text: str) -> float | None:
@@ -145,7 +153,7 @@ def translated_coverage(question: str, question_lang: str, passage_lang: str | N
 
 
 def refusal_score(signals: RefusalSignals, coverage_weight: float, gap_weight: float, neutral_penalty: float,
-                  alignment_weight: float = 0.0, translated_weight: float = 0.0) -> float:
+                  alignment_weight: float = 0.0, translated_weight: float = 0.0, state_penalty: float = 0.0) -> float:
     """One number per retrieval, compared with the threshold of its language pair (higher = more answerable).
 
     Args:
@@ -155,6 +163,7 @@ def refusal_score(signals: RefusalSignals, coverage_weight: float, gap_weight: f
         neutral_penalty: subtracted per number, acronym or symbol of the question missing from the best passages.
         alignment_weight: weight of the word-alignment coverage (every language pair; left out when unknown).
         translated_weight: weight of the translated keyword coverage (across languages; left out when unknown).
+        state_penalty: subtracted per State the question names and the best passages do not.
 
     Returns:
         The score.
@@ -163,7 +172,7 @@ def refusal_score(signals: RefusalSignals, coverage_weight: float, gap_weight: f
     align = alignment_weight * signals.alignment if signals.alignment is not None else 0.0
     trans = translated_weight * signals.translated_coverage if signals.translated_coverage is not None else 0.0
     return (signals.confidence + cov + gap_weight * signals.gap - neutral_penalty * signals.neutral_missing + align
-            + trans)
+            + trans - state_penalty * signals.states_missing)
 
 
 def should_refuse(settings: RetrievalSettings, question_lang: str, retrieval: "Retrieval", embedder: Any = None) -> bool:
@@ -194,5 +203,5 @@ def decide(signals: RefusalSignals, settings: RetrievalSettings) -> bool:
     if not signals.hits:
         return True
     score = refusal_score(signals, settings.coverage_weight, settings.gap_weight, settings.neutral_penalty,
-                          settings.alignment_weight, settings.translated_coverage_weight)
+                          settings.alignment_weight, settings.translated_coverage_weight, settings.state_penalty)
     return score < group_threshold(settings, signals.group)

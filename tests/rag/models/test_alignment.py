@@ -61,7 +61,8 @@ def test_the_alignment_term_enters_the_score_only_with_its_weight_and_an_embedde
     without = refusal_signals(QUESTION, "en", r)
     with_ = refusal_signals(QUESTION, "en", r, fake_embedder)
     assert without.alignment is None and with_.alignment == 0.7382
-    only = {"coverage_weight": 0.0, "gap_weight": 0.0, "neutral_penalty": 0.0, "alignment_weight": 1.0}
+    only = {"coverage_weight": 0.0, "gap_weight": 0.0, "neutral_penalty": 0.0, "alignment_weight": 1.0,
+            "state_penalty": 0.0}  # France for China: the State term apart (test_units)
     assert decide(with_, RetrievalSettings(refuse_below_other=1.6, **only)) is True  # 0.8 + 0.7382 < 1.6
     assert decide(with_, RetrievalSettings(refuse_below_other=1.5, **only)) is False
     assert decide(without, RetrievalSettings(refuse_below_other=0.79, **only)) is False  # the term is left out
