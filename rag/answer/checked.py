@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from rag.answer.citations import MARKER_RE, SUPPORT_MIN, overlap
-from rag.answer.faithful import judge, negation_level, numbers_match
+from rag.answer.faithful import judge, negation_level, numbers_match, states_match
 from rag.generation.extractive import Selection, usable
 from rag.generation.prompt import source_label
 from rag.text import ends_with_abbreviation, split_sentences
@@ -111,7 +111,7 @@ class AnswerChecker:
         best = max(sources, key=lambda s: overlap(sentence, s))
         lex = overlap(sentence, best)
         if lex >= SUPPORT_MIN and numbers_match(sentence, best + " " + label) and \
-                negation_level(sentence) == negation_level(best):
+                negation_level(sentence) == negation_level(best) and states_match(sentence, best + " " + label):
             return best, lex
         # Across languages: embeddings against the source vs the other candidates, numbers, negation.
         labelled = [self._labelled(n, s) for s in sources]
