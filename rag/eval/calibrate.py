@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import product
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from rag.answer.refusal import GROUPS, refusal_score, refusal_signals
@@ -129,17 +130,13 @@ def fit_refusal(points: Sequence[tuple[str, bool, Any]], max_false_refusal: floa
     """
     best: RefusalRule | None = None
     best_key = (-1.0, 0.0)
-    for cw in coverage_weights:
-        for gw in gap_weights:
-            for npen in neutral_penalties:
-                for aw in alignment_weights:
-                    for tw in translated_weights:
-                        for sp in state_penalties:
-                            rule = _rule(points, max_false_refusal, cw, gw, npen, aw, tw, sp)
-                            # the simpler rule on ties
-                            key = (sum(rule.refused.values()), -cw - gw - npen - aw - tw - sp)
-                            if key > best_key:
-                                best_key, best = key, rule
+    grid = product(coverage_weights, gap_weights, neutral_penalties, alignment_weights, translated_weights,
+                   state_penalties)
+    for weights in grid:
+        rule = _rule(points, max_false_refusal, *weights)
+        key = (sum(rule.refused.values()), -sum(weights))  # the simpler rule on ties
+        if key > best_key:
+            best_key, best = key, rule
     assert best is not None
     return best
 
