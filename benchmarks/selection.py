@@ -52,6 +52,7 @@ TRANSLATED_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3)
 PRIOR_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1)  # per rank of the retrieved passage, at the defaults above
 # (max sentences, margin of a further sentence to the best), at the defaults above: (2, 0.015) is the default
 TITLE_PENALTIES = (0.0, 0.02, 0.05, 0.1, 1.0)  # for a sentence that only repeats its document's symbol and title
+STATE_WEIGHTS = (0.0, 0.01, 0.02, 0.05, 0.1)  # per share of the question's States a sentence names
 QUOTE_RULES = ((1, 0.0), (2, 0.005), (2, 0.015), (2, 0.03), (2, 0.05), (3, 0.015), (3, 0.03))
 
 
@@ -77,7 +78,7 @@ def question_rows(q: Q, hits: list[Any], emb: Any, qvec: np.ndarray) -> dict[str
 def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weight: float, top_n: int = 0,
              translated: float | None = None, whole_lists: bool = False,
              prior: float | None = None, quote: tuple[int, float] | None = None,
-             title: float | None = None) -> dict[str, float]:
+             title: float | None = None, state: float | None = None) -> dict[str, float]:
     """top@1, precision, hit and reach of the selection at alignment weight `weight`, the alignment computed for the
     best `top_n` candidates by the other signals only (0: all), translated keywords weighted `translated`
     (default: the code's), passage rank weighted `prior` (default: the code's), `quote` = (max sentences, margin)
@@ -94,7 +95,7 @@ def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weigh
             masked = np.zeros_like(sig.alignment)
             masked[keep] = sig.alignment[keep]
             sig = replace(sig, alignment=masked)
-        scores = sig.scores(weight, translated, prior, title)
+        scores = sig.scores(weight, translated, prior, title, state)
         order = np.argsort(-np.asarray(scores))
         top += r["holds"][int(order[0])]
         hits = hits_by_id[r["id"]]
@@ -157,6 +158,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                           for m, g in QUOTE_RULES})
                     by_lang[lang].update({f"title {t}": evaluate(sel, hits_by_id, ALIGN_WEIGHT, ALIGN_CANDIDATES,
                                                                  title=t) for t in TITLE_PENALTIES})
+                    by_lang[lang].update({f"States {w}": evaluate(sel, hits_by_id, ALIGN_WEIGHT, ALIGN_CANDIDATES,
+                                                                  state=w) for w in STATE_WEIGHTS})
                     by_lang[lang]["whole lists"] = evaluate(sel, hits_by_id, ALIGN_WEIGHT, ALIGN_CANDIDATES,
                                                             whole_lists=True)
                 res[half] = {"by_lang": by_lang, "signals_ms_p50": float(np.percentile(ms, 50)) if ms else 0.0,

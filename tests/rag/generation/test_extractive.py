@@ -9,12 +9,14 @@ from rag.generation.extractive import (
     ALIGN_CANDIDATES,
     ALIGN_WEIGHT,
     LEAD_IN_PENALTY,
+    STATE_WEIGHT,
     TITLE_PENALTY,
     SentenceSignals,
     candidate_sentences,
     choose,
     select_evidence,
     sentence_signals,
+    state_share,
     title_echo,
 )
 from rag.types import Chunk, Hit
@@ -56,6 +58,18 @@ def test_scores_subtract_the_title_penalty_from_a_title_echo_only() -> None:
                           title=np.array([1.0, 0.0]))
     assert sig.scores() == pytest.approx([0.9 - TITLE_PENALTY, 0.88])
     assert sig.scores(title_penalty=0.0) == pytest.approx([0.9, 0.88])
+
+
+def test_a_sentence_naming_the_questions_state_or_spoken_by_its_delegation_gains_the_state_weight() -> None:
+    spoken = _hit("我国提议召开会议。", 1, lang="zh")
+    spoken.chunk.delegation = "白俄罗斯"
+    hits = [spoken, _hit("Brazil and Belarus co-organized it. The Chair spoke.", 2)]
+    cands = [(1, "我国提议召开会议。"), (2, "Brazil and Belarus co-organized it."), (2, "The Chair spoke.")]
+    assert state_share("What did Belarus and France propose?", hits, cands).tolist() == [0.5, 0.5, 0.0]
+    assert state_share("What did the Chair propose?", hits, cands) is None  # no State named: no term
+    sig = SentenceSignals(np.zeros((2, 3)), np.array([0.8, 0.8]), np.zeros(2), np.zeros(2), np.zeros(2),
+                          states=np.array([1.0, 0.0]))
+    assert sig.scores() == pytest.approx([0.8 + STATE_WEIGHT, 0.8]) and STATE_WEIGHT == 0.02
 
 
 def test_choose_keeps_a_close_second_sentence_of_the_same_document_in_document_order() -> None:
