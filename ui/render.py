@@ -142,10 +142,11 @@ def refusal_html(answer: Answer) -> str:
     """The "documents do not say" state, with the refusal in the question's language when that is not English."""
     own = answer.text.strip()
     local = f' <span class="refusal-text">{esc(own)}</span>' if own and own != REFUSAL_EN else ""
+    notes = "".join(f'<div class="note">{esc(n)}</div>' for n in answer.notes)  # e.g. "no passage found names Japan"
     return (
         f'<div class="refusal"><strong>⊘ {REFUSAL_EN}</strong>{local}<br>'
         f'<span class="hint">No indexed passage answers this question (best match {answer.confidence:.2f}). '
-        "Rephrase it, widen the filters, or add the document that holds the answer.</span></div>"
+        f"Rephrase it, widen the filters, or add the document that holds the answer.</span></div>{notes}"
     )
 
 

@@ -166,6 +166,9 @@ class Pipeline:
         )
         if self.should_refuse(lang, retrieval):
             # Refusals follow retrieval confidence, never the model: a small model answers anyway.
+            absent = refusal.absent_states(standalone, retrieval.hits)
+            if absent:  # say what was looked for and not found
+                answer.notes.append(f"no passage found names {', '.join(absent)}")
             yield from _refused(answer, lang)
             return
         # Each part of a passage is numbered and cited on its own. A generator that writes from the selected

@@ -10,7 +10,7 @@ from rag.config import RetrievalSettings
 from rag.lang import CJK_LANGUAGES
 from rag.models.alignment import alignment_coverage
 from rag.models.lexicon import LANGUAGES, covered, question_translations
-from rag.models.states import holds_state, states_named
+from rag.models.states import STATES, holds_state, states_named
 
 if TYPE_CHECKING:  # annotations only: retrieve imports nothing from here
     from rag.answer.retrieve import Retrieval
@@ -60,6 +60,21 @@ COVERAGE_PASSAGES = 3  # the passages a reader or the generator actually uses
 def best_texts(hits: "list[Hit]") -> list[str]:
     """The embedded texts of the best `COVERAGE_PASSAGES` hits: what every passage-based refusal signal reads."""
     return [h.chunk.embed_text() for h in hits[:COVERAGE_PASSAGES]]
+
+
+def held_text(hits: "list[Hit]") -> str:
+    """What the best passages hold for the number, symbol and State checks: their embedded texts, and their
+    documents' symbols and titles and their speakers' delegations (a paragraph of CCW/GGE.1/2023/2 never repeats
+    "2023"; 我国 in a statement is the delegation's State)."""
+    meta = (f"{h.chunk.symbol or ''} {h.chunk.title or ''} {h.chunk.delegation or ''}" for h in hits[:COVERAGE_PASSAGES])
+    return "\n".join(best_texts(hits)) + "\n" + "\n".join(meta)
+
+
+def absent_states(question: str, hits: "list[Hit]") -> list[str]:
+    """The States (UN short names in English) that `question` names and none of the best passages names: what a
+    refusal can tell the user ("no passage found names Japan")."""
+    where = held_text(hits)
+    return [STATES[i][0][0] for i in sorted(states_named(question)) if not holds_state(i, where)]
 
 
 _NUMBER = re.compile(r"\d+")
@@ -123,8 +138,7 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
         coverage = 1.0
     # A passage holds a number or a symbol also through its document's symbol and title: "2023年…由谁担任主席？"
     # is answered by a paragraph of CCW/GGE.1/2023/2 that never repeats the year.
-    where = text + "\n" + "\n".join(f"{h.chunk.symbol or ''} {h.chunk.title or ''} {h.chunk.delegation or ''}"
-                                     for h in hits[:COVERAGE_PASSAGES])
+    where = held_text(hits)
     passage_numbers = set(_NUMBER.findall(where))
     missing = sum(1 for n in set(_NUMBER.findall(question)) if n not in passage_numbers)
     # cut as the index cuts them: a pattern of its own read "2023年专家组由谁担任主席" as one token, never held
@@ -135,7 +149,7 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
     if embedder is not None:
         alignment = alignment_coverage(embedder, question, texts)
     translated = translated_coverage(question, question_lang, hits[0].chunk.language, text)
-    states_missing = sum(1 for i in states_named(question) if not holds_state(i, where))
+    states_missing = len(absent_states(question, hits))
     return RefusalSignals(group, round(retrieval.confidence, 4), round(margin, 4), round(gap, 4), round(coverage, 4),
                           missing, len(neutral), neutral_missing, len(hits),
                           None if alignment is None else round(alignment, 4),

@@ -108,6 +108,8 @@ def test_refusal_state_is_visible() -> None:
     assert "Other retrieved passages (3)" in panel  # what was found is still there to check
     zh = render.refusal_html(answer(text="文件中没有回答这个问题的内容。", refused=True, citations=[]))
     assert "The documents do not say." in zh and "文件中没有回答这个问题的内容。" in zh
+    why = render.refusal_html(answer(refused=True, citations=[], notes=["no passage found names Japan <b>"]))
+    assert why.endswith('</div><div class="note">no passage found names Japan &lt;b&gt;</div>')
 
 
 def test_earlier_answers_stay_reachable_by_their_own_ids() -> None:

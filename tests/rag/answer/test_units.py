@@ -8,7 +8,7 @@ import pytest
 
 from index.store import IndexWriter, load_index
 from rag.answer.pipeline import Pipeline
-from rag.answer.refusal import decide, refusal_signals
+from rag.answer.refusal import absent_states, decide, refusal_signals
 from rag.answer.retrieve import Retrieval, Retriever, expand_hits
 from rag.config import RetrievalSettings, Settings
 from rag.errors import RagError
@@ -174,6 +174,7 @@ def test_a_state_the_question_names_counts_as_missing_unless_a_passage_or_its_sp
                                  alignment_weight=0.0, state_penalty=0.0)
     assert decide(s, settings) is False
     assert decide(s, replace(settings, state_penalty=0.3)) is True  # 0.9 - 0.3 < 0.85
+    assert absent_states("What did France and Japan say, and Belarus?", r.hits) == ["France", "Japan"]
 
 
 def test_should_refuse_compares_the_score_with_the_threshold_of_the_language_pair() -> None:
@@ -225,6 +226,7 @@ def test_a_state_that_never_spoke_in_the_record_is_refused_and_one_that_did_is_a
     # and were answered with another delegation's words (margins -0.17 with it, on the benchmark's seed index).
     for question in ("What did the representative of Japan say at the 1505th plenary meeting of the Conference "
                      "on Disarmament?", "日本代表在裁军谈判会议第1505次全体会议上发表了什么意见？"):
-        assert real_pipeline.ask(question, llm="extractive").refused, question
+        refused = real_pipeline.ask(question, llm="extractive")
+        assert refused.refused and refused.notes == ["no passage found names Japan"], question
     answer = real_pipeline.ask("What did Belarus propose at the Conference on Disarmament?", llm="extractive")
     assert not answer.refused and "白俄罗斯再次提出了" in answer.text, answer.text
