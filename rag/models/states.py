@@ -1,5 +1,6 @@
-"""The States of the United Nations by their English and Chinese names: which States a question names, and whether a
-text names them in either language (a refusal signal: "what did France say at the 1505th meeting?")."""
+"""The States of the United Nations by their English and Chinese names: which States a text names, and whether another
+text names them in either language. Read by the refusal ("what did France say at the 1505th meeting?" over a record
+where France never spoke), the answer check (a rendering naming a State its source does not) and the selection."""
 from __future__ import annotations
 
 import re
