@@ -419,6 +419,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # English questions over Chinese text: the CC-CEDICT keyword translation off; its candidates in BM25 order (no
     # concept count) at the weight chosen before the concept count; concept minimums and weights (2026-12-02)
     "no-translate": {"translate_keywords": ()},
+    "no-pinyin": {"pinyin_names": False},
     "bm25-translated": {"translated_concepts": False, "translated_weight": 1.5},
     **{f"concepts-min{m}-w{w}": {"translated_min_concepts": m, "translated_weight": w}
        for m in (1, 2, 3) for w in (0.75, 1.0, 1.25, 1.5)},

@@ -164,6 +164,12 @@ class RetrievalSettings:
     # 0.768). Chinese over English, the same rule, checked after: UNPC zh→en dev 0.523 / 0.697 / 0.643 → 0.750 /
     # 0.933 / 0.857.
     translated_concepts: bool = True
+    # An English question's Chinese names written in pinyin ("Wang Tiancheng", rag.models.pinyin) join the keyword
+    # translation as the character runs that read them among the dense candidates in Chinese (王天成): no dictionary
+    # translates a person's name. benchmarks/retrieval.py, 2026-12-02 morning, variant no-pinyin in the same run:
+    # CMRC asked in English dev hit@1 / hit@5 / MRR@10 / ev@1500 0.607 / 0.780 / 0.680 / 0.727 → 0.627 / 0.793 /
+    # 0.698 / 0.740; every other set identical (their questions name no one in pinyin); the refusal refit unchanged.
+    pinyin_names: bool = True
     translated_min_concepts: int = 2
     translated_weight: float = 1.0
     # Small-to-big, chosen on the dev halves (benchmarks/README.md): a hit brings its unit (lead-in + items, or

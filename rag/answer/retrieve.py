@@ -6,6 +6,7 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Sequence
 
 import numpy as np
 
@@ -18,7 +19,8 @@ from rag.ingest.versions import LibraryVersions, resolve_versions
 from rag.lang import detect_language
 from rag.models.embed import Embedder
 from rag.models.hubness import QueryCentroids, rerank_other_languages
-from rag.models.lexicon import count_held, question_translations, search_terms
+from rag.models.lexicon import count_held, load_lexicon, question_translations, search_terms
+from rag.models.pinyin import find_pinyin, pinyin_names
 from rag.types import Chunk, Hit
 
 MODES = ("dense", "bm25", "hybrid")  # report order: the single retrievers, then their fusion (the default)
@@ -103,18 +105,21 @@ class Retriever:
         self.centroids = QueryCentroids(embedder)  # each language's typical question, for `_dehub`
 
     def _language_aware(self, q_lang: str, query: str, order: list[int], where: RowFilter | None, rows: _Rows,
-                        scores: dict[int, float]) -> tuple[list[int], bool, bool]:
+                        scores: dict[int, float], dense: Sequence[int] = ()) -> tuple[list[int], bool, bool]:
         """BM25 candidates where keywords can match: passages in the question's language by all its words;
         passages in other languages by its language-neutral tokens (numbers, acronyms, symbols) and, for an
         English or Chinese question, the translations of its words and phrases (`translation_groups`), scored
         (in `scores`, for rows not already there) by those tokens. Returns the ranked rows, whether all of them
         are in the question's language (their scores then compare with each other), and whether translations
-        found any."""
+        found any. `dense`: the dense candidates, where an English question's pinyin names are read."""
         same = [i for i, c in zip(order, rows.get(order)) if (c.language or q_lang) == q_lang]
         if same and len(same) == len(order):  # (no match at all: passages in other languages may still match)
             return order, True, False
         neutral = neutral_tokens(query)
         translated = translation_groups(query, q_lang, self.settings.translate_keywords)
+        if self.settings.pinyin_names and q_lang == "en" and "en" in self.settings.translate_keywords:
+            translated = with_pinyin_names(query, translated, [c.keyword_text() for c in rows.get(list(dense))
+                                                               if (c.language or q_lang) != q_lang])
         words = search_terms(translated)
         if not neutral and not words:
             return same, True, False
@@ -251,7 +256,8 @@ class Retriever:
         # Chinese text below dense search alone (UNPC dev, benchmarks/README.md).
         same_only = translated = False
         if mode == "hybrid" and s.same_language_keywords:
-            bm_order, same_only, translated = self._language_aware(q_lang, query, bm_order, where, rows, bm_score)
+            bm_order, same_only, translated = self._language_aware(q_lang, query, bm_order, where, rows, bm_score,
+                                                                   [i for i, _ in dense_found])
         dense = self._dehub(dense_found, q_lang, rows) if mode in ("hybrid", "dense") else []
         keyword = [(i, bm_score[i]) for i in bm_order] if mode in ("hybrid", "bm25") else []
         # A question in a language of `score_fusion_languages` whose keyword candidates are all in its language
@@ -297,6 +303,20 @@ class Retriever:
             if len(hits) >= k:
                 break
         return hits
+
+
+def with_pinyin_names(query: str, translated: list[tuple[str, tuple[str, ...]]],
+                      texts: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """`translated` with each pinyin name of an English question ("Wang Tiancheng", rag.models.pinyin) as one more
+    concept, its translations the character runs that read it in `texts` (the dense candidates in Chinese: 王天成),
+    in place of the dictionary's reading of its words ("Fan Baihu" is no 风扇). Unchanged when no text reads it."""
+    names = pinyin_names(query, lambda p: bool(load_lexicon().translations(p)))
+    for name, spelled in names:
+        found = sorted({run for t in texts for run in find_pinyin(spelled, t)})
+        if found:
+            words = {w.lower() for w in re.split(r"[ -]", name)}
+            translated = [(k, ws) for k, ws in translated if k not in words] + [(name.lower(), tuple(found))]
+    return translated
 
 
 def translation_groups(query: str, q_lang: str, languages: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:

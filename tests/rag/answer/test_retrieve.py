@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from index.store import load_index
+from index.store import IndexWriter, load_index
 from rag.answer.retrieve import Filters, Retriever, _near_duplicate, _Rows, expand_hits, score_fuse, translation_groups
 from rag.config import RetrievalSettings
 from rag.errors import RagError
+from rag.ingest.chunk import CHUNKER_VERSION
+from rag.types import Chunk, DocMeta
 
 MINSK = "明斯克将举行什么会议？"
 IHL_EN = "What did the Group of Experts conclude about international humanitarian law?"
@@ -151,6 +153,21 @@ def test_an_english_question_matches_chinese_passages_by_the_translations_of_its
     assert all(h.bm25_rank is None for h in off)  # without translation no English word matches Chinese text
     assert translation_groups("Which meeting will be held in Minsk?", "en", ("en",))[-1] == ("minsk", ("明斯克",))
     assert translation_groups("明斯克将举行什么会议？", "zh", ("en",)) == []
+
+
+def test_a_pinyin_name_in_an_english_question_finds_the_chinese_passage_that_writes_it(tmp_path, fake_embedder) -> None:
+    texts = ["王天成，湖南省双牌县人，1989年毕业于北京大学法律系。", "李明是上海人，毕业于复旦大学。", "双牌县位于湖南省南部。"]
+    w = IndexWriter(tmp_path, fake_embedder.name, fake_embedder.dim, CHUNKER_VERSION)
+    for n, t in enumerate(texts):
+        c = Chunk(f"D{n}#0", f"D{n}", None, "¶1", t, 0, len(t), language="zh")
+        w.add(DocMeta(f"D{n}", language="zh"), t, [c], fake_embedder.embed_passages([t]))
+    w.commit()
+    index = load_index(tmp_path)
+    question = "Where was Wang Tiancheng born?"
+    on = Retriever(index, fake_embedder).search(question, k=3).hits
+    off = Retriever(index, fake_embedder, RetrievalSettings(pinyin_names=False)).search(question, k=3).hits
+    assert [(h.chunk.doc_id, h.bm25_rank) for h in on if h.bm25_rank] == [("D0", 1)]  # 王天成 reads wang tian cheng
+    assert all(h.bm25_rank is None for h in off)  # no dictionary translates the name
 
 
 def test_date_range_keeps_only_documents_dated_within_it(fake_retriever) -> None:
