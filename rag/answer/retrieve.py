@@ -19,8 +19,8 @@ from rag.ingest.versions import LibraryVersions, resolve_versions
 from rag.lang import detect_language
 from rag.models.embed import Embedder
 from rag.models.hubness import QueryCentroids, rerank_other_languages
-from rag.models.lexicon import count_held, load_lexicon, question_translations, search_terms
-from rag.models.pinyin import find_pinyin, pinyin_names
+from rag.models.lexicon import count_held, question_translations, search_terms
+from rag.models.pinyin import with_pinyin_names
 from rag.types import Chunk, Hit
 
 MODES = ("dense", "bm25", "hybrid")  # report order: the single retrievers, then their fusion (the default)
@@ -303,20 +303,6 @@ class Retriever:
             if len(hits) >= k:
                 break
         return hits
-
-
-def with_pinyin_names(query: str, translated: list[tuple[str, tuple[str, ...]]],
-                      texts: list[str]) -> list[tuple[str, tuple[str, ...]]]:
-    """`translated` with each pinyin name of an English question ("Wang Tiancheng", rag.models.pinyin) as one more
-    concept, its translations the character runs that read it in `texts` (the dense candidates in Chinese: 王天成),
-    in place of the dictionary's reading of its words ("Fan Baihu" is no 风扇). Unchanged when no text reads it."""
-    names = pinyin_names(query, lambda p: bool(load_lexicon().translations(p)))
-    for name, spelled in names:
-        found = sorted({run for t in texts for run in find_pinyin(spelled, t)})
-        if found:
-            words = {w.lower() for w in re.split(r"[ -]", name)}
-            translated = [(k, ws) for k, ws in translated if k not in words] + [(name.lower(), tuple(found))]
-    return translated
 
 
 def translation_groups(query: str, q_lang: str, languages: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:

@@ -94,3 +94,19 @@ def find_pinyin(spelled: list[str], text: str) -> set[str]:
     k = len(spelled)
     return {text[i : i + k] for i in range(len(text) - k + 1)
             if all(spelled[j] in table.get(text[i + j], ()) for j in range(k))}
+
+
+def with_pinyin_names(query: str, translated: list[tuple[str, tuple[str, ...]]],
+                      texts: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """`translated` with each pinyin name of an English question ("Wang Tiancheng", rag.models.pinyin) as one more
+    concept, its translations the character runs that read it in `texts` (the dense candidates in Chinese: 王天成),
+    in place of the dictionary's reading of its words ("Fan Baihu" is no 风扇). Unchanged when no text reads it."""
+    from rag.models.lexicon import load_lexicon  # the lexicon reads this module: imported when first used
+
+    names = pinyin_names(query, lambda p: bool(load_lexicon().translations(p)))
+    for name, spelled in names:
+        found = sorted({run for t in texts for run in find_pinyin(spelled, t)})
+        if found:
+            words = {w.lower() for w in re.split(r"[ -]", name)}
+            translated = [(k, ws) for k, ws in translated if k not in words] + [(name.lower(), tuple(found))]
+    return translated
