@@ -7,6 +7,8 @@ import re
 from functools import lru_cache
 from typing import Callable
 
+from rag.models.lexicon import cedict_path, load_lexicon
+
 _LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\]")
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
 _VOWEL = re.compile("[aeiouv]")
@@ -18,8 +20,6 @@ MIN_SYLLABLES = 2  # one syllable ("Li") reads a character in nearly any passage
 def readings() -> dict[str, frozenset[str]]:
     """Each Chinese character's toneless pinyin readings, from CC-CEDICT's entries (simplified forms); {} without
     the dictionary (~0.7 s, once per process)."""
-    from rag.models.lexicon import cedict_path  # the lexicon owns the dictionary's location
-
     out: dict[str, set[str]] = {}
     try:
         with gzip.open(cedict_path(), "rt", encoding="utf-8") as f:
@@ -101,8 +101,6 @@ def with_pinyin_names(query: str, translated: list[tuple[str, tuple[str, ...]]],
     """`translated` with each pinyin name of an English question ("Wang Tiancheng", rag.models.pinyin) as one more
     concept, its translations the character runs that read it in `texts` (the dense candidates in Chinese: 王天成),
     in place of the dictionary's reading of its words ("Fan Baihu" is no 风扇). Unchanged when no text reads it."""
-    from rag.models.lexicon import load_lexicon  # the lexicon reads this module: imported when first used
-
     names = pinyin_names(query, lambda p: bool(load_lexicon().translations(p)))
     for name, spelled in names:
         found = sorted({run for t in texts for run in find_pinyin(spelled, t)})
