@@ -66,14 +66,15 @@ def held_text(hits: "list[Hit]") -> str:
     """What the best passages hold for the number, symbol and State checks: their embedded texts, and their
     documents' symbols and titles and their speakers' delegations (a paragraph of CCW/GGE.1/2023/2 never repeats
     "2023"; 我国 in a statement is the delegation's State)."""
-    meta = (f"{h.chunk.symbol or ''} {h.chunk.title or ''} {h.chunk.delegation or ''}" for h in hits[:COVERAGE_PASSAGES])
+    meta = (f"{h.chunk.symbol or ''} {h.chunk.title or ''} {h.chunk.delegation or ''}"
+            for h in hits[:COVERAGE_PASSAGES])
     return "\n".join(best_texts(hits)) + "\n" + "\n".join(meta)
 
 
-def absent_states(question: str, hits: "list[Hit]") -> list[str]:
+def absent_states(question: str, hits: "list[Hit]", where: str | None = None) -> list[str]:
     """The States (UN short names in English) that `question` names and none of the best passages names: what a
-    refusal can tell the user ("no passage found names Japan")."""
-    where = held_text(hits)
+    refusal can tell the user ("no passage found names Japan"). `where`: `held_text(hits)` when already at hand."""
+    where = held_text(hits) if where is None else where
     return [STATES[i][0][0] for i in sorted(states_named(question)) if not holds_state(i, where)]
 
 
@@ -149,7 +150,7 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
     if embedder is not None:
         alignment = alignment_coverage(embedder, question, texts)
     translated = translated_coverage(question, question_lang, hits[0].chunk.language, text)
-    states_missing = len(absent_states(question, hits))
+    states_missing = len(absent_states(question, hits, where))
     return RefusalSignals(group, round(retrieval.confidence, 4), round(margin, 4), round(gap, 4), round(coverage, 4),
                           missing, len(neutral), neutral_missing, len(hits),
                           None if alignment is None else round(alignment, 4),

@@ -118,8 +118,8 @@ class Retriever:
         neutral = neutral_tokens(query)
         translated = translation_groups(query, q_lang, self.settings.translate_keywords)
         if self.settings.pinyin_names and q_lang == "en" and "en" in self.settings.translate_keywords:
-            translated = with_pinyin_names(query, translated, [c.keyword_text() for c in rows.get(list(dense))
-                                                               if (c.language or q_lang) != q_lang])
+            translated = with_pinyin_names(query, translated, (c.keyword_text() for c in rows.get(list(dense))
+                                                               if (c.language or q_lang) != q_lang))
         words = search_terms(translated)
         if not neutral and not words:
             return same, True, False

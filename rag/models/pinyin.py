@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Iterable
 
 from rag.models.lexicon import cedict_path, load_lexicon
 
@@ -97,13 +97,15 @@ def find_pinyin(spelled: list[str], text: str) -> set[str]:
 
 
 def with_pinyin_names(query: str, translated: list[tuple[str, tuple[str, ...]]],
-                      texts: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+                      texts: Iterable[str]) -> list[tuple[str, tuple[str, ...]]]:
     """`translated` with each pinyin name of an English question ("Wang Tiancheng", rag.models.pinyin) as one more
     concept, its translations the character runs that read it in `texts` (the dense candidates in Chinese: 王天成),
-    in place of the dictionary's reading of its words ("Fan Baihu" is no 风扇). Unchanged when no text reads it."""
+    in place of the dictionary's reading of its words ("Fan Baihu" is no 风扇). Unchanged when no text reads it.
+    `texts` is read only when the question has a pinyin name (most have none: pass a generator)."""
     names = pinyin_names(query, lambda p: bool(load_lexicon().translations(p)))
+    pool = list(texts) if names else []
     for name, spelled in names:
-        found = sorted({run for t in texts for run in find_pinyin(spelled, t)})
+        found = sorted({run for t in pool for run in find_pinyin(spelled, t)})
         if found:
             words = {w.lower() for w in re.split(r"[ -]", name)}
             translated = [(k, ws) for k, ws in translated if k not in words] + [(name.lower(), tuple(found))]
