@@ -514,7 +514,7 @@ FOUND = 3  # "evidence found": the evidence is in the passages the refusal signa
 # The refusal rule shipped before the latest fit, decided beside ours in the same run (on today's signals).
 PREVIOUS_RULE = {"refuse_below": 1.2311, "refuse_below_cross": 1.0047, "refuse_below_other": 1.2463,
                  "coverage_weight": 0.0, "gap_weight": 1.0, "neutral_penalty": 0.05, "alignment_weight": 0.5,
-                 "translated_coverage_weight": 0.1, "state_penalty": 0.0}  # the 3% rule of the night of 2026-12-02
+                 "translated_coverage_weight": 0.1, "state_penalty": 0.3, "number_penalty": 0.0}  # 2026-12-02 morning
 
 
 class AlignmentCache:
@@ -717,17 +717,20 @@ def calibrate_md() -> str:
 
     lines = [f"### Refusal rule fitted on the dev halves (false refusals capped at {MAX_FALSE_REFUSAL:.0%} per set and "
              "language pair)", ""]
-    for grid, tgrid, sgrid in (((0.0,), (0.0,), (0.0,)), (ALIGNMENT_WEIGHTS, (0.0,), (0.0,)),
-                               (ALIGNMENT_WEIGHTS, TRANSLATED_WEIGHTS, (0.0,)),
-                               (ALIGNMENT_WEIGHTS, TRANSLATED_WEIGHTS, STATE_PENALTIES)):
+    none = (0.0,)
+    for grid, tgrid, sgrid, ngrid in ((none, none, none, none), (ALIGNMENT_WEIGHTS, none, none, none),
+                                      (ALIGNMENT_WEIGHTS, TRANSLATED_WEIGHTS, none, none),
+                                      (ALIGNMENT_WEIGHTS, TRANSLATED_WEIGHTS, STATE_PENALTIES, none),
+                                      (ALIGNMENT_WEIGHTS, TRANSLATED_WEIGHTS, STATE_PENALTIES, NUMBER_PENALTIES)):
         rule = fit_refusal(SIGNALS, max_false_refusal=MAX_FALSE_REFUSAL, alignment_weights=grid, translated_weights=tgrid,
-                           neutral_penalties=NEUTRAL_PENALTIES, state_penalties=sgrid)
-        print(f"refusal rule fitted on dev (alignment weights {grid}, translated {tgrid}, States {sgrid}): {rule}",
-              file=sys.stderr)
-        lines.append(f"- alignment weights tried {grid}, translated coverage weights {tgrid}, State penalties {sgrid}: "
-                     f"coverage_weight {rule.coverage_weight}, gap_weight {rule.gap_weight}, neutral_penalty "
-                     f"{rule.neutral_penalty}, alignment_weight {rule.alignment_weight}, translated_coverage_weight "
-                     f"{rule.translated_coverage_weight}, state_penalty {rule.state_penalty}; thresholds "
+                           neutral_penalties=NEUTRAL_PENALTIES, state_penalties=sgrid, number_penalties=ngrid)
+        print(f"refusal rule fitted on dev (alignment weights {grid}, translated {tgrid}, States {sgrid}, numbers "
+              f"{ngrid}): {rule}", file=sys.stderr)
+        lines.append(f"- alignment weights tried {grid}, translated coverage weights {tgrid}, State penalties {sgrid}, "
+                     f"number penalties {ngrid}: coverage_weight {rule.coverage_weight}, gap_weight {rule.gap_weight}, "
+                     f"neutral_penalty {rule.neutral_penalty}, alignment_weight {rule.alignment_weight}, "
+                     f"translated_coverage_weight {rule.translated_coverage_weight}, state_penalty "
+                     f"{rule.state_penalty}, number_penalty {rule.number_penalty}; thresholds "
                      f"{rule.thresholds}; worst false refusal per pair {rule.worst_false_refusal}; mean share of "
                      f"unanswerable questions refused {rule.refused}.")
     return "\n".join(lines)
@@ -737,6 +740,7 @@ ALIGNMENT_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)  # tried by --calibrate
 TRANSLATED_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3)
 NEUTRAL_PENALTIES = (0.0, 0.01, 0.02, 0.05, 0.1)  # per number or symbol of the question missing from the passages
 STATE_PENALTIES = (0.0, 0.1, 0.2, 0.3, 0.5)  # per State named by the question and missing from the passages
+NUMBER_PENALTIES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)  # per number beyond the first stated by the question, held by no best passage
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -104,17 +104,18 @@ class RetrievalSettings:
     # halves of all eight sets together (CMRC 2018 in Chinese and asked in English, UNPC en→zh, zh→en, en→en and
     # zh→zh, seeds/gold, and the seeds' new questions), false refusals capped at 3% on each set and pair, scored by
     # the mean share of left-out questions refused; state_penalty (below) joined the grid on 2026-12-02 morning
-    # and left every other weight and threshold as they were. Why 3% and not 4%: the target is ≤ 5% on questions
-    # nobody tuned for, and a 4% cap slipped past it on test halves (CMRC asked in English 8.0%, the seeds' new
-    # questions 6.9%, 4 of 58): a set of 50-300 questions moves a rate by 2-3 points between halves. Latest fit
-    # (2026-12-02, night): alignment 0.5 (grid 0-2), gap 1.0, keyword coverage 0 (grid 0-0.2: paraphrased
-    # questions lost it, and alignment carries the same evidence), numbers 0.05 (grid 0-0.1), translated coverage
-    # 0.1 (grid 0-0.3); dev left-out refused 42.7% (same language, Chinese: CMRC, UNPC zh→zh, seeds), 90.0%
-    # (same, other: UNPC en→en), 23.7% (across languages: CMRC en→zh, UNPC en→zh and zh→en, seeds). The fit
-    # before it: 4% cap, seven sets, alignment 0.25, gap 0.5, coverage 0.1, numbers 0.02, translated 0.05;
-    # thresholds 1.1311 / 1.1158 / 0.8954 (benchmarks/retrieval.py's PREVIOUS_RULE is now this rule without the
-    # States term). Without alignment and translated coverage (no encoder
-    # pass): coverage 0.1, gap 0, numbers 0.1, thresholds 0.9279 / 0.8962 / 0.5799, refused 37.3% / 78.3% / 11.7%.
+    # and number_penalty that afternoon, each leaving every other weight and threshold as they were. Why 3% and
+    # not 4%: the target is ≤ 5% on questions nobody tuned for, and a 4% cap slipped past it on test halves (CMRC
+    # asked in English 8.0%, the seeds' new questions 6.9%, 4 of 58): a set of 50-300 questions moves a rate by 2-3
+    # points between halves. Latest fit of the other weights (2026-12-02, night): alignment 0.5 (grid 0-2), gap
+    # 1.0, keyword coverage 0 (grid 0-0.2: paraphrased questions lost it, and alignment carries the same
+    # evidence), numbers and acronyms (neutral_penalty) 0.05 (grid 0-0.1), translated coverage 0.1 (grid 0-0.3);
+    # dev left-out refused 42.7% (same language, Chinese: CMRC, UNPC zh→zh, seeds), 90.0% (same, other: UNPC
+    # en→en), 23.7% (across languages: CMRC en→zh, UNPC en→zh and zh→en, seeds). The fit before it: 4% cap, seven
+    # sets, alignment 0.25, gap 0.5, coverage 0.1, numbers 0.02, translated 0.05; thresholds 1.1311 / 1.1158 /
+    # 0.8954. benchmarks/retrieval.py's PREVIOUS_RULE is the shipped rule without the number term. Without
+    # alignment and translated coverage (no encoder pass): coverage 0.1, gap 0, numbers 0.1, thresholds 0.9279 /
+    # 0.8962 / 0.5799, refused 37.3% / 78.3% / 11.7%.
     # Across languages the cap binds on the answerable questions whose evidence retrieval misses (CMRC en→zh dev:
     # 42 of 150 not in the top 3), which look like left-out ones. Refit when retrieval changes. Test halves: README.
     refuse_below: float = field(default_factory=lambda: _env_float("RAG_REFUSE_BELOW", 1.2311))
@@ -143,6 +144,18 @@ class RetrievalSettings:
     # English 10.7% → 12.0%, seeds/gold 50.0% → 64.3% (close-to-corpus 1 → 3 of 8); false refusals unchanged but
     # UNPC zh→en 0.3% → 0.7%. Test halves: README.
     state_penalty: float = 0.3
+    # Subtracted per number the question states (digits, month names; not symbols, not number words) that the best
+    # passages hold in no form (rag.answer.refusal.absent_numbers, rag.models.numbers: digits, grouped thousands,
+    # Chinese numerals, English number words, months), beyond the first: "7375th meeting, held on 4 February 2015"
+    # over "第7384次会议，2015年2月17日举行". One missing number may be a slip of form or of translation (a machine-
+    # translated CMRC question's invented "2015"); two are another meeting, date or amount. Fitted with the others
+    # above (2026-12-02 afternoon, grid 0-0.5, chosen 0.3, every other weight and all three thresholds kept): dev
+    # left-out refused UNPC en→zh 13.3% → 21.3%, zh→en 12.0% → 20.0%, zh→zh 44.1% → 45.8%, the rest unchanged;
+    # false refusals UNPC en→zh 0.7% → 2.7%, zh→en 0.7% → 1.7%, the rest unchanged. Counting every missing number
+    # (no "beyond the first") chose 0.05 and lowered the cross threshold to 1.003: the CMRC-asked-in-English
+    # questions whose machine translation invented a number bound the cap (test false refusals 4.7% → 6.0%).
+    # Test halves: README.
+    number_penalty: float = 0.3
     dedupe_threshold: float = 0.95  # near-duplicate chunks (by character overlap) are collapsed
     # Keywords count where they can match: all words on passages in the question's language, only numbers,
     # acronyms and symbols on others (UNPC en→zh dev hit@1 0.387 vs 0.383 with all words everywhere; see

@@ -25,6 +25,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from rag.models.numbers import numbers, stated_numbers
 from rag.models.states import holds_state, states_named
 
 # Dev half of tests/data/renderings.jsonl (39 items), e5-small with "passage: " on both sides (the vectors the
@@ -35,18 +36,6 @@ from rag.models.states import holds_state, states_named
 # the same sources): only the States test rejects them.
 MIN_COSINE = 0.82
 MAX_DEFICIT = 0.02  # the source may trail the best other sentence by this much (near-duplicates in a passage)
-
-_NUM = re.compile(r"\d+(?:[.,:]\d+)*")
-_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-              "九": 9}
-_ZH_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千]+")
-# "one", "first" and "once" are left out: they are as often pronouns or ordinary words as numbers.
-_EN_NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-                    "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "second": 2, "third": 3,
-                    "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
-                    "twice": 2}
-_SCALES = {"万": 10_000, "亿": 100_000_000, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
-_SCALED = re.compile(r"(\d+(?:\.\d+)?)\s*(万|亿|thousand|million|billion)", re.I)
 
 # Negation cues. Compounds where the cue character or word does not negate are removed first
 # (不仅 "not only", 未来 "future", 是否 "whether", 非洲 "Africa", "not only", "no later than").
@@ -65,67 +54,6 @@ _EN_NEGATION = re.compile(
 _DOUBLE_NEGATION = re.compile(r"不是没有|并非没有|不无|无不|\bnot (?:un|in|im)\w+|\bnot without\b|\bnot unlimited\b", re.I)
 _FR_ES_RU_NEGATION = re.compile(r"\b(?:ne|pas|jamais|aucun|aucune|sans|nunca|ningún|ninguna|sin|не|нет|ни|без)\b",
                                 re.I)
-
-
-def _scaled(t: str) -> set[str]:
-    """ "1 亿" / "100 million" -> "100000000" (both ways of writing a large amount meet)."""
-    out = set()
-    for m in _SCALED.finditer(t):
-        v = float(m.group(1)) * _SCALES[m.group(2).lower()]
-        out.add(str(int(v)) if v == int(v) else str(v))
-    return out
-
-
-def numbers(text: str) -> set[str]:
-    """Every number `text` states, as digit strings, in all the forms a faithful rendering may use.
-
-    Digits ("2,000" -> "2000"; "3.35" -> "3.35", "3", "35"), Chinese numerals ("七" -> "7", "两" -> "2"),
-    English number words ("seven" -> "7") and scaled amounts ("1 亿" -> "100000000").
-    """
-    t = unicodedata.normalize("NFKC", text)
-    out = set()
-    for m in _NUM.finditer(t):
-        out.add(m.group().replace(",", ""))
-        out.update(p for p in re.split(r"[.,:]", m.group()) if p)
-    for m in _ZH_NUMERAL.finditer(t):
-        v = _zh_value(m.group())
-        if v is not None:
-            out.add(str(v))
-    out.update(str(_EN_NUMBER_WORDS[w]) for w in re.findall(r"[a-z]+", t.lower()) if w in _EN_NUMBER_WORDS)
-    return out | _scaled(t)
-
-
-def _zh_value(s: str) -> int | None:
-    """Value of a simple Chinese numeral (一 .. 九千九百九十九); None when it is not one."""
-    if all(c in _ZH_DIGITS for c in s):
-        return int("".join(str(_ZH_DIGITS[c]) for c in s))
-    total, digit = 0, 0
-    for c in s:
-        if c in _ZH_DIGITS:
-            digit = _ZH_DIGITS[c]
-        elif c in "十百千":
-            total += (digit or 1) * {"十": 10, "百": 100, "千": 1000}[c]
-            digit = 0
-        else:
-            return None
-    return total + digit
-
-
-def stated_numbers(text: str) -> set[str]:
-    """The numbers a rendering asserts: digit groups (a time or decimal "3.35" by its parts), English number
-    words, and a scaled amount ("100 million") as its value instead of its digits."""
-    t = unicodedata.normalize("NFKC", text)
-    scaled = {m.span() for m in _SCALED.finditer(t)}
-    out = _scaled(t)
-    for m in _NUM.finditer(t):
-        if any(a <= m.start() < b for a, b in scaled):
-            continue
-        parts = [p for p in re.split(r"[.,:]", m.group()) if p]
-        if "," in m.group() and all(len(p) == 3 for p in parts[1:]):
-            parts = [m.group().replace(",", "")]  # a thousands separator, not a list
-        out.update(parts)
-    out.update(str(_EN_NUMBER_WORDS[w]) for w in re.findall(r"[a-z]+", t.lower()) if w in _EN_NUMBER_WORDS)
-    return out
 
 
 def numbers_match(rendering: str, source: str) -> bool:

@@ -10,6 +10,7 @@ from rag.config import RetrievalSettings
 from rag.lang import CJK_LANGUAGES
 from rag.models.alignment import alignment_coverage
 from rag.models.lexicon import LANGUAGES, covered, question_translations
+from rag.models.numbers import numbers, stated_numbers
 from rag.models.states import STATES, holds_state, states_named
 
 if TYPE_CHECKING:  # annotations only: retrieve imports nothing from here
@@ -63,10 +64,10 @@ def best_texts(hits: "list[Hit]") -> list[str]:
 
 
 def held_text(hits: "list[Hit]") -> str:
-    """What the best passages hold for the number, symbol and State checks: their embedded texts, and their
-    documents' symbols and titles and their speakers' delegations (a paragraph of CCW/GGE.1/2023/2 never repeats
-    "2023"; 我国 in a statement is the delegation's State)."""
-    meta = (f"{h.chunk.symbol or ''} {h.chunk.title or ''} {h.chunk.delegation or ''}"
+    """What the best passages hold for the number, symbol and State checks: their embedded texts, their locators
+    ("¶14"), their documents' symbols and titles and their speakers' delegations (a paragraph of CCW/GGE.1/2023/2
+    never repeats "2023"; 我国 in a statement is the delegation's State)."""
+    meta = (f"{h.chunk.symbol or ''} {h.chunk.title or ''} {h.chunk.delegation or ''} {h.chunk.locator}"
             for h in hits[:COVERAGE_PASSAGES])
     return "\n".join(best_texts(hits)) + "\n" + "\n".join(meta)
 
@@ -78,7 +79,17 @@ def absent_states(question: str, hits: "list[Hit]", where: str | None = None) ->
     return [STATES[i][0][0] for i in sorted(states_named(question)) if not holds_state(i, where)]
 
 
-_NUMBER = re.compile(r"\d+")
+# A document symbol or a number written like one ("CCW/GGE.1/2023/WP.5", "resolution 73/266"): checked whole with
+# the acronyms (RefusalSignals.neutral_missing), not number by number — a paragraph of WP.5 never says "5".
+_SYMBOL = re.compile(r"[A-Za-z0-9.\-]*/[A-Za-z0-9./\-()]*")
+
+
+def absent_numbers(question: str, where: str) -> list[str]:
+    """The numbers `question` states in digits or month names ("held on 6 February 2015") that `where` (see
+    `held_text`) holds in no form (digits, grouped thousands, Chinese numerals, English number words, month
+    names; rag.models.numbers): a near miss about another meeting, date or amount. Number words of the question
+    ("which two sections") are left out: they ask, they do not specify; so are symbols (`_SYMBOL`)."""
+    return sorted(stated_numbers(_SYMBOL.sub(" ", question), number_words=False) - numbers(where))
 
 
 @dataclass(frozen=True)
@@ -90,7 +101,7 @@ class RefusalSignals:
     margin: float  # top dense cosine minus the 10th: a flat list means nothing stands out
     gap: float  # top dense cosine minus the second
     coverage: float  # share of the question's keywords found in the best passages (same language only, else 1)
-    missing_numbers: int  # numbers of the question (years, meetings, counts) absent from the best passages
+    missing_numbers: int  # numbers of the question (years, dates, meetings, amounts) the best passages hold in no form
     neutral: int  # language-neutral tokens of the question (numbers, acronyms, symbols)
     neutral_missing: int  # of those, absent from the best passages
     hits: int
@@ -124,7 +135,7 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
     hits = retrieval.hits
     if not hits:
         n = len(set(neutral_tokens(question)))
-        return RefusalSignals("cross", 0.0, 0.0, 0.0, 0.0, len(_NUMBER.findall(question)), n, n, 0)
+        return RefusalSignals("cross", 0.0, 0.0, 0.0, 0.0, len(absent_numbers(question, "")), n, n, 0)
     group = language_group(question_lang, hits[0].chunk.language)
     top = list(retrieval.dense_top) or [retrieval.confidence]
     margin = top[0] - top[min(len(top), 10) - 1]
@@ -140,8 +151,7 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
     # A passage holds a number or a symbol also through its document's symbol and title: "2023年…由谁担任主席？"
     # is answered by a paragraph of CCW/GGE.1/2023/2 that never repeats the year.
     where = held_text(hits)
-    passage_numbers = set(_NUMBER.findall(where))
-    missing = sum(1 for n in set(_NUMBER.findall(question)) if n not in passage_numbers)
+    missing = len(absent_numbers(question, where))
     # cut as the index cuts them: a pattern of its own read "2023年专家组由谁担任主席" as one token, never held
     neutral = set(neutral_tokens(question))
     flat = where.lower()
@@ -168,7 +178,8 @@ def translated_coverage(question: str, question_lang: str, passage_lang: str | N
 
 
 def refusal_score(signals: RefusalSignals, coverage_weight: float, gap_weight: float, neutral_penalty: float,
-                  alignment_weight: float = 0.0, translated_weight: float = 0.0, state_penalty: float = 0.0) -> float:
+                  alignment_weight: float = 0.0, translated_weight: float = 0.0, state_penalty: float = 0.0,
+                  number_penalty: float = 0.0) -> float:
     """One number per retrieval, compared with the threshold of its language pair (higher = more answerable).
 
     Args:
@@ -179,6 +190,9 @@ def refusal_score(signals: RefusalSignals, coverage_weight: float, gap_weight: f
         alignment_weight: weight of the word-alignment coverage (every language pair; left out when unknown).
         translated_weight: weight of the translated keyword coverage (across languages; left out when unknown).
         state_penalty: subtracted per State the question names and the best passages do not.
+        number_penalty: subtracted per number the question states and the best passages hold in no form, beyond
+            the first: one such number may be a slip of form or translation (an invented year), two are another
+            date, meeting or amount ("7375th meeting, 4 February" over "第7384次会议，2月17日").
 
     Returns:
         The score.
@@ -187,7 +201,7 @@ def refusal_score(signals: RefusalSignals, coverage_weight: float, gap_weight: f
     align = alignment_weight * signals.alignment if signals.alignment is not None else 0.0
     trans = translated_weight * signals.translated_coverage if signals.translated_coverage is not None else 0.0
     return (signals.confidence + cov + gap_weight * signals.gap - neutral_penalty * signals.neutral_missing + align
-            + trans - state_penalty * signals.states_missing)
+            + trans - state_penalty * signals.states_missing - number_penalty * max(0, signals.missing_numbers - 1))
 
 
 def should_refuse(settings: RetrievalSettings, question_lang: str, retrieval: "Retrieval", embedder: Any = None) -> bool:
@@ -218,5 +232,6 @@ def decide(signals: RefusalSignals, settings: RetrievalSettings) -> bool:
     if not signals.hits:
         return True
     score = refusal_score(signals, settings.coverage_weight, settings.gap_weight, settings.neutral_penalty,
-                          settings.alignment_weight, settings.translated_coverage_weight, settings.state_penalty)
+                          settings.alignment_weight, settings.translated_coverage_weight, settings.state_penalty,
+                          settings.number_penalty)
     return score < group_threshold(settings, signals.group)

@@ -71,7 +71,7 @@ def collect(pipeline: "Pipeline", gold: GoldSet, progress: Callable[[int, int], 
         sig = refusal_signals(q.question, detect_language(q.question), r,
                               pipeline.embedder if s.alignment_weight else None)
         score = (refusal_score(sig, s.coverage_weight, s.gap_weight, s.neutral_penalty, s.alignment_weight,
-                               s.translated_coverage_weight, s.state_penalty) if r.hits else 0.0)
+                               s.translated_coverage_weight, s.state_penalty, s.number_penalty) if r.hits else 0.0)
         points.append(ConfidencePoint(q.id, round(score, 4), sig.group, q.answerable))
         if progress:
             progress(i, len(gold))
@@ -102,6 +102,7 @@ class RefusalRule:
     alignment_weight: float
     translated_coverage_weight: float
     state_penalty: float
+    number_penalty: float
     thresholds: dict[str, float]
     worst_false_refusal: dict[str, float]  # per group: the highest false-refusal rate over the sets
     refused: dict[str, float]  # per group: the mean share of unanswerable questions refused over the sets
@@ -113,7 +114,8 @@ def fit_refusal(points: Sequence[tuple[str, bool, Any]], max_false_refusal: floa
                 neutral_penalties: Sequence[float] = (0.0, 0.01, 0.02),
                 alignment_weights: Sequence[float] = (0.0,),
                 translated_weights: Sequence[float] = (0.0,),
-                state_penalties: Sequence[float] = (0.0,)) -> RefusalRule:
+                state_penalties: Sequence[float] = (0.0,),
+                number_penalties: Sequence[float] = (0.0,)) -> RefusalRule:
     """Grid-search the weights; per language pair the highest threshold whose false refusals stay within
     `max_false_refusal` on every set, scored by the mean share of unanswerable questions refused over the sets.
 
@@ -124,6 +126,7 @@ def fit_refusal(points: Sequence[tuple[str, bool, Any]], max_false_refusal: floa
         translated_weights: weights of the translated keyword coverage to try (English and Chinese across each
             other).
         state_penalties: penalties per State named by the question and missing from the best passages to try.
+        number_penalties: penalties per number stated by the question and held by no best passage to try.
 
     Returns:
         The best rule; thresholds depend on the language pair, never on the set.
@@ -131,7 +134,7 @@ def fit_refusal(points: Sequence[tuple[str, bool, Any]], max_false_refusal: floa
     best: RefusalRule | None = None
     best_key = (-1.0, 0.0)
     grid = product(coverage_weights, gap_weights, neutral_penalties, alignment_weights, translated_weights,
-                   state_penalties)
+                   state_penalties, number_penalties)
     for weights in grid:
         rule = _rule(points, max_false_refusal, *weights)
         key = (sum(rule.refused.values()), -sum(weights))  # the simpler rule on ties
@@ -142,11 +145,11 @@ def fit_refusal(points: Sequence[tuple[str, bool, Any]], max_false_refusal: floa
 
 
 def _rule(points: Sequence[tuple[str, bool, Any]], max_false_refusal: float, cw: float, gw: float, npen: float,
-          aw: float, tw: float = 0.0, sp: float = 0.0) -> RefusalRule:
+          aw: float, tw: float = 0.0, sp: float = 0.0, np_: float = 0.0) -> RefusalRule:
     """Per language pair, the highest threshold whose false refusals stay within the cap on every set."""
     thresholds, worst, refused = {}, {}, {}
     for g in GROUPS:
-        pts = [(name, ans, refusal_score(sig, cw, gw, npen, aw, tw, sp)) for name, ans, sig in points
+        pts = [(name, ans, refusal_score(sig, cw, gw, npen, aw, tw, sp, np_)) for name, ans, sig in points
                if sig.group == g and sig.hits]
         sets = sorted({n for n, _, _ in pts})
         pos = {n: sorted(sc for m, a, sc in pts if m == n and a) for n in sets}
@@ -158,4 +161,4 @@ def _rule(points: Sequence[tuple[str, bool, Any]], max_false_refusal: float, cw:
         neg = [[sc for m, a, sc in pts if m == n and not a] for n in sets]
         neg = [v for v in neg if v]
         refused[g] = float(sum(sum(x < t for x in v) / len(v) for v in neg) / len(neg)) if neg else 0.0
-    return RefusalRule(cw, gw, npen, aw, tw, sp, thresholds, worst, refused)
+    return RefusalRule(cw, gw, npen, aw, tw, sp, np_, thresholds, worst, refused)

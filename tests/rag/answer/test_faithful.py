@@ -19,6 +19,10 @@ def test_numbers_are_read_in_digits_chinese_numerals_and_english_words() -> None
     assert numbers_match("suspended at 3.35 p.m.", "下午 3 时 35 分会议暂停")
     assert not numbers_match("suspended at 2.15 p.m.", "下午 3 时 35 分会议暂停")
     assert not numbers_match("We held nine meetings", "我们举行了七次会议")
+    # compound number words, grouped thousands and month names meet their Chinese forms (rag.models.numbers)
+    assert numbers_match("Opening of the thirty-seventh session on 6 February", "2月6日第三十七届会议开幕。")
+    assert numbers_match("a zone of nearly 800,000 km2", "近800 000平方公里的区域")
+    assert not numbers_match("held on 6 March", "2月6日举行")
 
 
 def test_negation_levels_read_double_negation_as_affirmation() -> None:

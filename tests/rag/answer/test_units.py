@@ -8,7 +8,7 @@ import pytest
 
 from index.store import IndexWriter, load_index
 from rag.answer.pipeline import Pipeline
-from rag.answer.refusal import absent_states, decide, refusal_signals
+from rag.answer.refusal import absent_numbers, absent_states, decide, held_text, refusal_signals
 from rag.answer.retrieve import Retrieval, Retriever, expand_hits
 from rag.config import RetrievalSettings, Settings
 from rag.errors import RagError
@@ -160,6 +160,25 @@ def test_a_number_of_the_question_is_held_by_the_symbol_or_title_of_the_passages
     assert (held.missing_numbers, held.neutral_missing) == (0, 0)
     later = refusal_signals("2024年专家组由谁担任主席？", "zh", r)
     assert (later.missing_numbers, later.neutral_missing) == (1, 1)
+
+
+def test_a_date_or_amount_the_question_states_counts_as_missing_unless_a_passage_holds_it_in_some_form() -> None:
+    c = Chunk("c1", "D", "A/69/PV.1", "¶1", "定于2015年2月15日星期天下午5时举行", 0, 18, language="zh")
+    r = Retrieval([Hit(c, 1.0, 1, dense_score=0.9)], 0.9, [0.9, 0.8], query="")
+    assert absent_numbers("To be held on Friday, 6 February 2015, at 10 a.m.", held_text(r.hits)) == ["10", "6"]
+    assert absent_numbers("To be held on Sunday, 15 February 2015, at 5 p.m.", held_text(r.hits)) == []
+    assert absent_numbers("Which two meetings were held in 2015?", held_text(r.hits)) == []  # asks, not specifies
+    # a symbol is checked whole with the acronyms, not number by number
+    assert absent_numbers("CCW/GGE.1/2023/WP.5号工作文件由谁提交？", held_text(r.hits)) == []
+    assert absent_numbers("What is new in resolution 73/266 of 2016?", held_text(r.hits)) == ["2016"]
+    s = refusal_signals("To be held on Friday, 6 February 2015, at 10 a.m.", "en", r)
+    assert s.missing_numbers == 2
+    settings = RetrievalSettings(refuse_below_cross=0.85, gap_weight=0.0, neutral_penalty=0.0, alignment_weight=0.0,
+                                 translated_coverage_weight=0.0, number_penalty=0.0)
+    assert decide(s, settings) is False
+    assert decide(s, replace(settings, number_penalty=0.1)) is True  # 0.9 - 0.1 (the second number) < 0.85
+    one = refusal_signals("To be held on Friday, 6 February 2015, at 5 p.m.", "en", r)
+    assert one.missing_numbers == 1 and decide(one, replace(settings, number_penalty=0.1)) is False  # a slip
 
 
 def test_a_state_the_question_names_counts_as_missing_unless_a_passage_or_its_speaker_names_it() -> None:
