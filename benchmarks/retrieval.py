@@ -740,7 +740,8 @@ ALIGNMENT_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)  # tried by --calibrate
 TRANSLATED_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3)
 NEUTRAL_PENALTIES = (0.0, 0.01, 0.02, 0.05, 0.1)  # per number or symbol of the question missing from the passages
 STATE_PENALTIES = (0.0, 0.1, 0.2, 0.3, 0.5)  # per State named by the question and missing from the passages
-NUMBER_PENALTIES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)  # per number beyond the first stated by the question, held by no best passage
+# per number the question states and no best passage holds, beyond the first
+NUMBER_PENALTIES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
 
 
 def main(argv: list[str] | None = None) -> int:

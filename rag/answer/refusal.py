@@ -101,7 +101,7 @@ class RefusalSignals:
     margin: float  # top dense cosine minus the 10th: a flat list means nothing stands out
     gap: float  # top dense cosine minus the second
     coverage: float  # share of the question's keywords found in the best passages (same language only, else 1)
-    missing_numbers: int  # numbers of the question (years, dates, meetings, amounts) the best passages hold in no form
+    missing_numbers: int  # numbers the question states (dates, meetings, amounts) the best passages hold in no form
     neutral: int  # language-neutral tokens of the question (numbers, acronyms, symbols)
     neutral_missing: int  # of those, absent from the best passages
     hits: int

@@ -126,7 +126,8 @@ def fit_refusal(points: Sequence[tuple[str, bool, Any]], max_false_refusal: floa
         translated_weights: weights of the translated keyword coverage to try (English and Chinese across each
             other).
         state_penalties: penalties per State named by the question and missing from the best passages to try.
-        number_penalties: penalties per number stated by the question and held by no best passage to try.
+        number_penalties: penalties per number stated by the question and held by no best passage, beyond the
+            first, to try.
 
     Returns:
         The best rule; thresholds depend on the language pair, never on the set.
