@@ -151,7 +151,9 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
     # A passage holds a number or a symbol also through its document's symbol and title: "2023年…由谁担任主席？"
     # is answered by a paragraph of CCW/GGE.1/2023/2 that never repeats the year.
     where = held_text(hits)
-    missing = len(absent_numbers(question, where))
+    # A date, a meeting and its number are said together: count the numbers missing from the passage that misses
+    # fewest, not from the three together ("7375th meeting, 4 February" over 第7365次会议 and a paragraph with a 4).
+    missing = min(len(absent_numbers(question, held_text([h]))) for h in hits[:COVERAGE_PASSAGES])
     # cut as the index cuts them: a pattern of its own read "2023年专家组由谁担任主席" as one token, never held
     neutral = set(neutral_tokens(question))
     flat = where.lower()

@@ -179,6 +179,12 @@ def test_a_date_or_amount_the_question_states_counts_as_missing_unless_a_passage
     assert decide(s, replace(settings, number_penalty=0.1)) is True  # 0.9 - 0.1 (the second number) < 0.85
     one = refusal_signals("To be held on Friday, 6 February 2015, at 5 p.m.", "en", r)
     assert one.missing_numbers == 1 and decide(one, replace(settings, number_penalty=0.1)) is False  # a slip
+    # a meeting's number and date are said together: counted in the passage that misses fewest, not in all three
+    other = Chunk("c2", "E", "S/PV.7365", "¶4", "4. 其他事项", 0, 7, language="zh")
+    two = Retrieval([Hit(Chunk("c3", "F", "S/PV.7365", "¶1", "第7365次会议，2015年1月21日举行。", 0, 20, language="zh"),
+                         1.0, 1, dense_score=0.9), Hit(other, 0.9, 2, dense_score=0.88)], 0.9, [0.9, 0.88], query="")
+    assert absent_numbers("7375th meeting, held on 4 February 2015.", held_text(two.hits)) == ["2", "7375"]
+    assert refusal_signals("7375th meeting, held on 4 February 2015.", "en", two).missing_numbers == 3
 
 
 def test_a_state_the_question_names_counts_as_missing_unless_a_passage_or_its_speaker_names_it() -> None:
