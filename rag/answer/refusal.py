@@ -101,9 +101,9 @@ class RefusalSignals:
     margin: float  # top dense cosine minus the 10th: a flat list means nothing stands out
     gap: float  # top dense cosine minus the second
     coverage: float  # share of the question's keywords found in the best passages (same language only, else 1)
-    missing_numbers: int  # numbers the question states (dates, meetings, amounts) the best passages hold in no form
+    missing_numbers: int  # numbers the question states (dates, meetings, amounts) the best passage holds in no form
     neutral: int  # language-neutral tokens of the question (numbers, acronyms, symbols)
-    neutral_missing: int  # of those, absent from the best passages
+    neutral_missing: int  # of those, absent from the best passage (of the top 3, the one missing fewest)
     hits: int
     # Word-alignment coverage of the question by the best passages (rag.models.alignment), in any language pair;
     # None when computed without an embedder (then the decision leaves the term out).
@@ -151,13 +151,14 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
     # A passage holds a number or a symbol also through its document's symbol and title: "2023年…由谁担任主席？"
     # is answered by a paragraph of CCW/GGE.1/2023/2 that never repeats the year.
     where = held_text(hits)
-    # A date, a meeting and its number are said together: count the numbers missing from the passage that misses
-    # fewest, not from the three together ("7375th meeting, 4 February" over 第7365次会议 and a paragraph with a 4).
-    missing = min(len(absent_numbers(question, held_text([h]))) for h in hits[:COVERAGE_PASSAGES])
+    # A date, a meeting and its number, a symbol are said together: count what the passage missing fewest lacks,
+    # not the three together ("7375th meeting, 4 February" over 第7365次会议 and a paragraph with a 4). Acronyms
+    # too since 2026-12-02 afternoon (dev: two more left-out questions refused, nothing else moved).
+    each = [held_text([h]) for h in hits[:COVERAGE_PASSAGES]]
+    missing = min(len(absent_numbers(question, t)) for t in each)
     # cut as the index cuts them: a pattern of its own read "2023年专家组由谁担任主席" as one token, never held
     neutral = set(neutral_tokens(question))
-    flat = where.lower()
-    neutral_missing = sum(1 for t in neutral if t not in flat)
+    neutral_missing = min(sum(1 for t in neutral if t not in p.lower()) for p in each)
     alignment = None
     if embedder is not None:
         alignment = alignment_coverage(embedder, question, texts)
