@@ -84,12 +84,17 @@ def absent_states(question: str, hits: "list[Hit]", where: str | None = None) ->
 _SYMBOL = re.compile(r"[A-Za-z0-9.\-]*/[A-Za-z0-9./\-()]*")
 
 
+def asked_numbers(question: str) -> set[str]:
+    """The numbers `question` states in digits or month names ("held on 6 February 2015"; rag.models.numbers).
+    Number words ("which two sections") are left out: they ask, they do not specify; so are symbols (`_SYMBOL`)."""
+    return stated_numbers(_SYMBOL.sub(" ", question), number_words=False)
+
+
 def absent_numbers(question: str, where: str) -> list[str]:
-    """The numbers `question` states in digits or month names ("held on 6 February 2015") that `where` (see
-    `held_text`) holds in no form (digits, grouped thousands, Chinese numerals, English number words, month
-    names; rag.models.numbers): a near miss about another meeting, date or amount. Number words of the question
-    ("which two sections") are left out: they ask, they do not specify; so are symbols (`_SYMBOL`)."""
-    return sorted(stated_numbers(_SYMBOL.sub(" ", question), number_words=False) - numbers(where))
+    """The `asked_numbers` of `question` that `where` (see `held_text`) holds in no form (digits, grouped
+    thousands, Chinese numerals, English number words, month names): a near miss about another meeting, date or
+    amount."""
+    return sorted(asked_numbers(question) - numbers(where))
 
 
 @dataclass(frozen=True)
@@ -155,10 +160,12 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
     # not the three together ("7375th meeting, 4 February" over 第7365次会议 and a paragraph with a 4). Acronyms
     # too since 2026-12-02 afternoon (dev: two more left-out questions refused, nothing else moved).
     each = [held_text([h]) for h in hits[:COVERAGE_PASSAGES]]
-    missing = min(len(absent_numbers(question, t)) for t in each)
+    asked = asked_numbers(question)
+    missing = min(len(asked - numbers(t)) for t in each)
     # cut as the index cuts them: a pattern of its own read "2023年专家组由谁担任主席" as one token, never held
     neutral = set(neutral_tokens(question))
-    neutral_missing = min(sum(1 for t in neutral if t not in p.lower()) for p in each)
+    flats = [t.lower() for t in each]
+    neutral_missing = min(sum(1 for t in neutral if t not in flat) for flat in flats)
     alignment = None
     if embedder is not None:
         alignment = alignment_coverage(embedder, question, texts)

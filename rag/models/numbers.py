@@ -10,7 +10,8 @@ import unicodedata
 _NUM = re.compile(r"\d+(?:[.,:]\d+)*")
 # Thousands grouped by a comma or a space (Chinese UN text writes "151 680", English "$151,680"), never inside a
 # longer digit run; an optional decimal part.
-_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:(?:,|[ \u00a0\u2009\u202f])\d{3})+(?:\.\d+)?(?![\d]|,\d)")
+_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:[, \u00a0\u2009\u202f]\d{3})+(?:\.\d+)?(?![\d]|,\d)")
+_THOUSANDS = re.compile(r"[, \u00a0\u2009\u202f]")  # the separators `_GROUPED` allows between groups
 _ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
               "九": 9}
 _ZH_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千]+")
@@ -65,6 +66,11 @@ def _zh_value(s: str) -> int | None:
     return total + digit
 
 
+def _months(t: str) -> set[str]:
+    """Capitalised month names as their numbers ("February" -> "2")."""
+    return {str(_MONTHS[m.group(0)]) for m in _MONTH.finditer(t)}
+
+
 def _words(t: str, parts: bool) -> set[str]:
     """English number words ("thirty-seventh" -> "37", and with `parts` also "30" and "7") and capitalised month
     names ("February" -> "2")."""
@@ -75,8 +81,7 @@ def _words(t: str, parts: bool) -> set[str]:
     if not parts:
         t = _EN_COMPOUND.sub(" ", t)
     out.update(str(_EN_NUMBER_WORDS[w]) for w in _EN_WORD.findall(t.lower()) if w in _EN_NUMBER_WORDS)
-    out.update(str(_MONTHS[m.group(0)]) for m in _MONTH.finditer(t))
-    return out
+    return out | _months(t)
 
 
 def numbers(text: str) -> set[str]:
@@ -93,7 +98,7 @@ def numbers(text: str) -> set[str]:
         out.add(m.group().replace(",", ""))
         out.update(p for p in re.split(r"[.,:]", m.group()) if p)
     for m in _GROUPED.finditer(t):
-        whole = re.sub(r"[, \u00a0\u2009\u202f]", "", m.group())
+        whole = _THOUSANDS.sub("", m.group())
         out.add(whole)
         out.update(p for p in whole.split(".") if p)
     for m in _ZH_NUMERAL.finditer(t):
@@ -113,13 +118,10 @@ def stated_numbers(text: str, number_words: bool = True) -> set[str]:
     out = _scaled(t)
     for m in _GROUPED.finditer(t):
         if not any(a <= m.start() < b for a, b in skip):
-            whole = re.sub(r"[, \u00a0\u2009\u202f]", "", m.group())
-            out.update(p for p in whole.split(".") if p)
+            out.update(p for p in _THOUSANDS.sub("", m.group()).split(".") if p)
         skip.append(m.span())
     for m in _NUM.finditer(t):
         if any(a <= m.start() < b for a, b in skip):
             continue
         out.update(p for p in re.split(r"[.,:]", m.group()) if p)
-    if not number_words:
-        return out | {str(_MONTHS[m.group(0)]) for m in _MONTH.finditer(t)}
-    return out | _words(t, parts=False)
+    return out | (_words(t, parts=False) if number_words else _months(t))
