@@ -166,9 +166,14 @@ class Pipeline:
         )
         if self.should_refuse(lang, retrieval):
             # Refusals follow retrieval confidence, never the model: a small model answers anyway.
+            # say what was looked for and not found: the States, and the numbers as the question writes them
             absent = refusal.absent_states(standalone, retrieval.hits)
-            if absent:  # say what was looked for and not found
+            if absent:
                 answer.notes.append(f"no passage found names {', '.join(absent)}")
+            unstated = refusal.number_phrases(standalone,
+                                              refusal.missing_numbers(standalone, refusal.held_each(retrieval.hits)))
+            if unstated:
+                answer.notes.append(f"no passage found states {', '.join(unstated)}")
             yield from _refused(answer, lang)
             return
         # Each part of a passage is numbered and cited on its own. A generator that writes from the selected

@@ -72,6 +72,11 @@ def held_text(hits: "list[Hit]") -> str:
     return "\n".join(best_texts(hits)) + "\n" + "\n".join(meta)
 
 
+def held_each(hits: "list[Hit]") -> list[str]:
+    """`held_text` of each of the best passages on its own: what the per-passage checks (numbers, acronyms) read."""
+    return [held_text([h]) for h in hits[:COVERAGE_PASSAGES]]
+
+
 def absent_states(question: str, hits: "list[Hit]", where: str | None = None) -> list[str]:
     """The States (UN short names in English) that `question` names and none of the best passages names: what a
     refusal can tell the user ("no passage found names Japan"). `where`: `held_text(hits)` when already at hand."""
@@ -95,6 +100,39 @@ def absent_numbers(question: str, where: str) -> list[str]:
     thousands, Chinese numerals, English number words, month names): a near miss about another meeting, date or
     amount."""
     return sorted(asked_numbers(question) - numbers(where))
+
+
+def missing_numbers(question: str, each: list[str]) -> set[str]:
+    """The `asked_numbers` of `question` that the best of the passages lacks, the best being the one that lacks
+    fewest. A date, a meeting and its number are said together: "7375th meeting, 4 February" over 第7365次会议 and a
+    paragraph with a 4 misses one number in each, two in the best.
+
+    Args:
+        question: the (standalone) question.
+        each: per passage, what it holds (`held_each`).
+    Returns:
+        The missing numbers as digit strings (empty when the question states none, or no passage is given).
+    """
+    asked = asked_numbers(question)
+    return min((asked - numbers(t) for t in each), key=len, default=set()) if asked else set()
+
+
+_MONTH_NAMES = "January|February|March|April|May|June|July|August|September|October|November|December"
+# How a question writes a number: a date as one phrase ("4 February 2015", "February 4, 2015", "2015年2月4日"), a
+# number with its ordinal suffix ("7375th"), a month alone.
+_NUMBER_PHRASE = re.compile(
+    rf"\d{{1,2}}\s+(?:{_MONTH_NAMES})(?:\s+\d{{4}})?|(?:{_MONTH_NAMES})\s+\d{{1,2}}(?:,?\s+\d{{4}})?"
+    rf"|(?:{_MONTH_NAMES})\s+\d{{4}}|\d+\s*年(?:\s*\d+\s*月)?(?:\s*\d+\s*日)?|\d+\s*月(?:\s*\d+\s*日)?"
+    rf"|\d[\d,.:]*(?:st|nd|rd|th)?|\b(?:{_MONTH_NAMES})\b")
+
+
+def number_phrases(question: str, wanted: set[str]) -> list[str]:
+    """The phrases of `question` that state any of the numbers `wanted` ("7375th", "4 February 2015"), in question
+    order, each once: what a refusal note quotes ("no passage found states 7375th")."""
+    text = _SYMBOL.sub(" ", question)
+    found = (" ".join(m.group().split()) for m in _NUMBER_PHRASE.finditer(text)
+             if stated_numbers(m.group(), number_words=False) & wanted)
+    return list(dict.fromkeys(found))
 
 
 @dataclass(frozen=True)
@@ -157,11 +195,10 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
     # is answered by a paragraph of CCW/GGE.1/2023/2 that never repeats the year.
     where = held_text(hits)
     # A date, a meeting and its number, a symbol are said together: count what the passage missing fewest lacks,
-    # not the three together ("7375th meeting, 4 February" over 第7365次会议 and a paragraph with a 4). Acronyms
-    # too since 2026-12-02 afternoon (dev: two more left-out questions refused, nothing else moved).
-    each = [held_text([h]) for h in hits[:COVERAGE_PASSAGES]]
-    asked = asked_numbers(question)
-    missing = min(len(asked - numbers(t)) for t in each)
+    # not the three together (`missing_numbers`). Acronyms too since 2026-12-02 afternoon (dev: two more left-out
+    # questions refused, nothing else moved).
+    each = held_each(hits)
+    missing = len(missing_numbers(question, each))
     # cut as the index cuts them: a pattern of its own read "2023年专家组由谁担任主席" as one token, never held
     neutral = set(neutral_tokens(question))
     flats = [t.lower() for t in each]

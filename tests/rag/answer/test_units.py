@@ -8,7 +8,16 @@ import pytest
 
 from index.store import IndexWriter, load_index
 from rag.answer.pipeline import Pipeline
-from rag.answer.refusal import absent_numbers, absent_states, decide, held_text, refusal_signals
+from rag.answer.refusal import (
+    absent_numbers,
+    absent_states,
+    decide,
+    held_each,
+    held_text,
+    missing_numbers,
+    number_phrases,
+    refusal_signals,
+)
 from rag.answer.retrieve import Retrieval, Retriever, expand_hits
 from rag.config import RetrievalSettings, Settings
 from rag.errors import RagError
@@ -185,6 +194,27 @@ def test_a_date_or_amount_the_question_states_counts_as_missing_unless_a_passage
                          1.0, 1, dense_score=0.9), Hit(other, 0.9, 2, dense_score=0.88)], 0.9, [0.9, 0.88], query="")
     assert absent_numbers("7375th meeting, held on 4 February 2015.", held_text(two.hits)) == ["2", "7375"]
     assert refusal_signals("7375th meeting, held on 4 February 2015.", "en", two).missing_numbers == 3
+
+
+def test_a_refusal_names_the_numbers_no_passage_holds_as_the_question_writes_them() -> None:
+    meeting = Chunk("c3", "F", "S/PV.7365", "¶1", "第7365次会议，2015年1月21日举行。", 0, 20, language="zh")
+    other = Chunk("c2", "E", "S/PV.7365", "¶4", "4. 其他事项", 0, 7, language="zh")
+    hits = [Hit(meeting, 1.0, 1, dense_score=0.9), Hit(other, 0.9, 2, dense_score=0.88)]
+    question = "What was decided at the 7375th meeting, held on 4 February 2015?"
+    # each passage misses three of 7375 / 4 / 2 (February) / 2015; the first one is the best, ties keep rank order
+    assert missing_numbers(question, held_each(hits)) == {"7375", "4", "2"}
+    assert number_phrases(question, {"7375", "4", "2"}) == ["7375th", "4 February 2015"]
+    assert number_phrases("第7375次会议于2015年2月4日举行了吗？", {"7375", "4"}) == ["7375", "2015年2月4日"]
+    assert number_phrases("Under resolution 73/266, adopted on February 4, 2019, and in May?", {"4", "266"}) == [
+        "February 4, 2019"]  # a symbol is not a number; "May" without a number is the verb
+    assert missing_numbers("Which two meetings were held?", held_each(hits)) == set()
+
+
+@pytest.mark.slow
+def test_a_refused_question_about_another_meeting_says_which_numbers_no_passage_states(real_pipeline) -> None:
+    refused = real_pipeline.ask("What did the President announce at the 1507th plenary meeting of the Conference on "
+                                "Disarmament on 20 June 2019?", llm="extractive")
+    assert refused.refused and refused.notes == ["no passage found states 1507th, 20 June 2019"]
 
 
 def test_a_state_the_question_names_counts_as_missing_unless_a_passage_or_its_speaker_names_it() -> None:
