@@ -72,7 +72,7 @@ def question_rows(q: Q, hits: list[Any], emb: Any, qvec: np.ndarray) -> dict[str
         return None
     sig = sentence_signals(q.text, hits, cands, emb, qvec, with_alignment=True, align_candidates=0)
     return {"id": q.qid, "lang": q.lang, "cands": cands, "signals": sig, "needles": q.needles,
-            "holds": [holds(s, q.needles) for _, s in cands]}
+            "holds": [holds(s, q.needles) for _, s in sig.quotable(cands)]}
 
 
 def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weight: float, top_n: int = 0,
@@ -99,7 +99,7 @@ def evaluate(rows: list[dict[str, Any]], hits_by_id: dict[str, list[Any]], weigh
         order = np.argsort(-np.asarray(scores))
         top += r["holds"][int(order[0])]
         hits = hits_by_id[r["id"]]
-        parts = quoted(r["cands"], scores, hits, *(quote or ()))
+        parts = quoted(sig.quotable(r["cands"]), scores, hits, *(quote or ()))
         listed = listed_unit(hits, r["cands"][int(order[0])][0]) if whole_lists else []
         if listed:
             parts = [Evidence(n, hits[n - 1].chunk.text.strip()) for n in listed]

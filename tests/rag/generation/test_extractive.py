@@ -14,6 +14,8 @@ from rag.generation.extractive import (
     SentenceSignals,
     candidate_sentences,
     choose,
+    joined_sentences,
+    quoted,
     select_evidence,
     sentence_signals,
     state_share,
@@ -72,6 +74,21 @@ def test_a_sentence_naming_the_questions_state_or_spoken_by_its_delegation_gains
     assert sig.scores() == pytest.approx([0.8 + STATE_WEIGHT, 0.8]) and STATE_WEIGHT == 0.02
 
 
+def test_an_anaphoric_sentence_is_joined_to_the_sentence_before_it_in_the_same_passage_only() -> None:
+    cands = [(1, "The Treaty of Pelindaba was signed in Cairo."), (1, "It entered into force in 2009."),
+             (2, "It was welcomed."), (2, "本集团欢迎该条约。"), (2, "该条约于 2009 年生效。"), (2, "(b) 其目的是防止扩散；")]
+    assert joined_sentences(cands) == {1: "The Treaty of Pelindaba was signed in Cairo. It entered into force in 2009.",
+                                       4: "本集团欢迎该条约。该条约于 2009 年生效。", 5: "该条约于 2009 年生效。(b) 其目的是防止扩散；"}
+    sig = SentenceSignals(np.zeros((6, 2)), np.asarray([0.8, 0.7, 0.5, 0.5, 0.5, 0.5]), np.zeros(6), np.zeros(6),
+                          np.zeros(6), joined_gain=np.asarray([0.0, 0.15, 0.0, 0.0, 0.0, 0.0]))
+    sig.joined = joined_sentences(cands)
+    assert [round(x, 3) for x in sig.scores()] == [0.8, 0.85, 0.5, 0.5, 0.5, 0.5]
+    hits = [_hit("x", 1), _hit("y", 2)]
+    # the joined pair wins; the first sentence, within the margin, is inside it and is not quoted twice
+    assert [(e.n, e.text) for e in quoted(sig.quotable(cands), [0.84, 0.85, 0.1, 0.1, 0.1, 0.1], hits)] == [
+        (1, "The Treaty of Pelindaba was signed in Cairo. It entered into force in 2009.")]
+
+
 def test_choose_keeps_a_close_second_sentence_of_the_same_document_in_document_order() -> None:
     hits = [_hit("A.", 1), _hit("B.", 2), _hit("C.", 3, doc="CCW/GGE.1/2023/2")]
     cands = [(1, "A."), (2, "B."), (3, "C.")]
@@ -110,8 +127,25 @@ def test_an_english_question_over_chinese_text_quotes_only_the_sentence_that_ans
     question = "Where was the African Nuclear-Weapon-Free Zone Treaty signed?"
     signing = "本集团还欢迎 1996 年在埃及开罗签署的《非洲无核武器区条约》，即《佩林达巴条约》。"
     assert [e.text for e in select_evidence(question, hits, real_embedder).evidence] == [signing]
-    # Without the word alignment and the translated keywords (签署 "sign", 条约 "treaty", 非洲 ...) a sentence about
-    # the commission scores close enough to be quoted as well.
+    # Without the word alignment and the translated keywords (签署 "sign", 条约 "treaty", 非洲 ...) the next sentence,
+    # read with the one that names 该条约, scores close enough to be quoted as well: the two are quoted together, once.
     monkeypatch.setattr(extractive, "TRANSLATED_WEIGHT", 0.0)
     assert [e.text for e in select_evidence(question, hits, real_embedder, align_weight=0.0).evidence] == [
-        signing, "为了确保履行该条约之下的义务，成立了非洲核能委员会。"]
+        signing + ENTRY_INTO_FORCE]
+
+
+ENTRY_INTO_FORCE = "该条约于 2009 年 7 月 15 日生效，力求防止在非洲大陆部署核爆炸装置并禁止在非洲大陆试验核武器和向这一大陆倾倒放射性废物。"
+
+
+@pytest.mark.slow
+def test_a_sentence_that_answers_through_an_anaphor_is_quoted_with_the_sentence_naming_what_it_is_about(
+        real_embedder) -> None:
+    # "该条约于 2009 年 7 月 15 日生效" alone scored below the sentence naming the treaty (seeds/gold q083); read with it,
+    # it answers, and the answer says which treaty 该条约 is.
+    hits = [_hit(G21, lang="zh")]
+    signing = "本集团还欢迎 1996 年在埃及开罗签署的《非洲无核武器区条约》，即《佩林达巴条约》。"
+    question = "When did the Pelindaba Treaty enter into force?"
+    assert [e.text for e in select_evidence(question, hits, real_embedder).evidence] == [signing + ENTRY_INTO_FORCE]
+    # Not yet in Chinese: "《佩林达巴条约》于何时生效？" shares the treaty's name with the first sentence alone, which
+    # still wins (the pair scores lower for the longer text).
+    assert [e.text for e in select_evidence("《佩林达巴条约》于何时生效？", hits, real_embedder).evidence] == [signing]
