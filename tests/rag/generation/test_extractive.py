@@ -9,6 +9,7 @@ from rag.generation.extractive import (
     ALIGN_CANDIDATES,
     ALIGN_WEIGHT,
     LEAD_IN_PENALTY,
+    QUESTION_PENALTY,
     STATE_WEIGHT,
     TITLE_PENALTY,
     SentenceSignals,
@@ -60,6 +61,25 @@ def test_scores_subtract_the_title_penalty_from_a_title_echo_only() -> None:
                           title=np.array([1.0, 0.0]))
     assert sig.scores() == pytest.approx([0.9 - TITLE_PENALTY, 0.88])
     assert sig.scores(title_penalty=0.0) == pytest.approx([0.9, 0.88])
+
+
+def test_a_sentence_that_asks_a_question_loses_the_question_penalty(fake_embedder) -> None:
+    hits = [_hit("Where is the added value of the initiative? We propose to study national measures.")]
+    sig = sentence_signals("What did Belarus propose?", hits, candidate_sentences(hits), fake_embedder)
+    assert sig.question.tolist() == [1.0, 0.0]
+    bare = SentenceSignals(np.zeros((2, 3)), np.array([0.9, 0.88]), np.zeros(2), np.zeros(2), np.zeros(2),
+                           question=np.array([1.0, 0.0]))
+    assert bare.scores() == pytest.approx([0.9 - QUESTION_PENALTY, 0.88]) and QUESTION_PENALTY == 0.05
+
+
+@pytest.mark.slow
+def test_a_russian_question_about_belarus_quotes_its_proposal_not_its_rhetorical_question(real_pipeline) -> None:
+    answer = real_pipeline.ask("Что предложила Беларусь?", llm="extractive")
+    assert not answer.refused and "该倡议的新增意义在哪里？" not in answer.text
+    # the proposal (¶19), and the Minsk conference quoted with the sentence after it, which says who organizes it
+    assert answer.text == ("第三，我们提议着手研究国家措施并使之系统化，以遏制非国家行为体获取大规模毁灭性武器的企图。[8] 今年 9 月 3 日和 "
+                           "4 日将在明斯克举行题为“通过创新方法和使用新兴技术打击恐怖主义”的高级别国际会议。[9] 这次会议由白俄罗斯、"
+                           "联合国和欧洲安全与合作组织联合举办。[9]")
 
 
 def test_a_sentence_naming_the_questions_state_or_spoken_by_its_delegation_gains_the_state_weight() -> None:
