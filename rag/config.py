@@ -145,7 +145,7 @@ class RetrievalSettings:
     # UNPC zh→en 0.3% → 0.7%. Test halves: README.
     state_penalty: float = 0.3
     # Subtracted per number the question states (digits, month names; not symbols, not number words) that the best
-    # passage holds in no form (rag.answer.refusal.absent_numbers, rag.models.numbers: digits, grouped thousands,
+    # passage holds in no form (rag.answer.refusal.missing_numbers, rag.models.numbers: digits, grouped thousands,
     # Chinese numerals, English number words, months), beyond the first: "7375th meeting, held on 4 February 2015"
     # over "第7384次会议，2015年2月17日举行". One missing number may be a slip of form or of translation (a machine-
     # translated CMRC question's invented "2015"); two are another meeting, date or amount. Counted in the one of

@@ -10,7 +10,7 @@ from rag.config import RetrievalSettings
 from rag.lang import CJK_LANGUAGES
 from rag.models.alignment import alignment_coverage
 from rag.models.lexicon import LANGUAGES, covered, question_translations
-from rag.models.numbers import numbers, stated_numbers
+from rag.models.numbers import MONTH_NAMES, numbers, stated_numbers
 from rag.models.states import STATES, holds_state, states_named
 
 if TYPE_CHECKING:  # annotations only: retrieve imports nothing from here
@@ -99,7 +99,7 @@ def absent_numbers(question: str, where: str) -> list[str]:
     """The `asked_numbers` of `question` that `where` (see `held_text`) holds in no form (digits, grouped
     thousands, Chinese numerals, English number words, month names): a near miss about another meeting, date or
     amount."""
-    return sorted(asked_numbers(question) - numbers(where))
+    return sorted(missing_numbers(question, [where]))
 
 
 def missing_numbers(question: str, each: list[str]) -> set[str]:
@@ -117,7 +117,7 @@ def missing_numbers(question: str, each: list[str]) -> set[str]:
     return min((asked - numbers(t) for t in each), key=len, default=set()) if asked else set()
 
 
-_MONTH_NAMES = "January|February|March|April|May|June|July|August|September|October|November|December"
+_MONTH_NAMES = "|".join(MONTH_NAMES)
 # How a question writes a number: a date as one phrase ("4 February 2015", "February 4, 2015", "2015年2月4日"), a
 # number with its ordinal suffix ("7375th"), a month alone.
 _NUMBER_PHRASE = re.compile(
@@ -178,7 +178,7 @@ def refusal_signals(question: str, question_lang: str, retrieval: "Retrieval", e
     hits = retrieval.hits
     if not hits:
         n = len(set(neutral_tokens(question)))
-        return RefusalSignals("cross", 0.0, 0.0, 0.0, 0.0, len(absent_numbers(question, "")), n, n, 0)
+        return RefusalSignals("cross", 0.0, 0.0, 0.0, 0.0, len(asked_numbers(question)), n, n, 0)
     group = language_group(question_lang, hits[0].chunk.language)
     top = list(retrieval.dense_top) or [retrieval.confidence]
     margin = top[0] - top[min(len(top), 10) - 1]

@@ -234,7 +234,11 @@ def sentence_signals(question: str, hits: list[Hit], cands: list[tuple[int, str]
     q = query_vector if query_vector is not None else embedder.embed_queries([question])[0]
     vecs = embedder.embed_passages([s for _, s in cands])
     q_tokens = set(tokenize(question))
-    lexical = [len(q_tokens & set(tokenize(s))) / len(q_tokens) if q_tokens else 0.0 for _, s in cands]
+
+    def keyword_share(text: str) -> float:  # share of the question's keywords `text` holds (same language only)
+        return len(q_tokens & set(tokenize(text))) / len(q_tokens) if q_tokens else 0.0
+
+    lexical = [keyword_share(s) for _, s in cands]
     # Dense similarity leads (it works across languages); shared keywords and passage rank break ties
     # (the rank of the retrieved passage, `group`, not of the part within it).
     prior = [TOP_PASSAGES - (hits[n - 1].group or n) for n, _ in cands]
@@ -248,8 +252,7 @@ def sentence_signals(question: str, hits: list[Hit], cands: list[tuple[int, str]
     if sig.joined:  # the pair's cosine and shared keywords in place of the sentence's, where that is better
         at = list(sig.joined)
         texts = list(sig.joined.values())
-        joined_lexical = np.asarray([len(q_tokens & set(tokenize(t))) / len(q_tokens) if q_tokens else 0.0
-                                     for t in texts])
+        joined_lexical = np.asarray([keyword_share(t) for t in texts])
         gain = (embedder.embed_passages(texts) @ q - sig.cosine[at]
                 + LEXICAL_WEIGHT * (joined_lexical - sig.lexical[at]))
         sig.joined_gain = np.zeros(len(cands))

@@ -30,8 +30,8 @@ _EN_NUMBER_WORDS = {**_EN_UNITS, **_EN_TEENS, **_EN_TENS}
 # "thirty-seventh", "twenty four": a tens word and a unit (with "one"/"first": "twenty-first" is 21)
 _EN_COMPOUND = re.compile(r"\b(" + "|".join(_EN_TENS) + r")[- ](one|first|" + "|".join(_EN_UNITS) + r")\b", re.I)
 _EN_WORD = re.compile(r"[a-z]+")
-_MONTHS = {m: i for i, m in enumerate("January February March April May June July August September October "
-                                      "November December".split(), 1)}
+MONTH_NAMES = tuple("January February March April May June July August September October November December".split())
+_MONTHS = {m: i for i, m in enumerate(MONTH_NAMES, 1)}
 # A capitalised month name; "May" only beside a number ("4 May", "May 2015"): elsewhere it is the verb.
 _MONTH = re.compile(r"\b(" + "|".join(m for m in _MONTHS if m != "May") + r")\b|\bMay(?=\s+\d)|(?<=\d\s)May\b")
 _SCALES = {"万": 10_000, "亿": 100_000_000, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
